@@ -1,0 +1,29 @@
+# Two commands for everything:  `make lab`  and  `make test`.
+# Both create .venv and install requirements.txt on first use (and again when it changes).
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: help lab test clean-env
+
+help:
+	@echo "make lab    open JupyterLab on notebooks/ (installs on first use)"
+	@echo "make test   unit tests + every notebook in quick mode (nbval)"
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+test: $(STAMP)
+	COURSE_QUICK=1 $(BIN)/python -m pytest
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed, this is " + sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+clean-env:
+	rm -rf $(VENV)

@@ -1,0 +1,393 @@
+"""The course's four datasets: where they come from, how to check them, how to load them.
+
+``fetch(name)`` returns the unpacked folder under the data directory. It uses a
+folder that is already there (partial copies are fine), else a downloaded
+archive copied into the data directory, else downloads it. Every download is
+checksummed and atomic, and nothing in an existing folder is ever changed.
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+import warnings
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from helpers import config
+from helpers.download import ChecksumError, DownloadError, download, safe_extract, temporary_sibling, verify
+
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+CIFAR10_BATCH_SIZE = 10_000
+MEMBRANE_BASE_URL = "https://raw.githubusercontent.com/zhixuhao/unet/master/data/membrane/"
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff"}
+
+
+class DatasetError(RuntimeError):
+    """Base class for every data problem the course reports."""
+
+
+class DatasetUnavailableError(DatasetError):
+    """The dataset is not on disk and cannot be downloaded."""
+
+
+class LayoutError(DatasetError):
+    """A dataset folder exists but does not have the expected layout."""
+
+
+class PairingError(DatasetError):
+    """Images and masks do not match one to one by file name."""
+
+
+class MaskError(DatasetError):
+    """A mask holds values other than the two classes."""
+
+
+class CourseDataWarning(UserWarning):
+    """Fewer data than asked for; the course goes on with what there is."""
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Where a dataset comes from and what its unpacked folder must hold."""
+
+    name: str
+    folder: str  # the unpacked folder under the data dir (the archive's top folder)
+    url: str  # the archive's URL, or the base URL of a set fetched file by file
+    required: tuple[str, ...]  # paths inside ``folder``; a trailing "/" marks a folder
+    item_globs: tuple[str, ...]  # what counts as one item in the inventory
+    full_count: int  # items in the complete canonical set
+    archive: str | None = None  # archive file name; None for a file-by-file set
+    checksum: str | None = None
+    algorithm: str = "sha256"
+    files: tuple[tuple[str, str], ...] = ()  # (path, sha256) of a file-by-file set
+    source: str = ""
+    licence: str = ""
+
+    def archive_path(self, data_dir: Path) -> Path | None:
+        return data_dir / self.archive if self.archive else None
+
+
+def _membrane_files() -> tuple[tuple[str, str], ...]:
+    text = resources.files("helpers").joinpath("checksums/membrane.sha256").read_text()
+    return tuple((path, digest) for digest, path in (line.split() for line in text.splitlines() if line.strip()))
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    spec.name: spec
+    for spec in (
+        DatasetSpec(
+            name="cifar10",
+            folder="cifar-10-batches-py",
+            url="https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+            archive="cifar-10-python.tar.gz",
+            checksum="6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",
+            required=("batches.meta", "data_batch_1", "test_batch"),
+            item_globs=("*_batch*",),
+            full_count=6,
+            source="Krizhevsky, Learning Multiple Layers of Features from Tiny Images (2009)",
+            licence="free for research and teaching, cite the tech report",
+        ),
+        DatasetSpec(
+            name="flowers",
+            folder="flower_photos",
+            url="https://storage.googleapis.com/download.tensorflow.org/example_images/flower_photos.tgz",
+            archive="flower_photos.tgz",
+            # Pinned by TensorFlow Datasets (url_checksums/tf_flowers.txt), 228,813,984 bytes.
+            checksum="4c54ace7911aaffe13a365c34f650e71dd5bf1be0a58b464e5a7183e3e595d9c",
+            required=("daisy/", "dandelion/", "roses/", "sunflowers/", "tulips/"),
+            item_globs=("*/*.jpg",),
+            full_count=3670,
+            source="TensorFlow example images (Flickr photos)",
+            licence="CC-BY 2.0, photographers listed in LICENSE.txt",
+        ),
+        DatasetSpec(
+            name="hotdog",
+            folder="hotdog",
+            url="http://d2l-data.s3-accelerate.amazonaws.com/hotdog.zip",
+            archive="hotdog.zip",
+            checksum="fba480ffa8aa7e0febbb511d181409f899b9baa5",
+            algorithm="sha1",
+            required=("train/hotdog/", "train/not-hotdog/", "test/hotdog/", "test/not-hotdog/"),
+            item_globs=("*/*/*.jpg", "*/*/*.png"),
+            full_count=2800,
+            source="Dive into Deep Learning, section 'Fine-Tuning'",
+            licence="as distributed by d2l.ai for teaching",
+        ),
+        DatasetSpec(
+            name="membrane",
+            folder="membrane",
+            url=MEMBRANE_BASE_URL,
+            files=_membrane_files(),
+            required=("train/image/", "train/label/", "test/"),
+            item_globs=("**/*.png",),
+            full_count=90,
+            source="ISBI 2012 EM segmentation challenge, as in zhixuhao/unet data/membrane",
+            licence="zhixuhao/unet is MIT; the images come from the ISBI 2012 challenge",
+        ),
+    )
+}
+
+
+def _spec(name: str) -> DatasetSpec:
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(DATASETS)}") from None
+
+
+def missing_parts(folder: Path, spec: DatasetSpec) -> list[str]:
+    """The required paths of ``spec`` that ``folder`` lacks (empty: the layout is right)."""
+    missing = []
+    for rel in spec.required:
+        path = folder / rel.rstrip("/")
+        ok = path.is_dir() if rel.endswith("/") else path.is_file()
+        if not ok:
+            missing.append(rel)
+    return missing
+
+
+def check_layout(folder: Path, spec: DatasetSpec) -> Path:
+    """Return ``folder`` if it has ``spec``'s layout, else raise LayoutError."""
+    missing = missing_parts(folder, spec)
+    if missing:
+        raise LayoutError(
+            f"{folder} exists but is not a {spec.name} folder: it lacks {', '.join(missing)}.\n"
+            f"Expected inside it: {', '.join(spec.required)}.\n"
+            "The course does not touch it. Move it away or fix it, then run again."
+        )
+    return folder
+
+
+def _unavailable(spec: DatasetSpec, data_dir: Path, cause: Exception) -> DatasetUnavailableError:
+    how = (
+        f"copy {spec.archive} (downloaded elsewhere from {spec.url}) into {data_dir}"
+        if spec.archive
+        else f"copy the {spec.folder}/ folder ({', '.join(spec.required)}) into {data_dir}"
+    )
+    return DatasetUnavailableError(
+        f"The {spec.name} dataset is not in {data_dir} and could not be downloaded from {spec.url}\n"
+        f"  ({cause}).\n"
+        f"To work offline, either set COURSE_DATA_DIR to a folder that holds {spec.folder}/, or {how}."
+    )
+
+
+def _fetch_archive(spec: DatasetSpec, data_dir: Path, target: Path, progress: bool) -> None:
+    archive = spec.archive_path(data_dir)
+    if archive.exists():
+        try:
+            verify(archive, spec.checksum, spec.algorithm, source=str(archive))
+        except ChecksumError as exc:
+            raise ChecksumError(f"{exc}\nThe course does not delete your file: replace or remove it.") from None
+    else:
+        print(f"Downloading {spec.name} from {spec.url}")
+        try:
+            download(spec.url, archive, expected_hash=spec.checksum, algorithm=spec.algorithm, progress=progress)
+        except DownloadError as exc:
+            raise _unavailable(spec, data_dir, exc) from exc
+    with temporary_sibling(target, directory=True) as tmp:
+        safe_extract(archive, tmp)
+        check_layout(tmp / spec.folder, spec)
+        (tmp / spec.folder).rename(target)
+
+
+def _fetch_files(spec: DatasetSpec, data_dir: Path, target: Path, progress: bool) -> None:
+    print(f"Downloading {spec.name}: {len(spec.files)} files from {spec.url}")
+    with temporary_sibling(target, directory=True) as tmp:
+        for i, (rel, digest) in enumerate(spec.files, 1):
+            dest = tmp / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                download(spec.url + rel, dest, expected_hash=digest, progress=False)
+            except DownloadError as exc:
+                raise _unavailable(spec, data_dir, exc) from exc
+            if progress and (i % 10 == 0 or i == len(spec.files)):
+                print(f"  {i}/{len(spec.files)}")
+        check_layout(tmp, spec)
+        tmp.rename(target)
+
+
+def fetch(name: str, *, data_dir: Path | None = None, progress: bool = True) -> Path:
+    """The unpacked folder of dataset ``name`` ("cifar10", "flowers", "hotdog", "membrane").
+
+    Order: an existing folder with the right layout (partial sets allowed) ->
+    a local archive in the data dir, checksummed -> a download, checksummed.
+    Raises LayoutError, ChecksumError, DatasetUnavailableError or UnsafeArchiveError.
+    """
+    spec = _spec(name)
+    data_dir = Path(data_dir) if data_dir is not None else config.data_dir()
+    target = data_dir / spec.folder
+    if target.exists():
+        return check_layout(target, spec)
+    if spec.archive:
+        _fetch_archive(spec, data_dir, target, progress)
+    else:
+        _fetch_files(spec, data_dir, target, progress)
+    return target
+
+
+def inventory(data_dir: Path | None = None) -> list[dict]:
+    """One row per dataset: status ("present", "partial", "missing", "bad layout"),
+    items found vs the canonical count, and size on disk in MB."""
+    data_dir = Path(data_dir) if data_dir is not None else config.data_dir()
+    rows = []
+    for spec in DATASETS.values():
+        folder = data_dir / spec.folder
+        row = {"dataset": spec.name, "folder": str(folder), "items": 0, "canonical": spec.full_count, "MB": 0.0}
+        if not folder.exists():
+            row["status"] = "missing"
+        elif missing_parts(folder, spec):
+            row["status"] = "bad layout"
+        else:
+            items = [p for pattern in spec.item_globs for p in folder.glob(pattern) if p.is_file()]
+            row["items"] = len(items)
+            row["status"] = "present" if len(items) >= spec.full_count else "partial"
+            row["MB"] = round(sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6, 1)
+        rows.append(row)
+    return rows
+
+
+# ---------------------------------------------------------------- CIFAR-10
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """Unpickles dicts, lists, bytes and NumPy arrays only: a batch file cannot run code."""
+
+    _ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),
+    }
+
+    def find_class(self, module, name):
+        if (module, name) in self._ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a CIFAR batch file")
+
+
+def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """One CIFAR-10 python batch -> (images uint8 (N, 32, 32, 3) RGB, labels int64 (N,))."""
+    with open(path, "rb") as handle:
+        batch = _ArrayUnpickler(handle, encoding="bytes").load()
+    try:
+        data = np.asarray(batch[b"data"], dtype=np.uint8)
+        labels = np.asarray(batch[b"labels"], dtype=np.int64)
+    except (KeyError, TypeError) as exc:
+        raise DatasetError(f"{path} is not a CIFAR-10 batch (no b'data' / b'labels')") from exc
+    if data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
+        raise DatasetError(f"{path}: expected data (N, 3072) and N labels, got {data.shape} and {labels.shape}")
+    # Rows hold the R, G and B planes one after the other: N x 3 x 32 x 32 -> NHWC.
+    return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), labels
+
+
+def load_cifar10(
+    n_train: int | None = None, *, data_dir: Path | None = None
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """CIFAR-10 as ``(x_train, y_train), (x_test, y_test)``.
+
+    x: uint8 (N, 32, 32, 3) in [0, 255]; y: int64 (N,) class ids, names in
+    CIFAR10_CLASSES. ``n_train`` keeps the first n training images in the
+    canonical order and reads only the batch files needed (10,000 is exactly
+    ``data_batch_1``). If fewer exist, a CourseDataWarning says so and all
+    that exist are returned. The test set is always the whole ``test_batch``.
+    """
+    if n_train is not None and n_train < 1:
+        raise ValueError(f"n_train must be a positive number of images, got {n_train}")
+    folder = fetch("cifar10", data_dir=data_dir)
+    xs, ys, have = [], [], 0
+    for i in range(1, 6):
+        if n_train is not None and have >= n_train:
+            break  # read only the batch files needed
+        path = folder / f"data_batch_{i}"
+        if not path.exists():
+            break  # keep the canonical order: stop at the first gap
+        x, y = read_cifar_batch(path)
+        xs.append(x)
+        ys.append(y)
+        have += len(x)
+    x_train, y_train = np.concatenate(xs), np.concatenate(ys)
+    if n_train is not None:
+        if len(x_train) < n_train:
+            warnings.warn(
+                f"asked for {n_train} CIFAR-10 training images but {folder} holds only {len(x_train)} "
+                "in consecutive batch files; using those.",
+                CourseDataWarning,
+                stacklevel=2,
+            )
+        x_train, y_train = x_train[:n_train], y_train[:n_train]
+    x_test, y_test = read_cifar_batch(folder / "test_batch")
+    return (x_train, y_train), (x_test, y_test)
+
+
+# ---------------------------------------------------------------- membrane
+
+
+def _natural_key(path: Path):
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name)]
+
+
+def _images_in(folder: Path) -> dict[str, Path]:
+    return {p.name: p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES}
+
+
+def match_pairs(image_dir: Path, mask_dir: Path) -> list[tuple[Path, Path]]:
+    """Pair images and masks by identical file name, in natural order (2.png before 10.png).
+
+    Raises PairingError listing every image without a mask and every mask
+    without an image.
+    """
+    images, masks = _images_in(image_dir), _images_in(mask_dir)
+    no_mask = sorted(set(images) - set(masks))
+    no_image = sorted(set(masks) - set(images))
+    if no_mask or no_image:
+        lines = [f"images and masks do not match one to one ({image_dir} vs {mask_dir}):"]
+        if no_mask:
+            lines.append(f"  images without a mask: {', '.join(no_mask)}")
+        if no_image:
+            lines.append(f"  masks without an image: {', '.join(no_image)}")
+        raise PairingError("\n".join(lines))
+    if not images:
+        raise PairingError(f"no images in {image_dir}")
+    return [(images[n], masks[n]) for n in sorted(images, key=lambda n: _natural_key(Path(n)))]
+
+
+def binarize_mask(mask: np.ndarray, *, source: str = "mask") -> np.ndarray:
+    """A two-level mask ({0, 255} or {0, 1}) -> uint8 {0, 1}, same shape.
+
+    Raises MaskError if other values occur (e.g. a resized or JPEG-saved mask),
+    naming ``source``, rather than guessing a threshold.
+    """
+    values = np.unique(mask)
+    if set(values.tolist()) <= {0, 1}:
+        return mask.astype(np.uint8)
+    if set(values.tolist()) <= {0, 255}:
+        return (mask == 255).astype(np.uint8)
+    shown = ", ".join(str(v) for v in values[:8]) + (" ..." if len(values) > 8 else "")
+    raise MaskError(f"{source} is not binary: it holds {len(values)} values ({shown}); expected only 0 and 255")
+
+
+def load_membrane(*, data_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The labelled membrane pairs: (images, masks, names).
+
+    images: uint8 (N, H, W, 1) in [0, 255]; masks: uint8 (N, H, W, 1) in {0, 1}
+    with 1 = cell interior (white in the PNGs) and 0 = membrane. N is whatever
+    the folder holds (30 in the canonical set).
+    """
+    from PIL import Image
+
+    folder = fetch("membrane", data_dir=data_dir)
+    pairs = match_pairs(folder / "train" / "image", folder / "train" / "label")
+    images, masks = [], []
+    for image_path, mask_path in pairs:
+        image = np.asarray(Image.open(image_path).convert("L"))
+        mask = np.asarray(Image.open(mask_path).convert("L"))
+        if image.shape != mask.shape:
+            raise PairingError(f"{image_path.name}: image is {image.shape} but its mask is {mask.shape}")
+        images.append(image[..., None])
+        masks.append(binarize_mask(mask, source=str(mask_path))[..., None])
+    return np.stack(images), np.stack(masks), [p.name for p, _ in pairs]
