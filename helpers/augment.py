@@ -1,0 +1,311 @@
+"""Seeded image augmentation ops that TensorFlow and Keras do not ship ready-made.
+
+Every op:
+- takes one image (H, W, C) or a batch (N, H, W, C), eagerly or inside ``tf.data.Dataset.map``;
+- takes ``seed`` as an int or a stateless seed pair (shape [2]) and returns the same output for the
+  same seed; in a batch, every sample gets its own draw (sample i uses ``sample_seeds(seed, N)[i]``);
+- keeps dtype and range: uint8 in [0, 255] -> uint8; float in [0, 1] -> same float dtype in [0, 1];
+- raises ValueError for a bad rank, bad channel count, or a crop larger than the image.
+
+The rest (flips, brightness, contrast, hue, saturation, blur, erasing) is in ``tf.image.stateless_*``
+and ``keras.layers``; lesson 1 shows them side by side.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+import tensorflow as tf
+
+Seed = int | Sequence[int] | tf.Tensor
+
+FILL_MODES = ("reflect", "wrap", "constant", "nearest")
+
+
+# ---------------------------------------------------------------- seeds, shapes, dtypes
+
+
+def as_seed(seed: Seed) -> tf.Tensor:
+    """An int or a pair -> an int64 stateless seed of shape [2]."""
+    if isinstance(seed, int):
+        return tf.constant([seed, 0], tf.int64)
+    seed = tf.cast(tf.convert_to_tensor(seed), tf.int64)
+    if seed.shape.rank != 1 or (seed.shape[0] is not None and seed.shape[0] != 2):
+        raise ValueError(f"seed must be an int or a pair of ints, got shape {seed.shape}")
+    return seed
+
+
+def sample_seeds(seed: Seed, n) -> tf.Tensor:
+    """``n`` independent stateless seeds (n, 2) derived from ``seed``; ``n`` may be a tensor."""
+    return tf.random.stateless_uniform([n, 2], seed=as_seed(seed), minval=None, maxval=None, dtype=tf.int64)
+
+
+def _check_image(image: tf.Tensor, channels: Sequence[int] = (1, 3, 4)) -> tf.Tensor:
+    image = tf.convert_to_tensor(image)
+    if image.shape.rank not in (3, 4):
+        raise ValueError(f"expected an image (H, W, C) or a batch (N, H, W, C), got shape {image.shape}")
+    c = image.shape[-1]
+    if c is not None and c not in channels:
+        raise ValueError(f"expected {' or '.join(map(str, channels))} channels, got {c} (shape {image.shape})")
+    if not (image.dtype == tf.uint8 or image.dtype.is_floating):
+        raise ValueError(f"expected uint8 in [0, 255] or float in [0, 1], got dtype {image.dtype.name}")
+    return image
+
+
+def to_float(image: tf.Tensor) -> tf.Tensor:
+    """uint8 [0, 255] or float [0, 1] -> float32 [0, 1]."""
+    if image.dtype == tf.uint8:
+        return tf.cast(image, tf.float32) / 255.0
+    return tf.cast(image, tf.float32)
+
+
+def from_float(image: tf.Tensor, dtype: tf.DType) -> tf.Tensor:
+    """float32 [0, 1] -> ``dtype`` in its range (uint8 is rounded and saturated)."""
+    image = tf.clip_by_value(image, 0.0, 1.0)
+    if dtype == tf.uint8:
+        return tf.cast(tf.round(image * 255.0), tf.uint8)
+    return tf.cast(image, dtype)
+
+
+def _per_sample(fn: Callable, image: tf.Tensor, seed: Seed, out_spec: tf.TensorSpec | None = None) -> tf.Tensor:
+    """Apply ``fn(image, seed)`` to one image, or to each sample of a batch with its own seed."""
+    seed = as_seed(seed)
+    if image.shape.rank == 3:
+        return fn(image, seed)
+    seeds = sample_seeds(seed, tf.shape(image)[0])
+    spec = out_spec or tf.TensorSpec(image.shape[1:], image.dtype)
+    return tf.map_fn(lambda args: fn(*args), (image, seeds), fn_output_signature=spec)
+
+
+def _pair(value, name: str) -> tuple:
+    pair = (value, value) if isinstance(value, (int, float)) else tuple(value)
+    if len(pair) != 2:
+        raise ValueError(f"{name} must be a number or a pair, got {value!r}")
+    return pair
+
+
+# ---------------------------------------------------------------- crops
+
+
+def random_resized_crop(
+    image, size, area=(0.1, 1.0), ratio=(0.5, 2.0), *, seed: Seed, antialias: bool = True
+) -> tf.Tensor:
+    """Crop a random box covering ``area`` (fractions of the image area) with width/height
+    ``ratio``, then resize it to ``size`` = (height, width) or one int.
+
+    This is what the hotdog post described but ``tf.image.random_crop`` does not do: that
+    cuts a fixed-size window and never rescales. Output (size_h, size_w, C) or batched.
+    """
+    image = _check_image(image)
+    out_h, out_w = (int(s) for s in _pair(size, "size"))
+    if out_h < 1 or out_w < 1:
+        raise ValueError(f"size must be positive, got {size!r}")
+    if not (0 < area[0] <= area[1] <= 1):
+        raise ValueError(f"area must satisfy 0 < low <= high <= 1, got {area!r}")
+    if not (0 < ratio[0] <= ratio[1]):
+        raise ValueError(f"ratio must satisfy 0 < low <= high, got {ratio!r}")
+
+    def one(img, s):
+        begin, crop_size, _ = tf.image.stateless_sample_distorted_bounding_box(
+            tf.shape(img),
+            bounding_boxes=tf.constant([[[0.0, 0.0, 1.0, 1.0]]]),
+            seed=s,
+            min_object_covered=0.0,
+            aspect_ratio_range=ratio,
+            area_range=area,
+            max_attempts=100,
+            use_image_if_no_bounding_boxes=True,
+        )
+        crop = tf.slice(img, begin, crop_size)
+        resized = tf.image.resize(to_float(crop), (out_h, out_w), antialias=antialias)
+        return from_float(resized, img.dtype)
+
+    out_shape = tf.TensorShape([out_h, out_w, image.shape[-1]])
+    return _per_sample(one, image, seed, tf.TensorSpec(out_shape, image.dtype))
+
+
+def _crop_offsets(height, width, size, seed) -> tuple[tf.Tensor, tf.Tensor]:
+    """A uniform top-left corner so that a ``size`` window fits: 0..H-h inclusive."""
+    h, w = size
+    offsets = tf.random.stateless_uniform(
+        [2], seed=seed, minval=0, maxval=tf.int64.max, dtype=tf.int64
+    ) % tf.cast(tf.stack([height - h + 1, width - w + 1]), tf.int64)
+    return offsets[0], offsets[1]
+
+
+def paired_random_crop(image, mask, size, *, seed: Seed) -> tuple[tf.Tensor, tf.Tensor]:
+    """Crop an image and its mask at one random position; in a batch, one position per sample.
+
+    image (H, W, C) or (N, H, W, C), any dtype; mask with the same N, H, W and any channels and
+    dtype. ``size`` = (h, w) or one int. Pixels are cut, never resampled, so mask values are
+    kept exactly. Raises ValueError if the window is larger than the image or the shapes differ.
+    """
+    image, mask = tf.convert_to_tensor(image), tf.convert_to_tensor(mask)
+    if image.shape.rank not in (3, 4) or mask.shape.rank != image.shape.rank:
+        raise ValueError(f"image and mask must both be (H, W, C) or (N, H, W, C); got {image.shape} and {mask.shape}")
+    if not image.shape[:-1].is_compatible_with(mask.shape[:-1]):
+        raise ValueError(f"image and mask differ in size: {image.shape} vs {mask.shape}")
+    h, w = (int(s) for s in _pair(size, "size"))
+    img_h, img_w = image.shape[-3], image.shape[-2]
+    if (img_h is not None and h > img_h) or (img_w is not None and w > img_w) or h < 1 or w < 1:
+        raise ValueError(f"crop {h}x{w} does not fit in an image of {img_h}x{img_w}")
+    tf.debugging.assert_equal(tf.shape(image)[:-1], tf.shape(mask)[:-1], message="image and mask differ in size")
+
+    def one(img, msk, s):
+        shape = tf.shape(img)
+        tf.debugging.assert_less_equal([h, w], shape[:2], message=f"crop {h}x{w} larger than the image")
+        top, left = _crop_offsets(shape[0], shape[1], (h, w), s)
+        return img[top : top + h, left : left + w], msk[top : top + h, left : left + w]
+
+    seed = as_seed(seed)
+    if image.shape.rank == 3:
+        return one(image, mask, seed)
+    seeds = sample_seeds(seed, tf.shape(image)[0])
+    specs = (
+        tf.TensorSpec([h, w, image.shape[-1]], image.dtype),
+        tf.TensorSpec([h, w, mask.shape[-1]], mask.dtype),
+    )
+    return tf.map_fn(lambda args: one(*args), (image, mask, seeds), fn_output_signature=specs)
+
+
+# ---------------------------------------------------------------- colour and noise
+
+
+def hsv_contrast(image, low: float = 0.25, high: float = 4.0, *, seed: Seed) -> tf.Tensor:
+    """Raise saturation and value of every pixel to powers drawn from [low, high], hue kept.
+
+    RGB only (3 channels). The two exponents are drawn independently and log-uniformly, so
+    x^0.5 and x^2 are equally likely: a uniform draw from [0.25, 4] would darken 4 times as
+    often as it brightens.
+    """
+    image = _check_image(image, channels=(3,))
+    if not (0 < low <= high):
+        raise ValueError(f"need 0 < low <= high, got low={low}, high={high}")
+
+    def one(img, s):
+        exponents = tf.exp(tf.random.stateless_uniform([2], s, math.log(low), math.log(high)))
+        hsv = tf.image.rgb_to_hsv(to_float(img))
+        h, sat, val = tf.unstack(hsv, axis=-1)
+        out = tf.image.hsv_to_rgb(tf.stack([h, sat ** exponents[0], val ** exponents[1]], axis=-1))
+        return from_float(out, img.dtype)
+
+    return _per_sample(one, image, seed)
+
+
+def gaussian_noise(image, stddev: float, *, seed: Seed) -> tf.Tensor:
+    """Add N(0, stddev^2) noise; ``stddev`` is a fraction of the full range (0.1 = 25.5 grey levels on uint8)."""
+    image = _check_image(image)
+    if stddev < 0:
+        raise ValueError(f"stddev must be >= 0, got {stddev}")
+    def one(img, s):
+        noise = tf.random.stateless_normal(tf.shape(img), seed=s, stddev=stddev)
+        return from_float(to_float(img) + noise, img.dtype)
+
+    return _per_sample(one, image, seed)
+
+
+def salt_and_pepper(image, amount: float, *, seed: Seed) -> tf.Tensor:
+    """Set a fraction ``amount`` of pixels (all channels together) to black or white, half each."""
+    image = _check_image(image)
+    if not 0 <= amount <= 1:
+        raise ValueError(f"amount must be in [0, 1], got {amount}")
+    def one(img, s):
+        u = tf.random.stateless_uniform(tf.concat([tf.shape(img)[:-1], [1]], 0), seed=s)
+        x = tf.where(u < amount / 2, 0.0, to_float(img))
+        x = tf.where((u >= amount / 2) & (u < amount), 1.0, x)
+        return from_float(x, img.dtype)
+
+    return _per_sample(one, image, seed)
+
+
+# ---------------------------------------------------------------- one fused affine transform
+
+
+def affine_matrix(height, width, *, rotation=0.0, shift=(0.0, 0.0), zoom=(1.0, 1.0), shear=0.0, flip=False):
+    """The 3x3 matrix mapping OUTPUT pixel (x, y, 1) to the INPUT pixel it is sampled from.
+
+    rotation and shear in degrees; shift (dx, dy) in pixels; zoom (zx, zy) factors, >1 shows a
+    larger area (zooms out, as in ImageDataGenerator); flip mirrors left-right. The parts are
+    composed about the image centre as  centre . R . Shear . Zoom . Flip . (p - centre) + shift.
+    Arguments may be scalars or tensors (float32).
+    """
+    f = lambda v: tf.cast(v, tf.float32)  # noqa: E731
+    theta, phi = f(rotation) * (math.pi / 180), f(shear) * (math.pi / 180)
+    cx, cy = (f(width) - 1) / 2, (f(height) - 1) / 2
+    zx, zy = f(zoom[0]), f(zoom[1])
+    sx = tf.where(tf.cast(flip, tf.bool), -1.0, 1.0)
+    one, zero = tf.ones_like(theta), tf.zeros_like(theta)
+    rot = tf.stack([[tf.cos(theta), -tf.sin(theta)], [tf.sin(theta), tf.cos(theta)]])
+    shr = tf.stack([[one, -tf.sin(phi)], [zero, tf.cos(phi)]])
+    lin = rot @ shr @ tf.stack([[zx * sx, zero], [zero, zy]])
+    centre = tf.stack([cx, cy])
+    offset = centre - tf.linalg.matvec(lin, centre) + tf.stack([f(shift[0]), f(shift[1])])
+    top = tf.concat([lin, offset[:, None]], axis=1)
+    return tf.concat([top, [[0.0, 0.0, 1.0]]], axis=0)
+
+
+def apply_affine(image, matrices, *, fill_mode: str = "nearest", interpolation: str = "bilinear", fill_value=0.0):
+    """Warp with output->input matrices (3x3, or N x 3 x 3 for a batch): ONE resampling per image."""
+    image = _check_image(image)
+    if fill_mode not in FILL_MODES:
+        raise ValueError(f"fill_mode must be one of {FILL_MODES}, got {fill_mode!r}")
+    batch = to_float(image if image.shape.rank == 4 else image[None])
+    m = tf.reshape(tf.cast(matrices, tf.float32), [-1, 3, 3])
+    m = m / m[:, 2:3, 2:3]
+    transforms = tf.reshape(m, [-1, 9])[:, :8]
+    out = tf.raw_ops.ImageProjectiveTransformV3(
+        images=batch,
+        transforms=transforms,
+        output_shape=tf.shape(batch)[1:3],
+        fill_value=tf.cast(fill_value, tf.float32),
+        interpolation=interpolation.upper(),
+        fill_mode=fill_mode.upper(),
+    )
+    out = out if image.shape.rank == 4 else out[0]
+    return from_float(out, image.dtype)
+
+
+def random_affine(
+    image,
+    *,
+    seed: Seed,
+    rotation: float = 0.0,
+    shift: float | tuple[float, float] = 0.0,
+    zoom: float | tuple[float, float] = 0.0,
+    shear: float = 0.0,
+    horizontal_flip: bool = False,
+    fill_mode: str = "nearest",
+    interpolation: str = "bilinear",
+) -> tf.Tensor:
+    """ImageDataGenerator-style random geometry in ONE resampling per image.
+
+    Parameters use the legacy units: ``rotation`` degrees (uniform in [-r, r]); ``shift`` fraction
+    of width/height (one value or (x, y)); ``zoom`` z -> factors in [1-z, 1+z], drawn separately
+    for x and y like ``zoom_range``; ``shear`` degrees. Chaining RandomRotation ->
+    RandomTranslation -> RandomZoom resamples three times and blurs small images; this composes
+    the matrices first.
+    """
+    image = _check_image(image)
+    shift_x, shift_y = _pair(shift, "shift")
+    zoom_lo, zoom_hi = (1 - zoom, 1 + zoom) if isinstance(zoom, (int, float)) else zoom
+    batched = image.shape.rank == 4
+    n = tf.shape(image)[0] if batched else 1
+    h, w = tf.shape(image)[-3], tf.shape(image)[-2]
+    seeds = sample_seeds(seed, n) if batched else as_seed(seed)[None]
+
+    def draw(s):
+        u = tf.random.stateless_uniform([7], s)
+        lerp = lambda lo, hi, t: lo + (hi - lo) * t  # noqa: E731
+        return affine_matrix(
+            h, w,
+            rotation=lerp(-rotation, rotation, u[0]),
+            shift=(lerp(-shift_x, shift_x, u[1]) * tf.cast(w, tf.float32),
+                   lerp(-shift_y, shift_y, u[2]) * tf.cast(h, tf.float32)),
+            zoom=(lerp(zoom_lo, zoom_hi, u[3]), lerp(zoom_lo, zoom_hi, u[4])),
+            shear=lerp(-shear, shear, u[5]),
+            flip=horizontal_flip and u[6] < 0.5,
+        )
+
+    matrices = tf.map_fn(draw, seeds, fn_output_signature=tf.TensorSpec([3, 3], tf.float32))
+    return apply_affine(image, matrices if batched else matrices[0], fill_mode=fill_mode, interpolation=interpolation)

@@ -1,0 +1,289 @@
+"""Property tests for helpers.augment: determinism, dtype/range, shapes, bounds, alignment, errors."""
+
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from helpers import augment as A
+
+RNG = np.random.default_rng(0)
+PHOTO_U8 = RNG.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+PHOTO_F32 = (PHOTO_U8 / 255.0).astype(np.float32)
+BATCH_U8 = RNG.integers(0, 256, (4, 40, 40, 3), dtype=np.uint8)
+
+OPS = {
+    "random_resized_crop": lambda x, s: A.random_resized_crop(x, (24, 20), seed=s),
+    "hsv_contrast": lambda x, s: A.hsv_contrast(x, seed=s),
+    "gaussian_noise": lambda x, s: A.gaussian_noise(x, 0.1, seed=s),
+    "salt_and_pepper": lambda x, s: A.salt_and_pepper(x, 0.1, seed=s),
+    "random_affine": lambda x, s: A.random_affine(x, seed=s, rotation=20, shift=0.2, zoom=0.2, shear=10,
+                                                  horizontal_flip=True),
+}
+op_names = pytest.mark.parametrize("name", sorted(OPS))
+SETTINGS = settings(max_examples=15, deadline=None)
+
+
+@op_names
+@SETTINGS
+@given(seed=st.integers(0, 2**31 - 1))
+def test_same_seed_same_output_different_seed_different_output(name, seed):
+    op = OPS[name]
+    a, b, c = op(PHOTO_U8, seed), op(PHOTO_U8, seed), op(PHOTO_U8, seed + 1)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+@op_names
+def test_seed_pairs_and_tensors_work_like_ints(name):
+    op = OPS[name]
+    np.testing.assert_array_equal(op(PHOTO_U8, [5, 9]), op(PHOTO_U8, tf.constant([5, 9], tf.int32)))
+
+
+@op_names
+@pytest.mark.parametrize("image", [PHOTO_U8, PHOTO_F32, PHOTO_F32.astype(np.float16)], ids=["uint8", "float32", "float16"])
+def test_dtype_and_range_are_kept(name, image):
+    out = OPS[name](image, 3).numpy()
+    assert out.dtype == image.dtype
+    top = 255 if image.dtype == np.uint8 else 1.0
+    assert out.min() >= 0 and out.max() <= top
+
+
+@op_names
+def test_batch_gives_each_sample_its_own_draw_with_its_own_seed(name):
+    op = OPS[name]
+    out = op(BATCH_U8, 11).numpy()
+    seeds = A.sample_seeds(11, len(BATCH_U8))
+    for i in range(len(BATCH_U8)):
+        np.testing.assert_array_equal(out[i], op(BATCH_U8[i], seeds[i]))
+    identical = np.stack([BATCH_U8[0]] * 4)
+    many = op(identical, 11).numpy()
+    assert not all(np.array_equal(many[0], many[i]) for i in range(1, 4)), "one draw shared by the batch"
+
+
+@op_names
+def test_runs_inside_tf_data_map(name):
+    op = OPS[name]
+    ds = tf.data.Dataset.from_tensor_slices(BATCH_U8).enumerate()
+    ds = ds.map(lambda i, x: op(x, tf.stack([tf.constant(1, tf.int64), i])))
+    outs = list(ds.as_numpy_iterator())
+    assert len(outs) == 4 and outs[0].dtype == np.uint8
+    np.testing.assert_array_equal(outs[2], op(BATCH_U8[2], [1, 2]))
+
+
+def test_output_shapes():
+    assert A.random_resized_crop(PHOTO_U8, 200, seed=1).shape == (200, 200, 3)
+    assert A.random_resized_crop(BATCH_U8, (10, 30), seed=1).shape == (4, 10, 30, 3)
+    for name in ("hsv_contrast", "gaussian_noise", "salt_and_pepper", "random_affine"):
+        assert OPS[name](PHOTO_U8, 1).shape == PHOTO_U8.shape
+        assert OPS[name](BATCH_U8, 1).shape == BATCH_U8.shape
+
+
+def test_random_resized_crop_area_and_aspect_stay_within_bounds():
+    """Crop an image whose channels encode (row, column) and read back the crop's extent."""
+    h, w = 120, 160
+    rows, cols = np.meshgrid(np.arange(h) / (h - 1), np.arange(w) / (w - 1), indexing="ij")
+    coords = np.stack([rows, cols, np.zeros_like(rows)], -1).astype(np.float32)
+    areas, ratios = [], []
+    for seed in range(300):
+        out = A.random_resized_crop(coords, 32, area=(0.1, 1.0), ratio=(0.5, 2.0), seed=seed,
+                                    antialias=False).numpy()
+        # bilinear resize keeps the first and last pixel centres of the crop
+        crop_h = (out[..., 0].max() - out[..., 0].min()) * (h - 1) + 1
+        crop_w = (out[..., 1].max() - out[..., 1].min()) * (w - 1) + 1
+        areas.append(crop_h * crop_w / (h * w))
+        ratios.append(crop_w / crop_h)
+    areas, ratios = np.array(areas), np.array(ratios)
+    assert areas.min() >= 0.1 - 0.01 and areas.max() <= 1.0 + 1e-6
+    assert ratios.min() >= 0.5 - 0.03 and ratios.max() <= 2.0 + 0.03
+    assert areas.max() - areas.min() > 0.5 and ratios.max() / ratios.min() > 2.5, "draws should span the range"
+
+
+def test_random_resized_crop_is_not_a_fixed_window():
+    ramp = np.tile((np.arange(64) / 63).astype(np.float32)[None, :, None], (64, 1, 1))
+    widths = {round(float(np.ptp(A.random_resized_crop(ramp, 16, seed=s, antialias=False))) * 63) for s in range(20)}
+    assert len(widths) > 5, "the crop size must vary, unlike tf.image.random_crop"
+
+
+def test_hsv_contrast_keeps_hue_and_draws_log_uniform_exponents():
+    image = np.array([[[0.9, 0.3, 0.2], [0.2, 0.5, 0.8]]], np.float32)
+    hue_in = tf.image.rgb_to_hsv(image)[..., 0].numpy()
+    brighter = darker = 0
+    for seed in range(200):
+        out = A.hsv_contrast(image, seed=seed).numpy()
+        np.testing.assert_allclose(tf.image.rgb_to_hsv(out)[..., 0], hue_in, atol=2e-3)
+        v_in, v_out = image.max(-1).mean(), out.max(-1).mean()
+        brighter += v_out > v_in
+        darker += v_out < v_in
+    assert 0.35 < brighter / 200 < 0.65 and brighter + darker == 200
+
+
+def test_gaussian_noise_has_the_requested_spread():
+    grey = np.full((200, 200, 1), 0.5, np.float32)
+    noisy = A.gaussian_noise(grey, 0.1, seed=0).numpy()
+    assert abs(noisy.std() - 0.1) < 0.005 and abs(noisy.mean() - 0.5) < 0.005
+
+
+def test_salt_and_pepper_hits_the_requested_fraction_across_all_channels():
+    grey = np.full((200, 200, 3), 128, np.uint8)
+    out = A.salt_and_pepper(grey, 0.2, seed=0).numpy()
+    changed = (out != 128).any(-1)
+    assert abs(changed.mean() - 0.2) < 0.01
+    assert set(np.unique(out[changed]).tolist()) == {0, 255}
+    assert (out[changed].min(-1) == out[changed].max(-1)).all(), "a pixel goes black or white in every channel"
+    assert abs((out[..., 0] == 0).mean() - 0.1) < 0.01
+
+
+# ---------------------------------------------------------------- paired crop
+
+@SETTINGS
+@given(seed=st.integers(0, 2**31 - 1), h=st.integers(1, 40), w=st.integers(1, 40),
+       mask_dtype=st.sampled_from([np.uint8, np.int32, np.float32]))
+def test_paired_crop_keeps_every_sample_aligned(seed, h, w, mask_dtype):
+    images = RNG.integers(0, 256, (5, 40, 40, 3), dtype=np.uint8)
+    masks = (images[..., :1] > 127).astype(mask_dtype)  # the mask is a function of the image
+    img_crop, mask_crop = A.paired_random_crop(images, masks, (h, w), seed=seed)
+    assert img_crop.shape == (5, h, w, 3) and mask_crop.shape == (5, h, w, 1)
+    assert img_crop.dtype == tf.uint8 and mask_crop.dtype == tf.as_dtype(mask_dtype)
+    np.testing.assert_array_equal((img_crop.numpy()[..., :1] > 127).astype(mask_dtype), mask_crop.numpy())
+    assert set(np.unique(mask_crop).tolist()) <= {0, 1}
+
+
+def test_paired_crop_positions_differ_per_sample_and_reach_both_edges():
+    coords = np.tile(np.arange(20, dtype=np.int32)[None, None, :, None], (200, 20, 1, 1))
+    crops, _ = A.paired_random_crop(coords, coords, (4, 5), seed=1)
+    lefts = crops.numpy()[:, 0, 0, 0]
+    assert lefts.min() == 0 and lefts.max() == 15, "every left edge 0..W-w, both ends included"
+    assert len(set(lefts.tolist())) == 16
+
+
+def test_paired_crop_single_image_and_full_size():
+    img, msk = A.paired_random_crop(PHOTO_U8, PHOTO_U8[..., :1], (48, 64), seed=0)
+    np.testing.assert_array_equal(img, PHOTO_U8)
+
+
+# ---------------------------------------------------------------- errors
+
+@pytest.mark.parametrize("bad", [np.zeros((8, 8), np.uint8), np.zeros((1, 1, 8, 8, 3), np.uint8)])
+@op_names
+def test_bad_rank_is_a_clear_error(name, bad):
+    with pytest.raises(ValueError, match=r"\(H, W, C\)"):
+        OPS[name](bad, 0)
+
+
+@op_names
+def test_bad_channels_are_a_clear_error(name):
+    with pytest.raises(ValueError, match="channels"):
+        OPS[name](np.zeros((8, 8, 5), np.uint8), 0)
+
+
+def test_hsv_contrast_needs_rgb():
+    with pytest.raises(ValueError, match="3 channels"):
+        A.hsv_contrast(np.zeros((8, 8, 1), np.uint8), seed=0)
+
+
+def test_integer_images_other_than_uint8_are_refused():
+    with pytest.raises(ValueError, match="dtype int32"):
+        A.gaussian_noise(np.zeros((8, 8, 3), np.int32), 0.1, seed=0)
+
+
+@pytest.mark.parametrize("size", [(49, 10), (10, 65), 100])
+def test_crop_larger_than_the_image_is_a_clear_error(size):
+    with pytest.raises(ValueError, match="does not fit"):
+        A.paired_random_crop(PHOTO_U8, PHOTO_U8, size, seed=0)
+
+
+def test_image_and_mask_of_different_sizes_are_refused():
+    with pytest.raises(ValueError, match="differ in size"):
+        A.paired_random_crop(PHOTO_U8, PHOTO_U8[:40], 8, seed=0)
+
+
+@pytest.mark.parametrize("kwargs", [dict(area=(0.0, 1.0)), dict(area=(0.5, 0.2)), dict(ratio=(2.0, 1.0)), dict(size=0)])
+def test_random_resized_crop_bad_arguments(kwargs):
+    with pytest.raises(ValueError, match="must"):
+        A.random_resized_crop(PHOTO_U8, seed=0, **{"size": 8, **kwargs})
+
+
+def test_bad_seed_shape():
+    with pytest.raises(ValueError, match="pair"):
+        A.gaussian_noise(PHOTO_U8, 0.1, seed=[1, 2, 3])
+
+
+# ---------------------------------------------------------------- the fused affine transform
+
+def _warp(image, matrix, interpolation="nearest"):
+    return A.apply_affine(image, matrix, interpolation=interpolation, fill_mode="constant").numpy()
+
+
+def test_affine_identity_and_exact_cases():
+    h, w = 9, 11
+    image = np.arange(h * w, dtype=np.float32).reshape(h, w, 1) / (h * w)
+    np.testing.assert_array_equal(_warp(image, A.affine_matrix(h, w)), image)
+    np.testing.assert_allclose(_warp(image, A.affine_matrix(h, w, flip=True)), image[:, ::-1], atol=1e-6)
+    square = image[:9, :9]
+    rot = _warp(square, A.affine_matrix(9, 9, rotation=90))
+    assert np.allclose(rot, np.rot90(square, 1)) or np.allclose(rot, np.rot90(square, -1))
+    shifted = _warp(image, A.affine_matrix(h, w, shift=(2, 0)))
+    np.testing.assert_allclose(shifted[:, :-2], image[:, 2:], atol=1e-6)  # output x samples input x + 2
+
+
+def test_fused_affine_matches_the_composition_of_the_separate_transforms():
+    """Rotation, shift, zoom and flip applied one after another with exact (nearest) sampling
+    equal the single fused matrix; with bilinear sampling the fused image is sharper."""
+    h = w = 33
+    rng = np.random.default_rng(1)
+    image = rng.random((h, w, 1)).astype(np.float32)
+    # every part maps whole pixels to whole pixels, so nearest sampling is exact at each step;
+    # zooming out comes first, so no content leaves the frame and comes back (a chain loses it)
+    parts = [A.affine_matrix(h, w, zoom=(2, 2)), A.affine_matrix(h, w, rotation=90),
+             A.affine_matrix(h, w, shift=(3, -2)), A.affine_matrix(h, w, flip=True)]
+    # warping by A then B samples in(A . B . p): the first transform applied stands leftmost
+    fused = parts[0] @ parts[1] @ parts[2] @ parts[3]
+    step = image
+    for m in parts:
+        step = _warp(step, m)
+    np.testing.assert_allclose(_warp(image, fused), step, atol=1e-6)
+    assert np.abs(step).sum() > 0 and not np.allclose(step, image)
+    smooth = (0.5 + 0.25 * np.add.outer(np.sin(np.arange(h) / 3), np.cos(np.arange(w) / 4)))[..., None].astype(np.float32)
+    small = [A.affine_matrix(h, w, rotation=7), A.affine_matrix(h, w, shift=(0.5, 0.3)), A.affine_matrix(h, w, zoom=(0.9, 0.9))]
+    chained = smooth
+    for m in small:
+        chained = _warp(chained, m, "bilinear")
+    once = _warp(smooth, small[0] @ small[1] @ small[2], "bilinear")
+    inner = (slice(8, -8), slice(8, -8))
+    assert np.abs(np.diff(once[inner], axis=0)).mean() > np.abs(np.diff(chained[inner], axis=0)).mean() * 0.99
+    np.testing.assert_allclose(once[inner], chained[inner], atol=0.05)  # same geometry, one resampling
+
+
+def test_affine_matrix_composes_like_the_legacy_generator():
+    """centre . R . Shear . Zoom . Flip . (p - centre) + shift, checked against NumPy."""
+    h, w, deg, shear, zx, zy, dx, dy = 20, 30, 17.0, 8.0, 1.2, 0.9, 3.0, -4.0
+    t, s = math.radians(deg), math.radians(shear)
+    lin = (np.array([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]])
+           @ np.array([[1, -math.sin(s)], [0, math.cos(s)]]) @ np.diag([-zx, zy]))
+    c = np.array([(w - 1) / 2, (h - 1) / 2])
+    expected = np.eye(3)
+    expected[:2, :2], expected[:2, 2] = lin, c - lin @ c + [dx, dy]
+    got = A.affine_matrix(h, w, rotation=deg, shift=(dx, dy), zoom=(zx, zy), shear=shear, flip=True)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def test_random_affine_resamples_once():
+    fn = tf.function(lambda x: A.random_affine(x, seed=1, rotation=20, shift=0.2, zoom=0.2, shear=5,
+                                               horizontal_flip=True))
+    graph = fn.get_concrete_function(tf.TensorSpec([8, 32, 32, 3], tf.float32)).graph
+    warps = [op for op in graph.get_operations() if op.type == "ImageProjectiveTransformV3"]
+    assert len(warps) == 1
+
+
+def test_random_affine_parameters_stay_in_range():
+    """A single bright dot moves no further than shift + rotation/zoom allow."""
+    image = np.zeros((64, 64, 1), np.float32)
+    image[32, 32] = 1.0
+    for seed in range(30):
+        out = A.random_affine(image, seed=seed, shift=0.1, interpolation="nearest").numpy()[..., 0]
+        ys, xs = np.nonzero(out)
+        assert len(xs) >= 1 and np.abs(xs - 32).max() <= 7 and np.abs(ys - 32).max() <= 7
