@@ -7,8 +7,9 @@ Every op:
 - keeps dtype and range: uint8 in [0, 255] -> uint8; float in [0, 1] -> same float dtype in [0, 1];
 - raises ValueError for a bad rank, bad channel count, or a crop larger than the image.
 
-The rest (flips, brightness, contrast, hue, saturation, blur, erasing) is in ``tf.image.stateless_*``
-and ``keras.layers``; lesson 1 shows them side by side.
+The rest (flips, brightness, contrast, hue, saturation, erasing) is in ``tf.image.stateless_*`` and
+``keras.layers``; lesson 1 shows them side by side. Blur is here because Keras 3.15's
+``RandomGaussianBlur`` accepts sigma only up to 1 pixel.
 """
 
 from __future__ import annotations
@@ -215,6 +216,49 @@ def salt_and_pepper(image, amount: float, *, seed: Seed) -> tf.Tensor:
         x = tf.where(u < amount / 2, 0.0, to_float(img))
         x = tf.where((u >= amount / 2) & (u < amount), 1.0, x)
         return from_float(x, img.dtype)
+
+    return _per_sample(one, image, seed)
+
+
+def _blur_float(batch: tf.Tensor, sigma, radius: int) -> tf.Tensor:
+    """Separable Gaussian blur of a float batch (N, H, W, C); edges mirrored."""
+    small = [d for d in batch.shape[1:3] if d is not None and d < radius]
+    if small:
+        raise ValueError(f"blur radius {radius} px (3 sigma) is too large for an image of {batch.shape[1]}x{batch.shape[2]}")
+    x = tf.range(-radius, radius + 1, dtype=tf.float32)
+    kernel = tf.exp(-(x**2) / (2.0 * tf.cast(sigma, tf.float32) ** 2))
+    kernel = kernel / tf.reduce_sum(kernel)
+    channels = tf.shape(batch)[-1]
+    k_rows = tf.tile(tf.reshape(kernel, [-1, 1, 1, 1]), [1, 1, channels, 1])
+    k_cols = tf.tile(tf.reshape(kernel, [1, -1, 1, 1]), [1, 1, channels, 1])
+    padded = tf.pad(batch, [[0, 0], [radius, radius], [radius, radius], [0, 0]], mode="SYMMETRIC")
+    out = tf.nn.depthwise_conv2d(padded, k_rows, [1, 1, 1, 1], "VALID")
+    return tf.nn.depthwise_conv2d(out, k_cols, [1, 1, 1, 1], "VALID")
+
+
+def gaussian_blur(image, sigma: float) -> tf.Tensor:
+    """Blur with a Gaussian of ``sigma`` pixels (0 = unchanged): one level of a scale space."""
+    image = _check_image(image)
+    if sigma < 0:
+        raise ValueError(f"sigma must be >= 0, got {sigma}")
+    if sigma == 0:
+        return image
+    batch = to_float(image if image.shape.rank == 4 else image[None])
+    out = _blur_float(batch, sigma, int(math.ceil(3 * sigma)))
+    return from_float(out if image.shape.rank == 4 else out[0], image.dtype)
+
+
+def random_gaussian_blur(image, sigma=(0.1, 2.0), *, seed: Seed) -> tf.Tensor:
+    """Blur with a sigma drawn uniformly from ``sigma`` = (low, high) pixels, per sample."""
+    image = _check_image(image)
+    low, high = sigma
+    if not 0 < low <= high:
+        raise ValueError(f"sigma must be (low, high) with 0 < low <= high, got {sigma!r}")
+    radius = int(math.ceil(3 * high))
+
+    def one(img, s):
+        drawn = tf.random.stateless_uniform([], s, low, high)
+        return from_float(_blur_float(to_float(img)[None], drawn, radius)[0], img.dtype)
 
     return _per_sample(one, image, seed)
 

@@ -20,6 +20,7 @@ OPS = {
     "hsv_contrast": lambda x, s: A.hsv_contrast(x, seed=s),
     "gaussian_noise": lambda x, s: A.gaussian_noise(x, 0.1, seed=s),
     "salt_and_pepper": lambda x, s: A.salt_and_pepper(x, 0.1, seed=s),
+    "random_gaussian_blur": lambda x, s: A.random_gaussian_blur(x, (0.5, 3.0), seed=s),
     "random_affine": lambda x, s: A.random_affine(x, seed=s, rotation=20, shift=0.2, zoom=0.2, shear=10,
                                                   horizontal_flip=True),
 }
@@ -77,7 +78,7 @@ def test_runs_inside_tf_data_map(name):
 def test_output_shapes():
     assert A.random_resized_crop(PHOTO_U8, 200, seed=1).shape == (200, 200, 3)
     assert A.random_resized_crop(BATCH_U8, (10, 30), seed=1).shape == (4, 10, 30, 3)
-    for name in ("hsv_contrast", "gaussian_noise", "salt_and_pepper", "random_affine"):
+    for name in ("hsv_contrast", "gaussian_noise", "salt_and_pepper", "random_affine", "random_gaussian_blur"):
         assert OPS[name](PHOTO_U8, 1).shape == PHOTO_U8.shape
         assert OPS[name](BATCH_U8, 1).shape == BATCH_U8.shape
 
@@ -125,6 +126,21 @@ def test_gaussian_noise_has_the_requested_spread():
     grey = np.full((200, 200, 1), 0.5, np.float32)
     noisy = A.gaussian_noise(grey, 0.1, seed=0).numpy()
     assert abs(noisy.std() - 0.1) < 0.005 and abs(noisy.mean() - 0.5) < 0.005
+
+
+def test_gaussian_blur_keeps_flat_images_and_smooths_edges():
+    flat = np.full((20, 20, 3), 0.25, np.float32)
+    np.testing.assert_allclose(A.gaussian_blur(flat, 2.0), flat, atol=1e-6)
+    np.testing.assert_array_equal(A.gaussian_blur(PHOTO_U8, 0), PHOTO_U8)
+    step = np.zeros((20, 40, 1), np.float32)
+    step[:, 20:] = 1.0
+    profile = A.gaussian_blur(step, 2.0).numpy()[10, :, 0]
+    assert 0.45 < profile[19:21].mean() < 0.55 and profile[10] < 0.01 and profile[30] > 0.99
+    assert np.all(np.diff(profile) >= -1e-6), "a blurred step stays monotonic"
+    with pytest.raises(ValueError, match="sigma"):
+        A.gaussian_blur(PHOTO_U8, -1)
+    with pytest.raises(ValueError, match="too large"):
+        A.gaussian_blur(np.zeros((4, 40, 1), np.float32), 2.0)
 
 
 def test_salt_and_pepper_hits_the_requested_fraction_across_all_channels():

@@ -1,0 +1,129 @@
+"""Lesson experiments that a notebook, a script or a test can run: ``python -m helpers.experiments``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import Callable, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from helpers import augment, config, datasets, models, pipelines
+
+
+def _post_layer_chain() -> Callable:
+    """The post's augmentation as three Keras layers: three resamplings per image."""
+    chain = keras.Sequential([
+        keras.layers.RandomRotation(20 / 360, fill_mode="nearest"),  # factor = fraction of a full turn
+        keras.layers.RandomTranslation(0.2, 0.2, fill_mode="nearest"),
+        keras.layers.RandomZoom(0.2, fill_mode="nearest"),
+    ])
+    return lambda images, seed: tf.cast(tf.round(chain(tf.cast(images, tf.float32), training=True)), tf.uint8)
+
+
+CIFAR_ARMS: dict[str, Callable[[], Callable | None]] = {
+    # no augmentation: the post's first run
+    "plain": lambda: None,
+    # the post's parameters (rotation 20 deg, shifts 0.2, zoom 0.2) as a chain of Keras layers
+    "post_layers": _post_layer_chain,
+    # the same parameters composed into one affine transform: one resampling, like ImageDataGenerator
+    "post_fused": lambda: lambda images, seed: augment.random_affine(
+        images, seed=seed, rotation=20, shift=0.2, zoom=0.2, fill_mode="nearest"),
+    # the standard CIFAR recipe: pad 4 + random 32x32 crop (= a whole-pixel shift of up to 4 px
+    # with reflected borders) + horizontal flip
+    "crop_flip": lambda: lambda images, seed: augment.random_affine(
+        images, seed=seed, shift=4 / 32, horizontal_flip=True, fill_mode="reflect", interpolation="nearest"),
+}
+POST_RESULTS = {"plain": 0.6058, "post_layers": 0.7057, "post_fused": 0.7057}  # the post's test accuracies
+
+
+def cifar_augmentation_experiment(
+    n_train: int = 10_000,
+    epochs_plain: int = 20,
+    epochs_aug: int = 80,
+    seeds: Sequence[int] = (0,),
+    arms: Sequence[str] = ("plain", "post_fused", "crop_flip"),
+    *,
+    batch_size: int = 128,
+    data_dir=None,
+    verbose: int = 0,
+) -> list[dict]:
+    """Train the post's CNN once per (seed, arm) on the first ``n_train`` CIFAR-10 images.
+
+    The last 10% of them are held out for validation, as ``validation_split=0.1`` does; the
+    test set is the full 10,000. Returns one dict per run with test accuracy and loss, the last
+    epoch's train/validation accuracy, wall time in seconds, and the per-epoch history.
+    """
+    unknown = set(arms) - set(CIFAR_ARMS)
+    if unknown:
+        raise ValueError(f"unknown arms {sorted(unknown)}; choose from {sorted(CIFAR_ARMS)}")
+    (x, y), (x_test, y_test) = datasets.load_cifar10(n_train, data_dir=data_dir)
+    y, y_test = keras.utils.to_categorical(y, 10), keras.utils.to_categorical(y_test, 10)
+    n_val = max(1, len(x) // 10)
+    x_fit, y_fit, x_val, y_val = x[:-n_val], y[:-n_val], x[-n_val:], y[-n_val:]
+    val = pipelines.evaluation_batches(x_val, y_val, batch_size=batch_size)
+    test = pipelines.evaluation_batches(x_test, y_test, batch_size=batch_size)
+    rows = []
+    for seed in seeds:
+        for arm in arms:
+            config.set_seed(seed)
+            train, steps = pipelines.training_batches(
+                x_fit, y_fit, batch_size=min(batch_size, len(x_fit)), seed=seed, augment=CIFAR_ARMS[arm]())
+            model = models.cifar_cnn()
+            model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+            epochs = epochs_plain if arm == "plain" else epochs_aug
+            start = time.perf_counter()
+            history = model.fit(train, steps_per_epoch=steps, epochs=epochs, validation_data=val, verbose=verbose,
+                                shuffle=False)  # the stream is shuffled already
+            seconds = time.perf_counter() - start
+            test_loss, test_acc = model.evaluate(test, verbose=0)
+            rows.append({
+                "arm": arm, "seed": seed, "n_train": len(x_fit), "n_val": n_val, "epochs": epochs,
+                "test_accuracy": float(test_acc), "test_loss": float(test_loss),
+                "train_accuracy": float(history.history["accuracy"][-1]),
+                "val_accuracy": float(history.history["val_accuracy"][-1]),
+                "seconds": round(seconds, 1), "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
+            })
+            print(f"{arm:<12} seed {seed}: test accuracy {test_acc:.4f}, loss {test_loss:.3f}, {seconds:.0f} s", flush=True)
+    return rows
+
+
+def digit_flip_survival(seed: int = 0) -> list[dict]:
+    """Does a mirrored digit keep its label? Per digit 0-9, the accuracy of a classifier trained on
+    the original scikit-learn digits (8x8) on held-out digits, as they are and flipped left-right."""
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    x_train, x_test, y_train, y_test = train_test_split(
+        digits.images, digits.target, test_size=0.5, stratify=digits.target, random_state=seed)
+    clf = LogisticRegression(max_iter=2000).fit(x_train.reshape(len(x_train), -1), y_train)
+    plain = clf.predict(x_test.reshape(len(x_test), -1))
+    flipped = clf.predict(x_test[:, :, ::-1].reshape(len(x_test), -1))
+    return [{"digit": d, "n": int((y_test == d).sum()),
+             "accuracy": float((plain[y_test == d] == d).mean()),
+             "accuracy_flipped": float((flipped[y_test == d] == d).mean())} for d in range(10)]
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description="Run the lesson-2 CIFAR-10 experiment and save the rows as JSON.")
+    parser.add_argument("--arms", nargs="+", default=["plain", "post_fused", "crop_flip"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--n-train", type=int, default=config.pick(quick=512, full=10_000))
+    parser.add_argument("--epochs-plain", type=int, default=config.pick(quick=1, full=20))
+    parser.add_argument("--epochs-aug", type=int, default=config.pick(quick=1, full=80))
+    parser.add_argument("--out", default=None, help="JSON file (default: <output dir>/results/cifar_<mode>.json)")
+    args = parser.parse_args(argv)
+    rows = cifar_augmentation_experiment(args.n_train, args.epochs_plain, args.epochs_aug, args.seeds, args.arms)
+    out = args.out or config.output_dir("results") / f"cifar_{config.load_settings().mode}.json"
+    with open(out, "w") as handle:
+        json.dump({"settings": vars(args), "machine": config.describe(), "rows": rows}, handle, indent=1)
+    print(f"saved {out}")
+
+
+if __name__ == "__main__":
+    main()
