@@ -91,6 +91,28 @@ def cifar_augmentation_experiment(
     return rows
 
 
+def legacy_generator_loop(model, x, y, *, epochs: int, batch_size: int = 128, seed: int = 0, **augmentation) -> list[float]:
+    """The post's Keras 2 loop: ``train_on_batch`` over ``ImageDataGenerator.flow`` with a Progbar.
+
+    x: float (N, 32, 32, 3) in [-1, 1]; y: one-hot. ``augmentation`` goes to ImageDataGenerator
+    (e.g. rotation_range=20). Returns the last loss of each epoch. Kept to show the legacy way;
+    ``model.fit`` on a tf.data pipeline is the modern one.
+    """
+    datagen = tf.keras.preprocessing.image.ImageDataGenerator(**augmentation)  # legacy, deprecated
+    steps = int(np.ceil(len(x) / batch_size))
+    flow = datagen.flow(x, y, batch_size=batch_size, shuffle=True, seed=seed)  # endless
+    losses = []
+    for epoch in range(epochs):
+        print(f"epoch {epoch + 1}/{epochs}")
+        progbar = keras.utils.Progbar(steps)
+        for step in range(steps):
+            x_batch, y_batch = next(flow)
+            loss, accuracy = model.train_on_batch(x_batch, y_batch)
+            progbar.update(step + 1, [("loss", loss), ("accuracy", accuracy)])
+        losses.append(float(loss))
+    return losses
+
+
 def digit_flip_survival(seed: int = 0) -> list[dict]:
     """Does a mirrored digit keep its label? Per digit 0-9, the accuracy of a classifier trained on
     the original scikit-learn digits (8x8) on held-out digits, as they are and flipped left-right."""
