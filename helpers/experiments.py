@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from helpers import augment, config, datasets, models, pipelines
+from helpers import augment, config, datasets, imagefolders, models, pipelines
 
 
 def _post_layer_chain() -> Callable:
@@ -48,6 +48,7 @@ def cifar_augmentation_experiment(
     arms: Sequence[str] = ("plain", "post_fused", "crop_flip"),
     *,
     batch_size: int = 128,
+    n_test: int | None = None,
     data_dir=None,
     verbose: int = 0,
 ) -> list[dict]:
@@ -56,11 +57,13 @@ def cifar_augmentation_experiment(
     The last 10% of them are held out for validation, as ``validation_split=0.1`` does; the
     test set is the full 10,000. Returns one dict per run with test accuracy and loss, the last
     epoch's train/validation accuracy, wall time in seconds, and the per-epoch history.
+    ``n_test`` evaluates on the first n test images only (quick checks; None = all 10,000).
     """
     unknown = set(arms) - set(CIFAR_ARMS)
     if unknown:
         raise ValueError(f"unknown arms {sorted(unknown)}; choose from {sorted(CIFAR_ARMS)}")
     (x, y), (x_test, y_test) = datasets.load_cifar10(n_train, data_dir=data_dir)
+    x_test, y_test = x_test[:n_test], y_test[:n_test]
     y, y_test = keras.utils.to_categorical(y, 10), keras.utils.to_categorical(y_test, 10)
     n_val = max(1, len(x) // 10)
     x_fit, y_fit, x_val, y_val = x[:-n_val], y[:-n_val], x[-n_val:], y[-n_val:]
@@ -81,7 +84,7 @@ def cifar_augmentation_experiment(
             seconds = time.perf_counter() - start
             test_loss, test_acc = model.evaluate(test, verbose=0)
             rows.append({
-                "arm": arm, "seed": seed, "n_train": len(x_fit), "n_val": n_val, "epochs": epochs,
+                "arm": arm, "seed": seed, "n_train": len(x_fit), "n_val": n_val, "n_test": len(x_test), "epochs": epochs,
                 "test_accuracy": float(test_acc), "test_loss": float(test_loss),
                 "train_accuracy": float(history.history["accuracy"][-1]),
                 "val_accuracy": float(history.history["val_accuracy"][-1]),
@@ -111,6 +114,94 @@ def legacy_generator_loop(model, x, y, *, epochs: int, batch_size: int = 128, se
             progbar.update(step + 1, [("loss", loss), ("accuracy", accuracy)])
         losses.append(float(loss))
     return losses
+
+
+# ---------------------------------------------------------------- lesson 3: flowers, fed three ways
+
+# The post's ImageDataGenerator arguments. shear_range=0.15 is in DEGREES there, so it is kept as 0.15 degrees.
+FLOWER_AUGMENTATION = dict(rotation=20, zoom=0.15, shift=0.2, shear=0.15, horizontal_flip=True, fill_mode="nearest")
+
+
+def flower_augment(images, seed):
+    """The post's augmentation as one fused transform; uint8 batch in, same batch type out."""
+    out = augment.random_affine(images, seed=seed, **FLOWER_AUGMENTATION)
+    return out.numpy() if isinstance(images, np.ndarray) else out
+
+
+class _EpochTimer(keras.callbacks.Callback):
+    """Wall time of each epoch's training batches (validation excluded)."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+        self.times = getattr(self, "times", [])
+
+    def on_test_begin(self, logs=None):
+        if hasattr(self, "_start"):
+            self.times.append(time.perf_counter() - self._start)
+            del self._start
+
+
+def flower_split(data_dir=None, size=(182, 182), seed: int = 42):
+    """Scan the flowers folder, load every usable image, and split 70/30, stratified.
+
+    Returns (report, (x_train, y_train, paths_train), (x_test, y_test, paths_test)) with x uint8
+    (N, H, W, 3) and y int class ids; ``train_test_split(test_size=0.3, random_state=42)`` as in the post.
+    """
+    from sklearn.model_selection import train_test_split
+
+    report = imagefolders.scan(datasets.fetch("flowers", data_dir=data_dir))
+    x = imagefolders.load_images(report.paths, size)
+    y = np.asarray(report.labels)
+    paths = np.asarray([str(p) for p in report.paths])
+    x_tr, x_te, y_tr, y_te, p_tr, p_te = train_test_split(x, y, paths, test_size=0.3, random_state=seed, stratify=y)
+    return report, (x_tr, y_tr, p_tr), (x_te, y_te, p_te)
+
+
+def flower_feeders(train, *, batch_size: int, seed: int, size=(182, 182), workers: int = 2) -> dict:
+    """The three ways to feed ``model.fit`` the same augmented training data, with one-hot labels."""
+    x_tr, y_tr, p_tr = train
+    num_classes = int(y_tr.max()) + 1
+    onehot = keras.utils.to_categorical(y_tr, num_classes)
+    return {
+        "python_generator": pipelines.batch_generator(x_tr, onehot, batch_size, seed=seed, augment=flower_augment),
+        "pydataset": pipelines.AugmentedPyDataset(x_tr, onehot, batch_size, seed=seed, augment=flower_augment,
+                                                  workers=workers, use_multiprocessing=False, max_queue_size=10),
+        "tf_data": pipelines.image_file_dataset(p_tr, onehot, size=size, batch_size=batch_size, seed=seed,
+                                                repeat=True, augment=flower_augment),
+    }
+
+
+def flower_feeding_comparison(train, test, *, epochs: int = 6, batch_size: int = 6, seed: int = 0,
+                              methods=("python_generator", "pydataset", "tf_data"), verbose: int = 0) -> list[dict]:
+    """Train the post's CNN once per feeding method from the same initial weights.
+
+    Returns per method: training images/s, median epoch seconds, test accuracy, history,
+    and the test predictions (for a confusion matrix).
+    """
+    x_te, y_te, _ = test
+    num_classes = int(max(train[1].max(), y_te.max())) + 1
+    steps = pipelines.steps_per_epoch(len(train[0]), batch_size)
+    rows = []
+    for method in methods:
+        config.set_seed(seed)
+        feeder = flower_feeders(train, batch_size=batch_size, seed=seed)[method]
+        model = models.flower_cnn(train[0].shape[1:], num_classes)
+        model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+        timer = _EpochTimer()
+        history = model.fit(feeder, steps_per_epoch=steps if method != "pydataset" else None, epochs=epochs, shuffle=False,
+                            validation_data=(x_te, keras.utils.to_categorical(y_te, num_classes)),
+                            callbacks=[timer], verbose=verbose)
+        predictions = model.predict(x_te, verbose=0).argmax(-1)
+        epoch_seconds = float(np.median(timer.times))
+        rows.append({
+            "method": method, "epochs": epochs, "n_train": len(train[0]), "steps_per_epoch": steps,
+            "epoch_seconds": round(epoch_seconds, 2),
+            "images_per_s": round(len(train[0]) / epoch_seconds, 1),
+            "test_accuracy": float((predictions == y_te).mean()),
+            "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
+            "predictions": predictions.tolist(),
+        })
+    return rows
 
 
 def digit_flip_survival(seed: int = 0) -> list[dict]:

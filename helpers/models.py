@@ -26,3 +26,22 @@ def cifar_cnn(input_shape=(32, 32, 3), num_classes: int = 10) -> keras.Model:
     x = layers.BatchNormalization()(x)
     outputs = layers.Dense(num_classes, activation="softmax")(x)
     return keras.Model(inputs, outputs, name="cifar_post_cnn")
+
+
+def flower_cnn(input_shape=(182, 182, 3), num_classes: int = 5) -> keras.Model:
+    """The flower post's CNN, with the post's [0, 1] scaling moved into the model.
+
+    Input uint8 or float (N, 182, 182, 3) in [0, 255]; output (N, num_classes) softmax.
+    Conv(4, 5x5) -> pool -> Conv(8, 3x3) -> pool -> Conv(16, 3x3) -> pool -> Dense(128) ->
+    Dropout(0.5) -> Dense(5), ReLU throughout, 2x2 max pooling.
+    """
+    inputs = keras.Input(input_shape)
+    x = layers.Rescaling(1 / 255)(inputs)
+    for filters, kernel in ((4, 5), (8, 3), (16, 3)):
+        x = layers.Conv2D(filters, kernel, activation="relu")(x)
+        x = layers.MaxPooling2D(2)(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(128, activation="relu")(x)
+    x = layers.Dropout(0.5)(x)
+    outputs = layers.Dense(num_classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="flower_post_cnn")

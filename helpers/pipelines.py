@@ -54,3 +54,138 @@ def evaluation_batches(
     """A finite, unshuffled, unaugmented dataset for validation and testing."""
     ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
     return ds.map(lambda xb, yb: (preprocess(xb), yb), num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+# ---------------------------------------------------------------- lesson 3: three ways to feed model.fit
+
+ArrayAugment = Callable[[np.ndarray, int], np.ndarray]  # (batch, seed) -> augmented copy, same dtype
+
+
+def posts_minibatches(inputs: np.ndarray, targets: np.ndarray, batch_size: int, shuffle: bool = False,
+                      augment: ArrayAugment | None = None):
+    """The flower post's generator, bugs kept ON PURPOSE for lesson 3. Do not train with it.
+
+    Bug 1: ``range(len(inputs) - batch_size)`` steps by one sample, so consecutive batches
+    overlap in all but one sample and an "epoch" is not one pass over the data.
+    Bug 2: it writes the augmented batch back into ``inputs``, so augmentation compounds and
+    the training array is destroyed in place.
+    """
+    indices = np.arange(len(inputs))
+    if shuffle:
+        np.random.shuffle(indices)
+    for start in range(len(inputs) - batch_size):
+        excerpt = indices[start:start + batch_size]
+        if augment is not None:
+            inputs[excerpt] = augment(inputs[excerpt], start)  # bug 2
+        yield inputs[excerpt], targets[excerpt]
+
+
+def batch_generator(x: np.ndarray, y: np.ndarray, batch_size: int, *, seed: int = 0, shuffle: bool = True,
+                    augment: ArrayAugment | None = None, epochs: int | None = None):
+    """The corrected generator: each epoch is one pass in a new random order, in batches of
+    ``batch_size`` (the last one smaller if needed); augmentation works on a copy.
+
+    Endless unless ``epochs`` is given: pass ``steps_per_epoch=steps_per_epoch(len(x), batch_size)``
+    to ``model.fit``. Batch k of the whole run is augmented with seed (seed, k).
+    """
+    _check_batch(len(x), len(y), batch_size)
+    rng = np.random.default_rng(seed)
+    step, epoch = 0, 0
+    while epochs is None or epoch < epochs:
+        order = rng.permutation(len(x)) if shuffle else np.arange(len(x))
+        for start in range(0, len(x), batch_size):
+            idx = order[start:start + batch_size]
+            batch = x[idx]  # fancy indexing copies: x itself is never written
+            if augment is not None:
+                batch = augment(batch, (seed, step))
+            yield batch, y[idx]
+            step += 1
+        epoch += 1
+
+
+def steps_per_epoch(n: int, batch_size: int) -> int:
+    """Batches in one pass over n samples, counting the last partial one."""
+    return math.ceil(n / batch_size)
+
+
+def _check_batch(n_x: int, n_y: int, batch_size: int) -> None:
+    if n_x != n_y:
+        raise ValueError(f"{n_x} images but {n_y} labels")
+    if not 1 <= batch_size <= n_x:
+        raise ValueError(f"batch_size {batch_size} must be between 1 and the number of images ({n_x})")
+
+
+def _keras():
+    import keras
+
+    return keras
+
+
+class AugmentedPyDataset(_keras().utils.PyDataset):
+    """``keras.utils.PyDataset`` over in-memory arrays: batch i of epoch e is augmented with seed
+    (seed, e * len + i), so results do not depend on which worker made the batch.
+
+    ``workers``, ``use_multiprocessing`` and ``max_queue_size`` go to PyDataset: they replace
+    the same-named arguments of ``fit_generator``.
+    """
+
+    def __init__(self, x, y, batch_size: int, *, seed: int = 0, shuffle: bool = True,
+                 augment: ArrayAugment | None = None, **kwargs):
+        super().__init__(**kwargs)
+        _check_batch(len(x), len(y), batch_size)
+        self.x, self.y, self.batch_size, self.seed = x, y, batch_size, seed
+        self.shuffle, self.augment, self.epoch = shuffle, augment, 0
+        self._order()
+
+    def _order(self):
+        rng = np.random.default_rng((self.seed, self.epoch))
+        self.order = rng.permutation(len(self.x)) if self.shuffle else np.arange(len(self.x))
+
+    def __len__(self):
+        return steps_per_epoch(len(self.x), self.batch_size)
+
+    def __getitem__(self, i):
+        idx = self.order[i * self.batch_size:(i + 1) * self.batch_size]
+        batch = self.x[idx]
+        if self.augment is not None:
+            batch = self.augment(batch, (self.seed, self.epoch * len(self) + i))
+        return batch, self.y[idx]
+
+    def on_epoch_end(self):
+        self.epoch += 1
+        self._order()
+
+
+def image_file_dataset(paths, labels, *, size: tuple[int, int], batch_size: int, seed: int = 0,
+                       shuffle: bool = True, repeat: bool = False, augment: BatchAugment | None = None,
+                       preprocess: Callable[[tf.Tensor], tf.Tensor] | None = None) -> tf.data.Dataset:
+    """Stream images from disk: read, decode to RGB, resize (bilinear) to ``size``, batch,
+    augment (batch k of the whole run with seed (seed, k)), preprocess, prefetch.
+
+    ``repeat=True`` for training: an endless stream of epochs, each one pass in a new order
+    with its last batch partial; pass ``steps_per_epoch``. Without it, one pass per iteration
+    (but then the k-th batch of every epoch gets the same augmentation draw).
+
+    Give it paths that ``imagefolders.scan`` accepted: a corrupt file would stop an epoch.
+    Images leave decoding as uint8 (N, H, W, 3); ``labels`` are passed through.
+    """
+    _check_batch(len(paths), len(labels), batch_size)
+    ds = tf.data.Dataset.from_tensor_slices(([str(p) for p in paths], np.asarray(labels)))
+    if shuffle:
+        ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+
+    def load(path, label):
+        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+        image = tf.image.resize(image, size, antialias=True)
+        return tf.cast(tf.round(tf.clip_by_value(image, 0, 255)), tf.uint8), label
+
+    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
+    if repeat:
+        ds = ds.repeat()  # after batch: epoch boundaries and the partial last batch are kept
+    if augment is not None:
+        base = tf.constant(seed, tf.int64)
+        ds = ds.enumerate().map(lambda k, xy: (augment(xy[0], tf.stack([base, k])), xy[1]),
+                                num_parallel_calls=tf.data.AUTOTUNE)
+    if preprocess is not None:
+        ds = ds.map(lambda xb, yb: (preprocess(xb), yb), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)

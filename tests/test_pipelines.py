@@ -57,3 +57,101 @@ def test_evaluation_batches_are_in_order_and_scaled():
     batches = list(pipelines.evaluation_batches(X, Y, batch_size=4))
     assert [len(y) for _, y in batches] == [4, 4, 2]
     np.testing.assert_allclose(batches[0][0].numpy(), X[:4] / 127.5 - 1, atol=1e-6)
+
+
+# ---- lesson 3: the post's generator bugs, and the three corrected feeders
+
+N, BS = 23, 5  # 23 is not a multiple of 5: the last batch is partial
+
+
+def _data():
+    x = np.arange(N, dtype=np.uint8)[:, None, None, None] * np.ones((1, 6, 6, 3), np.uint8)
+    return x, np.arange(N)
+
+
+def _ids(batches):
+    return np.concatenate([y for _, y in batches]).tolist()
+
+
+def _brighten(batch, seed):
+    return np.minimum(batch.astype(int) + 1, 255).astype(np.uint8)
+
+
+def test_the_posts_generator_overlaps_batches_and_corrupts_its_input():
+    x, y = _data()
+    copy = x.copy()
+    seen = _ids(pipelines.posts_minibatches(copy, y, BS, augment=_brighten))
+    counts = np.bincount(seen, minlength=N)
+    assert len(seen) == (N - BS) * BS and counts.max() == BS and counts[-1] == 0  # overlap; last never seen
+    assert not np.array_equal(copy, x), "the post writes augmented pixels back into its input"
+
+
+def test_corrected_generator_sees_every_sample_once_per_epoch_and_never_writes_its_input():
+    x, y = _data()
+    before = x.copy()
+    gen = pipelines.batch_generator(x, y, BS, seed=0, augment=_brighten)
+    steps = pipelines.steps_per_epoch(N, BS)
+    assert steps == 5
+    epochs = [[next(gen) for _ in range(steps)] for _ in range(50)]
+    for batches in epochs:
+        assert sorted(_ids(batches)) == list(range(N))
+        assert [len(b[1]) for b in batches] == [5, 5, 5, 5, 3]  # the partial batch is kept, not dropped
+    assert _ids(epochs[0]) != _ids(epochs[1]), "reshuffled every epoch"
+    np.testing.assert_array_equal(x, before)
+    xb, yb = epochs[3][0]
+    np.testing.assert_array_equal(xb, np.minimum(x[yb].astype(int) + 1, 255))  # augmentation on a copy
+
+
+def test_finite_generator_stops_after_its_epochs():
+    x, y = _data()
+    assert len(list(pipelines.batch_generator(x, y, BS, epochs=2))) == 10
+
+
+def test_pydataset_same_contract():
+    x, y = _data()
+    before = x.copy()
+    ds = pipelines.AugmentedPyDataset(x, y, BS, augment=_brighten)
+    orders = []
+    for _ in range(3):
+        batches = [ds[i] for i in range(len(ds))]
+        assert sorted(_ids(batches)) == list(range(N)) and len(batches[-1][1]) == 3
+        orders.append(_ids(batches))
+        ds.on_epoch_end()
+    assert orders[0] != orders[1]
+    np.testing.assert_array_equal(x, before)
+
+
+def test_tf_data_from_files_same_contract(tmp_path):
+    from PIL import Image
+
+    paths = []
+    for i in range(N):
+        paths.append(tmp_path / f"{i}.png")
+        Image.new("RGB", (6, 6), (i, i, i)).save(paths[-1])
+    ds = pipelines.image_file_dataset(paths, np.arange(N), size=(6, 6), batch_size=BS, repeat=True)
+    batches = [(x.numpy(), y.numpy()) for x, y in ds.take(2 * pipelines.steps_per_epoch(N, BS))]
+    first, second = batches[:5], batches[5:]
+    assert sorted(_ids(first)) == list(range(N)) and sorted(_ids(second)) == list(range(N))
+    assert [len(b[1]) for b in first] == [5, 5, 5, 5, 3]
+    for xb, yb in first:
+        assert (xb[:, 0, 0, 0] == yb).all(), "pixels stay with their labels"
+
+
+def test_three_feeders_give_the_same_samples_per_epoch(tmp_path):
+    from PIL import Image
+
+    from helpers import experiments
+
+    x, y = _data()
+    paths = []
+    for i in range(N):
+        paths.append(str(tmp_path / f"{i}.png"))
+        Image.fromarray(x[i]).save(paths[-1])
+    feeders = experiments.flower_feeders((x, y % 3, np.asarray(paths)), batch_size=BS, seed=0, size=(6, 6))
+    steps = pipelines.steps_per_epoch(N, BS)
+    counts = {
+        "python_generator": sum(len(next(feeders["python_generator"])[1]) for _ in range(steps)),
+        "pydataset": sum(len(feeders["pydataset"][i][1]) for i in range(len(feeders["pydataset"]))),
+        "tf_data": sum(len(yb) for _, yb in feeders["tf_data"].take(steps)),
+    }
+    assert counts == {"python_generator": N, "pydataset": N, "tf_data": N}
