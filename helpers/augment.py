@@ -266,12 +266,13 @@ def random_gaussian_blur(image, sigma=(0.1, 2.0), *, seed: Seed) -> tf.Tensor:
 # ---------------------------------------------------------------- one fused affine transform
 
 
-def affine_matrix(height, width, *, rotation=0.0, shift=(0.0, 0.0), zoom=(1.0, 1.0), shear=0.0, flip=False):
+def affine_matrix(height, width, *, rotation=0.0, shift=(0.0, 0.0), zoom=(1.0, 1.0), shear=0.0, flip=False,
+                  vflip=False):
     """The 3x3 matrix mapping OUTPUT pixel (x, y, 1) to the INPUT pixel it is sampled from.
 
     rotation and shear in degrees; shift (dx, dy) in pixels; zoom (zx, zy) factors, >1 shows a
-    larger area (zooms out, as in ImageDataGenerator); flip mirrors left-right. The parts are
-    composed about the image centre as  centre . R . Shear . Zoom . Flip . (p - centre) + shift.
+    larger area (zooms out, as in ImageDataGenerator); flip mirrors left-right, vflip up-down. The
+    parts are composed about the image centre as  centre . R . Shear . Zoom . Flip . (p - centre) + shift.
     Arguments may be scalars or tensors (float32).
     """
     f = lambda v: tf.cast(v, tf.float32)  # noqa: E731
@@ -279,10 +280,11 @@ def affine_matrix(height, width, *, rotation=0.0, shift=(0.0, 0.0), zoom=(1.0, 1
     cx, cy = (f(width) - 1) / 2, (f(height) - 1) / 2
     zx, zy = f(zoom[0]), f(zoom[1])
     sx = tf.where(tf.cast(flip, tf.bool), -1.0, 1.0)
+    sy = tf.where(tf.cast(vflip, tf.bool), -1.0, 1.0)
     one, zero = tf.ones_like(theta), tf.zeros_like(theta)
     rot = tf.stack([[tf.cos(theta), -tf.sin(theta)], [tf.sin(theta), tf.cos(theta)]])
     shr = tf.stack([[one, -tf.sin(phi)], [zero, tf.cos(phi)]])
-    lin = rot @ shr @ tf.stack([[zx * sx, zero], [zero, zy]])
+    lin = rot @ shr @ tf.stack([[zx * sx, zero], [zero, zy * sy]])
     centre = tf.stack([cx, cy])
     offset = centre - tf.linalg.matvec(lin, centre) + tf.stack([f(shift[0]), f(shift[1])])
     top = tf.concat([lin, offset[:, None]], axis=1)
@@ -310,6 +312,36 @@ def apply_affine(image, matrices, *, fill_mode: str = "nearest", interpolation: 
     return from_float(out, image.dtype)
 
 
+def random_affine_matrices(
+    seeds, height, width, *, rotation: float = 0.0, shift=0.0, zoom=0.0, shear: float = 0.0,
+    horizontal_flip: bool = False, vertical_flip: bool = False,
+) -> tf.Tensor:
+    """One random output->input matrix per seed: seeds (n, 2) -> (n, 3, 3) float32.
+
+    Units as in ImageDataGenerator: rotation and shear in degrees, shift as a fraction of the size,
+    zoom z -> factors in [1-z, 1+z] drawn separately for x and y (or a (low, high) pair); each flip
+    happens with probability 1/2.
+    """
+    shift_x, shift_y = _pair(shift, "shift")
+    zoom_lo, zoom_hi = (1 - zoom, 1 + zoom) if isinstance(zoom, (int, float)) else zoom
+    h, w = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
+
+    def draw(s):
+        u = tf.random.stateless_uniform([8], s)
+        lerp = lambda lo, hi, t: lo + (hi - lo) * t  # noqa: E731
+        return affine_matrix(
+            height, width,
+            rotation=lerp(-rotation, rotation, u[0]),
+            shift=(lerp(-shift_x, shift_x, u[1]) * w, lerp(-shift_y, shift_y, u[2]) * h),
+            zoom=(lerp(zoom_lo, zoom_hi, u[3]), lerp(zoom_lo, zoom_hi, u[4])),
+            shear=lerp(-shear, shear, u[5]),
+            flip=horizontal_flip and u[6] < 0.5,
+            vflip=vertical_flip and u[7] < 0.5,
+        )
+
+    return tf.map_fn(draw, tf.cast(seeds, tf.int64), fn_output_signature=tf.TensorSpec([3, 3], tf.float32))
+
+
 def random_affine(
     image,
     *,
@@ -331,25 +363,89 @@ def random_affine(
     the matrices first.
     """
     image = _check_image(image)
-    shift_x, shift_y = _pair(shift, "shift")
-    zoom_lo, zoom_hi = (1 - zoom, 1 + zoom) if isinstance(zoom, (int, float)) else zoom
     batched = image.shape.rank == 4
-    n = tf.shape(image)[0] if batched else 1
-    h, w = tf.shape(image)[-3], tf.shape(image)[-2]
-    seeds = sample_seeds(seed, n) if batched else as_seed(seed)[None]
-
-    def draw(s):
-        u = tf.random.stateless_uniform([7], s)
-        lerp = lambda lo, hi, t: lo + (hi - lo) * t  # noqa: E731
-        return affine_matrix(
-            h, w,
-            rotation=lerp(-rotation, rotation, u[0]),
-            shift=(lerp(-shift_x, shift_x, u[1]) * tf.cast(w, tf.float32),
-                   lerp(-shift_y, shift_y, u[2]) * tf.cast(h, tf.float32)),
-            zoom=(lerp(zoom_lo, zoom_hi, u[3]), lerp(zoom_lo, zoom_hi, u[4])),
-            shear=lerp(-shear, shear, u[5]),
-            flip=horizontal_flip and u[6] < 0.5,
-        )
-
-    matrices = tf.map_fn(draw, seeds, fn_output_signature=tf.TensorSpec([3, 3], tf.float32))
+    shape = tf.shape(image)
+    # a batch draws one seed per sample; a single image uses the seed itself
+    seeds = sample_seeds(seed, shape[0]) if batched else as_seed(seed)[None]
+    matrices = random_affine_matrices(seeds, shape[-3], shape[-2], rotation=rotation, shift=shift, zoom=zoom,
+                                      shear=shear, horizontal_flip=horizontal_flip)
     return apply_affine(image, matrices if batched else matrices[0], fill_mode=fill_mode, interpolation=interpolation)
+
+
+# ---------------------------------------------------------------- paired (image, mask) geometry
+
+
+def _check_pair(image, mask):
+    image, mask = _check_image(image), _check_image(mask, channels=(1,))
+    if image.shape.rank != mask.shape.rank or not image.shape[:-1].is_compatible_with(mask.shape[:-1]):
+        raise ValueError(f"image and mask must have the same N, H, W; got {image.shape} and {mask.shape}")
+    return image, mask
+
+
+def paired_random_affine(image, mask, *, seed: Seed, rotation: float = 0.0, shift=0.0, zoom=0.0, shear: float = 0.0,
+                         horizontal_flip: bool = False, vertical_flip: bool = False, fill_mode: str = "reflect"):
+    """One random affine draw applied to an image (bilinear) and its mask (nearest: values kept).
+
+    image (H, W, C) or (N, H, W, C); mask (.., 1), uint8 or float. Returns (image, mask), shapes
+    and dtypes unchanged. Parameters as in ``random_affine``; ``fill_mode`` applies to both.
+    """
+    image, mask = _check_pair(image, mask)
+    batched = image.shape.rank == 4
+    shape = tf.shape(image)
+    seeds = sample_seeds(seed, shape[0]) if batched else as_seed(seed)[None]
+    m = random_affine_matrices(seeds, shape[-3], shape[-2], rotation=rotation, shift=shift, zoom=zoom, shear=shear,
+                               horizontal_flip=horizontal_flip, vertical_flip=vertical_flip)
+    m = m if batched else m[0]
+    return (apply_affine(image, m, fill_mode=fill_mode, interpolation="bilinear"),
+            apply_affine(mask, m, fill_mode=fill_mode, interpolation="nearest"))
+
+
+def _sample(image: tf.Tensor, ys: tf.Tensor, xs: tf.Tensor, nearest: bool) -> tf.Tensor:
+    """Sample a float image (H, W, C) at float coordinates (H, W); edges clamp (fill 'nearest')."""
+    h, w = tf.shape(image)[0], tf.shape(image)[1]
+    clamp_y = lambda v: tf.clip_by_value(v, 0, h - 1)  # noqa: E731
+    clamp_x = lambda v: tf.clip_by_value(v, 0, w - 1)  # noqa: E731
+    if nearest:
+        idx = tf.stack([clamp_y(tf.cast(tf.round(ys), tf.int32)), clamp_x(tf.cast(tf.round(xs), tf.int32))], -1)
+        return tf.gather_nd(image, idx)
+    y0, x0 = tf.floor(ys), tf.floor(xs)
+    wy, wx = (ys - y0)[..., None], (xs - x0)[..., None]
+    y0, x0 = tf.cast(y0, tf.int32), tf.cast(x0, tf.int32)
+    corner = lambda dy, dx: tf.gather_nd(image, tf.stack([clamp_y(y0 + dy), clamp_x(x0 + dx)], -1))  # noqa: E731
+    top = corner(0, 0) * (1 - wx) + corner(0, 1) * wx
+    bottom = corner(1, 0) * (1 - wx) + corner(1, 1) * wx
+    return top * (1 - wy) + bottom * wy
+
+
+def elastic_field(seed: Seed, height: int, width: int, *, alpha: float = 34.0, sigma: float = 4.0) -> tf.Tensor:
+    """A smooth random displacement field (H, W, 2) in pixels (dy, dx): uniform noise in [-1, 1],
+    Gaussian-smoothed with ``sigma``, scaled by ``alpha`` (Simard et al., 2003)."""
+    noise = tf.random.stateless_uniform([1, height, width, 2], as_seed(seed), -1.0, 1.0)
+    smooth = _blur_float(noise, sigma, int(math.ceil(3 * sigma)))[0]
+    return smooth * (alpha / (tf.reduce_max(tf.abs(smooth)) + 1e-8)) * 0.5
+
+
+def paired_elastic(image, mask, *, seed: Seed, alpha: float = 34.0, sigma: float = 4.0):
+    """Elastic deformation with ONE field shared by the image (bilinear) and its mask (nearest).
+
+    The U-Net paper's key augmentation for this EM data. Keras 3.15's RandomElasticTransform
+    moves the mask differently from the image; this one does not. Returns (image, mask), shapes
+    and dtypes unchanged; in a batch each sample gets its own field.
+    """
+    image, mask = _check_pair(image, mask)
+
+    def one(img, msk, s):
+        h, w = tf.shape(img)[0], tf.shape(img)[1]
+        field = elastic_field(s, h, w, alpha=alpha, sigma=sigma)
+        grid_y, grid_x = tf.meshgrid(tf.range(h, dtype=tf.float32), tf.range(w, dtype=tf.float32), indexing="ij")
+        ys, xs = grid_y + field[..., 0], grid_x + field[..., 1]
+        warped = from_float(_sample(to_float(img), ys, xs, nearest=False), img.dtype)
+        warped_mask = from_float(_sample(to_float(msk), ys, xs, nearest=True), msk.dtype)
+        return warped, warped_mask
+
+    seed = as_seed(seed)
+    if image.shape.rank == 3:
+        return one(image, mask, seed)
+    seeds = sample_seeds(seed, tf.shape(image)[0])
+    specs = (tf.TensorSpec(image.shape[1:], image.dtype), tf.TensorSpec(mask.shape[1:], mask.dtype))
+    return tf.map_fn(lambda args: one(*args), (image, mask, seeds), fn_output_signature=specs)

@@ -189,3 +189,36 @@ def image_file_dataset(paths, labels, *, size: tuple[int, int], batch_size: int,
     if preprocess is not None:
         ds = ds.map(lambda xb, yb: (preprocess(xb), yb), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+# ---------------------------------------------------------------- lesson 5: paired image/mask batches
+
+PairAugment = Callable[[tf.Tensor, tf.Tensor, tf.Tensor], tuple[tf.Tensor, tf.Tensor]]
+
+
+def paired_training_batches(images: np.ndarray, masks: np.ndarray, *, crop: int, batch_size: int, seed: int,
+                            augment: PairAugment | None = None) -> tuple[tf.data.Dataset, int]:
+    """Endless batches of random ``crop`` x ``crop`` windows of (image, mask) pairs, a position per
+    sample, then ``augment(images, masks, seed)`` on the batch (one draw per pair, shared by both).
+
+    images uint8 (N, H, W, 1); masks uint8 {0, 1} (N, H, W, 1). Yields (float32 [0, 1] images,
+    float32 {0, 1} masks). Each pass visits every image once, in a new order. Returns the stream
+    and the steps in one pass.
+    """
+    from helpers import augment as aug
+
+    _check_batch(len(images), len(masks), batch_size)
+    base = tf.constant(seed, tf.int64)
+    ds = tf.data.Dataset.from_tensor_slices((images, masks)).shuffle(len(images), seed=seed,
+                                                                     reshuffle_each_iteration=True)
+    ds = ds.repeat().batch(batch_size).enumerate()
+
+    def step(k, pair):
+        s = tf.stack([base, k])
+        x, y = aug.paired_random_crop(pair[0], pair[1], crop, seed=s)
+        if augment is not None:
+            x, y = augment(x, y, tf.stack([base + 1, k]))
+        return tf.cast(x, tf.float32) / 255.0, tf.cast(y, tf.float32)
+
+    ds = ds.map(step, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE), math.ceil(len(images) / batch_size)
