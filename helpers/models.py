@@ -86,3 +86,95 @@ def unet(input_shape=(None, None, 1), base_filters: int = 64, depth: int = 4, *,
     if weights is not None:
         model.load_weights(weights)
     return model
+
+
+# ---------------------------------------------------------------- lesson 4: ResNet50 transfer learning
+
+RESNET50_NOTOP_FILE = "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
+RESNET50_TOP_FILE = "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
+
+
+class WeightsUnavailableError(RuntimeError):
+    """The ImageNet weights could not be downloaded and are not in Keras's cache."""
+
+
+def keras_cache_dir() -> str:
+    """Where Keras caches downloaded weights: ``$KERAS_HOME/models`` (default ``~/.keras/models``)."""
+    import os
+
+    return os.path.join(os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras")), "models")
+
+
+def resnet50(*, include_top: bool = False, input_shape=(224, 224, 3), allow_random: bool = False) -> tuple[keras.Model, bool]:
+    """``keras.applications.ResNet50(weights="imagenet")``, always asked for first.
+
+    Returns (model, pretrained). If the weights can be neither loaded from Keras's cache nor
+    downloaded: with ``allow_random`` (quick mode only) build random weights and print a loud
+    notice; otherwise raise WeightsUnavailableError saying where to put the file.
+    Input: float (N, H, W, 3) already passed through ``keras.applications.resnet50.preprocess_input``.
+    """
+    kwargs = dict(include_top=include_top, input_shape=input_shape if not include_top else (224, 224, 3))
+    try:
+        return keras.applications.ResNet50(weights="imagenet", **kwargs), True
+    except Exception as exc:  # get_file raises a bare Exception when offline
+        file_name = RESNET50_NOTOP_FILE if not include_top else RESNET50_TOP_FILE
+        message = (f"ResNet50 ImageNet weights are not available ({str(exc)[:160]}).\n"
+                   f"Keras looks for {file_name} in {keras_cache_dir()} (set KERAS_HOME to move it).\n"
+                   "Download it once on a connected machine (keras.applications.ResNet50(weights='imagenet')) "
+                   "and copy it there for a classroom.")
+        if not allow_random:
+            raise WeightsUnavailableError(message) from exc
+        banner = "!" * 78
+        print(f"{banner}\n!! QUICK MODE FALLBACK: RANDOM WEIGHTS. {message}\n"
+              f"!! Every accuracy shown with this backbone is MEANINGLESS: it never saw ImageNet.\n{banner}")
+        return keras.applications.ResNet50(weights=None, **kwargs), False
+
+
+def transfer_classifier(backbone: keras.Model, num_classes: int = 2, *, dropout: float = 0.2) -> keras.Model:
+    """The correct recipe: backbone (include_top=False) -> global average pooling -> new Dense head.
+
+    The backbone is frozen and called with ``training=False``, so its BatchNorm layers stay in
+    inference mode even after it is unfrozen for fine-tuning. Input: preprocessed images.
+    """
+    backbone.trainable = False
+    inputs = keras.Input(backbone.input_shape[1:])
+    features = backbone(inputs, training=False)
+    x = layers.GlobalAveragePooling2D()(features)
+    x = layers.Dropout(dropout)(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="head")(x)
+    return keras.Model(inputs, outputs, name="resnet50_transfer")
+
+
+def head_only(feature_shape, num_classes: int = 2, *, dropout: float = 0.2, like: keras.Model | None = None) -> keras.Model:
+    """The same head on cached backbone features (H', W', C). ``like``: copy the head weights from
+    a ``transfer_classifier`` so both give identical predictions."""
+    inputs = keras.Input(feature_shape)
+    x = layers.GlobalAveragePooling2D()(inputs)
+    x = layers.Dropout(dropout)(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="head")(x)
+    model = keras.Model(inputs, outputs, name="cached_feature_head")
+    if like is not None:
+        model.get_layer("head").set_weights(like.get_layer("head").get_weights())
+    return model
+
+
+def unfreeze_last_stage(classifier: keras.Model, stage_prefix: str = "conv5_") -> list[str]:
+    """Make only the backbone layers whose name starts with ``stage_prefix`` trainable (BatchNorm
+    layers stay frozen), plus the head. Returns the names of the trainable backbone layers."""
+    backbone = next(layer for layer in classifier.layers if isinstance(layer, keras.Model))
+    backbone.trainable = True
+    names = []
+    for layer in backbone.layers:
+        layer.trainable = layer.name.startswith(stage_prefix) and not isinstance(layer, layers.BatchNormalization)
+        if layer.trainable and layer.weights:
+            names.append(layer.name)
+    return names
+
+
+def broken_post_model(backbone_with_top: keras.Model, num_classes: int = 2) -> keras.Model:
+    """The hotdog post's recipe, kept to show why it sat at 50%: the frozen 1000-way softmax of an
+    ImageNet ResNet50, then Flatten + Dense. (Its input was rescale=1/255, not preprocess_input.)"""
+    backbone_with_top.trainable = False
+    x = layers.Flatten()(backbone_with_top.output)
+    outputs = layers.Dense(num_classes, activation="softmax")(x)
+    return keras.Model(backbone_with_top.input, outputs, name="post_broken_resnet50")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -222,3 +223,86 @@ def paired_training_batches(images: np.ndarray, masks: np.ndarray, *, crop: int,
 
     ds = ds.map(step, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE), math.ceil(len(images) / batch_size)
+
+
+def paired_crop_generator(images: np.ndarray, masks: np.ndarray, *, crop: int, batch_size: int, seed: int = 0,
+                          epochs: int | None = None):
+    """The segmentation post's random-crop generator, fixed: every pass visits each pair once in a
+    new order, and every pair gets its own crop position (``augment.paired_random_crop``).
+
+    The post drew ``randint(0, batches)`` (inclusive: an empty last batch), one position per
+    batch, never shuffled. Yields (images uint8 (B, crop, crop, C), masks (B, crop, crop, 1)).
+    """
+    from helpers import augment as aug
+
+    for step, (x, y) in enumerate(batch_generator(images, masks, batch_size, seed=seed, epochs=epochs)):
+        x_crop, y_crop = aug.paired_random_crop(x, y, crop, seed=(seed, step))
+        yield x_crop.numpy(), y_crop.numpy()
+
+
+def legacy_paired_generators(images: np.ndarray, masks: np.ndarray, *, batch_size: int, seed: int, **augmentation):
+    """The zhixuhao/unet recipe: two ImageDataGenerators with the same arguments and seed, zipped.
+
+    Returns the zipped iterator of (image batch, mask batch), float32 in the input's range. The
+    masks come out interpolated; threshold them. The two stay in step only because each ``next()``
+    reseeds NumPy's global RNG and draws right after it; another thread drawing in between breaks that.
+    """
+    legacy = tf.keras.preprocessing.image.ImageDataGenerator
+    image_flow = legacy(**augmentation).flow(images.astype("float32"), batch_size=batch_size, seed=seed, shuffle=True)
+    mask_flow = legacy(**augmentation).flow(masks.astype("float32"), batch_size=batch_size, seed=seed, shuffle=True)
+    return zip(image_flow, mask_flow)
+
+
+# ---------------------------------------------------------------- lesson 4: ImageNet-style pipelines
+
+
+def resnet_preprocess(images: tf.Tensor) -> tf.Tensor:
+    """uint8 or float pixels in [0, 255] -> what ResNet50 expects: ``keras.applications.resnet50.
+    preprocess_input`` (RGB -> BGR, ImageNet channel means subtracted, no scaling)."""
+    import keras
+
+    return keras.applications.resnet50.preprocess_input(tf.cast(images, tf.float32))
+
+
+def centre_crop(images: tf.Tensor, size: int) -> tf.Tensor:
+    """The central ``size`` x ``size`` window of (N, H, W, C) or (H, W, C)."""
+    h, w = tf.shape(images)[-3], tf.shape(images)[-2]
+    top, left = (h - size) // 2, (w - size) // 2
+    return images[..., top:top + size, left:left + size, :]
+
+
+def imagenet_style_datasets(root, *, load_size: int = 256, crop: int = 224, batch_size: int = 32, seed: int = 0,
+                            preprocess: Callable[[tf.Tensor], tf.Tensor] = resnet_preprocess):
+    """Train and test datasets from ``root/train`` and ``root/test`` class folders
+    (``keras.utils.image_dataset_from_directory``, resized to ``load_size``).
+
+    Train: random-resized crop to ``crop`` (8-100% of the area, aspect 3/4-4/3) and a random
+    horizontal flip, a fresh draw every epoch. Test: centre crop. Both then ``preprocess``.
+    Returns (train, test, class_names, steps_per_epoch); elements are (float32 (B, crop, crop, 3),
+    int labels); train is endless, so pass ``steps_per_epoch`` to ``fit``.
+    """
+    import keras
+
+    from helpers import augment as aug
+
+    root = Path(root)
+    load = dict(image_size=(load_size, load_size), batch_size=None, label_mode="int", interpolation="bilinear")
+    train = keras.utils.image_dataset_from_directory(root / "train", shuffle=True, seed=seed, **load)
+    test = keras.utils.image_dataset_from_directory(root / "test", shuffle=False, **load)
+    class_names = train.class_names
+    if test.class_names != class_names:
+        raise ValueError(f"train classes {class_names} differ from test classes {test.class_names}")
+    steps = math.ceil(int(train.cardinality()) / batch_size)
+    to_uint8 = lambda x: tf.cast(tf.round(tf.clip_by_value(x, 0, 255)), tf.uint8)  # noqa: E731
+    base = tf.constant(seed, tf.int64)
+
+    def train_step(k, xy):
+        s = tf.stack([base, k])
+        x = aug.random_resized_crop(to_uint8(xy[0]), crop, area=(0.08, 1.0), ratio=(3 / 4, 4 / 3), seed=s)
+        x = tf.image.stateless_random_flip_left_right(x, seed=tf.stack([base + 1, k]))
+        return preprocess(x), xy[1]
+
+    train = train.repeat().batch(batch_size).enumerate().map(train_step, num_parallel_calls=tf.data.AUTOTUNE)
+    test = test.batch(batch_size).map(lambda x, y: (preprocess(centre_crop(x, crop)), y),
+                                      num_parallel_calls=tf.data.AUTOTUNE)
+    return train.prefetch(tf.data.AUTOTUNE), test.prefetch(tf.data.AUTOTUNE), class_names, steps

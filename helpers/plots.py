@@ -75,3 +75,55 @@ def learning_curves(histories: dict[str, dict], *, metrics=("loss", "accuracy"),
     if save_to is not None:
         fig.savefig(save_to, dpi=100)
     return fig
+
+
+def segmentation_panel(images, truths, probs, *, threshold: float = 0.5, names=None, save_to: Path | None = None):
+    """Rows of image | truth | prediction | errors (red: missed membrane, blue: false membrane).
+
+    images uint8 (N, H, W, 1); truths {0, 1} (N, H, W, 1) with 1 = cell; probs (N, H, W, 1) of class 1.
+    """
+    n = len(images)
+    fig, axes = plt.subplots(n, 4, figsize=(12, 3 * n), squeeze=False)
+    for i in range(n):
+        truth, pred = truths[i, ..., 0].astype(bool), probs[i, ..., 0] >= threshold
+        error = np.dstack([images[i, ..., 0]] * 3).astype(np.float32) / 255 * 0.6
+        error[truth & ~pred] = (0.2, 0.4, 1.0)  # predicted membrane where there is cell
+        error[~truth & pred] = (1.0, 0.2, 0.2)  # missed membrane
+        for ax, picture, title in zip(axes[i], [images[i, ..., 0], truth, pred, error],
+                                      ["image", "truth (white = cell)", f"prediction (p >= {threshold})",
+                                       "errors: red missed membrane, blue false membrane"]):
+            ax.imshow(picture, cmap="gray")
+            ax.set_title(title if names is None else f"{names[i]}: {title}", fontsize=9)
+            ax.axis("off")
+    fig.tight_layout()
+    if save_to is not None:
+        fig.savefig(save_to, dpi=80)
+    return fig
+
+
+def unet_diagram(depth: int = 4, base_filters: int = 64):
+    """A schematic U-Net: encoder down the left, decoder up the right, skip connections across."""
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    for level in range(depth + 1):
+        filters = base_filters * 2**level
+        y = depth - level
+        ax.add_patch(plt.Rectangle((level * 0.9, y), 0.7, 0.6, color="tab:blue", alpha=0.7))
+        ax.text(level * 0.9 + 0.35, y + 0.3, f"{filters}", ha="center", va="center", color="white", fontsize=9)
+        if level < depth:
+            right = (2 * depth - level) * 0.9
+            ax.add_patch(plt.Rectangle((right, y), 0.7, 0.6, color="tab:orange", alpha=0.7))
+            ax.text(right + 0.35, y + 0.3, f"{filters}", ha="center", va="center", color="white", fontsize=9)
+            ax.annotate("", xy=(right, y + 0.3), xytext=(level * 0.9 + 0.7, y + 0.3),
+                        arrowprops=dict(arrowstyle="->", color="grey", ls="--"))
+            ax.annotate("", xy=((level + 1) * 0.9 + 0.35, y - 0.4), xytext=(level * 0.9 + 0.35, y),
+                        arrowprops=dict(arrowstyle="->", color="tab:blue"))
+            ax.annotate("", xy=(right + 0.35, y), xytext=((2 * depth - level - 1) * 0.9 + 0.35, y - 0.4),
+                        arrowprops=dict(arrowstyle="->", color="tab:orange"))
+    ax.text(0, depth + 0.9, "encoder: 2 convs, then 2x2 max-pool (size / 2)", color="tab:blue")
+    ax.text(depth * 0.9, depth + 0.9, "decoder: up-sample x2, concatenate the skip, 2 convs", color="tab:orange")
+    ax.text(depth * 0.9 - 0.4, depth + 0.55, "dashed: skip connections (concatenation)", color="grey", fontsize=8)
+    ax.set_xlim(-0.3, (2 * depth + 1) * 0.9)
+    ax.set_ylim(-0.6, depth + 1.3)
+    ax.axis("off")
+    fig.tight_layout()
+    return fig
