@@ -122,10 +122,19 @@ def legacy_generator_loop(model, x, y, *, epochs: int, batch_size: int = 128, se
 FLOWER_AUGMENTATION = dict(rotation=20, zoom=0.15, shift=0.2, shear=0.15, horizontal_flip=True, fill_mode="nearest")
 
 
+@tf.function(reduce_retracing=True)
+def _flower_affine(images, seed):
+    return augment.random_affine(images, seed=seed, **FLOWER_AUGMENTATION)
+
+
 def flower_augment(images, seed):
-    """The post's augmentation as one fused transform; uint8 batch in, same batch type out."""
-    out = augment.random_affine(images, seed=seed, **FLOWER_AUGMENTATION)
-    return out.numpy() if isinstance(images, np.ndarray) else out
+    """The post's augmentation as one fused transform; uint8 batch in, same batch type out.
+
+    NumPy batches (generator, PyDataset) go through one compiled graph, as tf.data's do.
+    """
+    if isinstance(images, np.ndarray):
+        return _flower_affine(tf.convert_to_tensor(images), augment.as_seed(seed)).numpy()
+    return augment.random_affine(images, seed=seed, **FLOWER_AUGMENTATION)
 
 
 class _EpochTimer(keras.callbacks.Callback):
@@ -272,6 +281,59 @@ def evaluate_membrane(model, val) -> tuple[dict, np.ndarray]:
     """Predict whole held-out images and score them (helpers.metrics.segmentation_report)."""
     probs = model.predict(val[0].astype("float32") / 255.0, batch_size=2, verbose=0)
     return metrics.segmentation_report(val[1], probs), probs
+
+
+# ---------------------------------------------------------------- lesson 4: hotdog, ResNet50
+
+
+def dataset_arrays(ds, limit_batches: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Materialise a finite (x, y) dataset as NumPy arrays."""
+    xs, ys = [], []
+    for i, (x, y) in enumerate(ds):
+        if limit_batches is not None and i >= limit_batches:
+            break
+        xs.append(x.numpy())
+        ys.append(y.numpy())
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def feature_cache_speedup(backbone, x, y, *, epochs: int = 3, batch_size: int = 16, seed: int = 0) -> dict:
+    """Train the same head for ``epochs`` two ways, side by side, and time both:
+    end to end (the frozen backbone runs on every batch) vs. on features computed once.
+
+    x: preprocessed images (N, H, W, 3); y: int labels. Returns seconds for each and the ratio.
+    """
+    config.set_seed(seed)
+    end_to_end = models.transfer_classifier(backbone)
+    end_to_end.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    start = time.perf_counter()
+    end_to_end.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0)
+    t_end_to_end = time.perf_counter() - start
+
+    config.set_seed(seed)
+    start = time.perf_counter()
+    features = backbone.predict(x, batch_size=batch_size, verbose=0)
+    t_features = time.perf_counter() - start
+    head = models.head_only(features.shape[1:])
+    head.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    start = time.perf_counter()
+    head.fit(features, y, epochs=epochs, batch_size=batch_size, verbose=0)
+    t_head = time.perf_counter() - start
+    return {"images": len(x), "epochs": epochs, "end_to_end_s": round(t_end_to_end, 2),
+            "features_once_s": round(t_features, 2), "head_on_features_s": round(t_head, 2),
+            "speedup": round(t_end_to_end / (t_features + t_head), 2)}
+
+
+def fit_and_score(model, train, test, *, steps_per_epoch: int, epochs: int, learning_rate: float) -> dict:
+    """Compile with adam at ``learning_rate``, fit on the endless ``train`` stream, evaluate on ``test``."""
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    start = time.perf_counter()
+    history = model.fit(train, steps_per_epoch=steps_per_epoch, epochs=epochs, validation_data=test, verbose=0)
+    seconds = time.perf_counter() - start
+    loss, accuracy = model.evaluate(test, verbose=0)
+    return {"test_accuracy": float(accuracy), "test_loss": float(loss), "seconds": round(seconds, 1),
+            "history": {k: [float(v) for v in vs] for k, vs in history.history.items()}}
 
 
 def digit_flip_survival(seed: int = 0) -> list[dict]:
