@@ -6,8 +6,11 @@ import math
 from pathlib import Path
 from typing import Callable
 
+import keras
 import numpy as np
 import tensorflow as tf
+
+from helpers import augment as aug  # aliased: several functions take an `augment` callable
 
 # (batch uint8 (N, H, W, C), seed int64 [2]) -> augmented batch, same shape and dtype
 BatchAugment = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
@@ -116,13 +119,7 @@ def _check_batch(n_x: int, n_y: int, batch_size: int) -> None:
         raise ValueError(f"batch_size {batch_size} must be between 1 and the number of images ({n_x})")
 
 
-def _keras():
-    import keras
-
-    return keras
-
-
-class AugmentedPyDataset(_keras().utils.PyDataset):
+class AugmentedPyDataset(keras.utils.PyDataset):
     """``keras.utils.PyDataset`` over in-memory arrays: batch i of epoch e is augmented with seed
     (seed, e * len + i), so results do not depend on which worker made the batch.
 
@@ -206,8 +203,6 @@ def paired_training_batches(images: np.ndarray, masks: np.ndarray, *, crop: int,
     float32 {0, 1} masks). Each pass visits every image once, in a new order. Returns the stream
     and the steps in one pass.
     """
-    from helpers import augment as aug
-
     _check_batch(len(images), len(masks), batch_size)
     base = tf.constant(seed, tf.int64)
     ds = tf.data.Dataset.from_tensor_slices((images, masks)).shuffle(len(images), seed=seed,
@@ -233,8 +228,6 @@ def paired_crop_generator(images: np.ndarray, masks: np.ndarray, *, crop: int, b
     The post drew ``randint(0, batches)`` (inclusive: an empty last batch), one position per
     batch, never shuffled. Yields (images uint8 (B, crop, crop, C), masks (B, crop, crop, 1)).
     """
-    from helpers import augment as aug
-
     for step, (x, y) in enumerate(batch_generator(images, masks, batch_size, seed=seed, epochs=epochs)):
         x_crop, y_crop = aug.paired_random_crop(x, y, crop, seed=(seed, step))
         yield x_crop.numpy(), y_crop.numpy()
@@ -259,8 +252,6 @@ def legacy_paired_generators(images: np.ndarray, masks: np.ndarray, *, batch_siz
 def resnet_preprocess(images: tf.Tensor) -> tf.Tensor:
     """uint8 or float pixels in [0, 255] -> what ResNet50 expects: ``keras.applications.resnet50.
     preprocess_input`` (RGB -> BGR, ImageNet channel means subtracted, no scaling)."""
-    import keras
-
     return keras.applications.resnet50.preprocess_input(tf.cast(images, tf.float32))
 
 
@@ -281,10 +272,6 @@ def imagenet_style_datasets(root, *, load_size: int = 256, crop: int = 224, batc
     Returns (train, test, class_names, steps_per_epoch); elements are (float32 (B, crop, crop, 3),
     int labels); train is endless, so pass ``steps_per_epoch`` to ``fit``.
     """
-    import keras
-
-    from helpers import augment as aug
-
     root = Path(root)
     load = dict(image_size=(load_size, load_size), batch_size=None, label_mode="int", interpolation="bilinear")
     train = keras.utils.image_dataset_from_directory(root / "train", shuffle=True, seed=seed, **load)
