@@ -69,14 +69,20 @@ def from_float(image: tf.Tensor, dtype: tf.DType) -> tf.Tensor:
     return tf.cast(image, dtype)
 
 
-def _per_sample(fn: Callable, image: tf.Tensor, seed: Seed, out_spec: tf.TensorSpec | None = None) -> tf.Tensor:
-    """Apply ``fn(image, seed)`` to one image, or to each sample of a batch with its own seed."""
+def _per_sample(fn: Callable, inputs, seed: Seed, out_spec=None):
+    """Apply ``fn(*inputs, seed)`` to one sample, or to each sample of a batch with its own seed.
+
+    ``inputs``: a tensor, or a tuple of tensors sharing the batch axis (an image and its mask).
+    """
+    single = not isinstance(inputs, tuple)
+    inputs = (inputs,) if single else inputs
     seed = as_seed(seed)
-    if image.shape.rank == 3:
-        return fn(image, seed)
-    seeds = sample_seeds(seed, tf.shape(image)[0])
-    spec = out_spec or tf.TensorSpec(image.shape[1:], image.dtype)
-    return tf.map_fn(lambda args: fn(*args), (image, seeds), fn_output_signature=spec)
+    if inputs[0].shape.rank == 3:
+        return fn(*inputs, seed)
+    seeds = sample_seeds(seed, tf.shape(inputs[0])[0])
+    specs = tuple(tf.TensorSpec(t.shape[1:], t.dtype) for t in inputs)
+    spec = out_spec or (specs[0] if single else specs)
+    return tf.map_fn(lambda args: fn(*args), (*inputs, seeds), fn_output_signature=spec)
 
 
 def _pair(value, name: str) -> tuple:
@@ -159,15 +165,11 @@ def paired_random_crop(image, mask, size, *, seed: Seed) -> tuple[tf.Tensor, tf.
         top, left = _crop_offsets(shape[0], shape[1], (h, w), s)
         return img[top : top + h, left : left + w], msk[top : top + h, left : left + w]
 
-    seed = as_seed(seed)
-    if image.shape.rank == 3:
-        return one(image, mask, seed)
-    seeds = sample_seeds(seed, tf.shape(image)[0])
     specs = (
         tf.TensorSpec([h, w, image.shape[-1]], image.dtype),
         tf.TensorSpec([h, w, mask.shape[-1]], mask.dtype),
     )
-    return tf.map_fn(lambda args: one(*args), (image, mask, seeds), fn_output_signature=specs)
+    return _per_sample(one, (image, mask), seed, specs)
 
 
 # ---------------------------------------------------------------- colour and noise
@@ -363,13 +365,16 @@ def random_affine(
     the matrices first.
     """
     image = _check_image(image)
-    batched = image.shape.rank == 4
-    shape = tf.shape(image)
-    # a batch draws one seed per sample; a single image uses the seed itself
-    seeds = sample_seeds(seed, shape[0]) if batched else as_seed(seed)[None]
-    matrices = random_affine_matrices(seeds, shape[-3], shape[-2], rotation=rotation, shift=shift, zoom=zoom,
-                                      shear=shear, horizontal_flip=horizontal_flip)
-    return apply_affine(image, matrices if batched else matrices[0], fill_mode=fill_mode, interpolation=interpolation)
+    matrices = _matrices_for(image, seed, rotation=rotation, shift=shift, zoom=zoom, shear=shear,
+                             horizontal_flip=horizontal_flip)
+    return apply_affine(image, matrices, fill_mode=fill_mode, interpolation=interpolation)
+
+
+def _matrices_for(image: tf.Tensor, seed: Seed, **params) -> tf.Tensor:
+    """Random matrices (n, 3, 3) for ``image``: one per sample of a batch, drawn with
+    ``sample_seeds(seed, N)``; a single image (n = 1) uses ``seed`` itself."""
+    seeds = sample_seeds(seed, tf.shape(image)[0]) if image.shape.rank == 4 else as_seed(seed)[None]
+    return random_affine_matrices(seeds, tf.shape(image)[-3], tf.shape(image)[-2], **params)
 
 
 # ---------------------------------------------------------------- paired (image, mask) geometry
@@ -390,12 +395,8 @@ def paired_random_affine(image, mask, *, seed: Seed, rotation: float = 0.0, shif
     and dtypes unchanged. Parameters as in ``random_affine``; ``fill_mode`` applies to both.
     """
     image, mask = _check_pair(image, mask)
-    batched = image.shape.rank == 4
-    shape = tf.shape(image)
-    seeds = sample_seeds(seed, shape[0]) if batched else as_seed(seed)[None]
-    m = random_affine_matrices(seeds, shape[-3], shape[-2], rotation=rotation, shift=shift, zoom=zoom, shear=shear,
-                               horizontal_flip=horizontal_flip, vertical_flip=vertical_flip)
-    m = m if batched else m[0]
+    m = _matrices_for(image, seed, rotation=rotation, shift=shift, zoom=zoom, shear=shear,
+                      horizontal_flip=horizontal_flip, vertical_flip=vertical_flip)
     return (apply_affine(image, m, fill_mode=fill_mode, interpolation="bilinear"),
             apply_affine(mask, m, fill_mode=fill_mode, interpolation="nearest"))
 
@@ -443,9 +444,4 @@ def paired_elastic(image, mask, *, seed: Seed, alpha: float = 34.0, sigma: float
         warped_mask = from_float(_sample(to_float(msk), ys, xs, nearest=True), msk.dtype)
         return warped, warped_mask
 
-    seed = as_seed(seed)
-    if image.shape.rank == 3:
-        return one(image, mask, seed)
-    seeds = sample_seeds(seed, tf.shape(image)[0])
-    specs = (tf.TensorSpec(image.shape[1:], image.dtype), tf.TensorSpec(mask.shape[1:], mask.dtype))
-    return tf.map_fn(lambda args: one(*args), (image, mask, seeds), fn_output_signature=specs)
+    return _per_sample(one, (image, mask), seed)

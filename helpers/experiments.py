@@ -14,6 +14,11 @@ import tensorflow as tf
 from helpers import augment, config, datasets, imagefolders, metrics, models, pipelines
 
 
+def _floats(history: keras.callbacks.History) -> dict[str, list[float]]:
+    """A fit's per-epoch metrics as plain floats (JSON-ready)."""
+    return {name: [float(v) for v in values] for name, values in history.history.items()}
+
+
 def _post_layer_chain() -> Callable:
     """The post's augmentation as three Keras layers: three resamplings per image."""
     chain = keras.Sequential([
@@ -88,7 +93,7 @@ def cifar_augmentation_experiment(
                 "test_accuracy": float(test_acc), "test_loss": float(test_loss),
                 "train_accuracy": float(history.history["accuracy"][-1]),
                 "val_accuracy": float(history.history["val_accuracy"][-1]),
-                "seconds": round(seconds, 1), "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
+                "seconds": round(seconds, 1), "history": _floats(history),
             })
             print(f"{arm:<12} seed {seed}: test accuracy {test_acc:.4f}, loss {test_loss:.3f}, {seconds:.0f} s", flush=True)
     return rows
@@ -102,7 +107,7 @@ def legacy_generator_loop(model, x, y, *, epochs: int, batch_size: int = 128, se
     ``model.fit`` on a tf.data pipeline is the modern one.
     """
     datagen = tf.keras.preprocessing.image.ImageDataGenerator(**augmentation)  # legacy, deprecated
-    steps = int(np.ceil(len(x) / batch_size))
+    steps = pipelines.steps_per_epoch(len(x), batch_size)
     flow = datagen.flow(x, y, batch_size=batch_size, shuffle=True, seed=seed)  # endless
     losses = []
     for epoch in range(epochs):
@@ -140,9 +145,11 @@ def flower_augment(images, seed):
 class _EpochTimer(keras.callbacks.Callback):
     """Wall time of each epoch's training batches (validation excluded)."""
 
+    def on_train_begin(self, logs=None):
+        self.times = []
+
     def on_epoch_begin(self, epoch, logs=None):
         self._start = time.perf_counter()
-        self.times = getattr(self, "times", [])
 
     def on_test_begin(self, logs=None):
         if hasattr(self, "_start"):
@@ -218,7 +225,7 @@ def _train_one_feeder(method, train, x_te, y_te, num_classes, steps, epochs, bat
         "epoch_seconds": round(epoch_seconds, 2),
         "images_per_s": round(len(train[0]) / epoch_seconds, 1),
         "test_accuracy": float((predictions == y_te).mean()),
-        "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
+        "history": _floats(history),
         "predictions": predictions.tolist(),
     }
 
@@ -274,7 +281,7 @@ def train_membrane_unet(train, val, *, base_filters: int = 16, depth: int = 4, e
                         callbacks=[checkpoint], verbose=verbose, shuffle=False)  # the stream is shuffled
     seconds = time.perf_counter() - start
     best = keras.models.load_model(path)
-    return best, {k: [float(v) for v in vs] for k, vs in history.history.items()}, path, seconds
+    return best, _floats(history), path, seconds
 
 
 def evaluate_membrane(model, val) -> tuple[dict, np.ndarray]:
@@ -333,7 +340,7 @@ def fit_and_score(model, train, test, *, steps_per_epoch: int, epochs: int, lear
     seconds = time.perf_counter() - start
     loss, accuracy = model.evaluate(test, verbose=0)
     return {"test_accuracy": float(accuracy), "test_loss": float(loss), "seconds": round(seconds, 1),
-            "history": {k: [float(v) for v in vs] for k, vs in history.history.items()}}
+            "history": _floats(history)}
 
 
 def digit_flip_survival(seed: int = 0) -> list[dict]:

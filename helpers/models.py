@@ -138,21 +138,22 @@ def transfer_classifier(backbone: keras.Model, num_classes: int = 2, *, dropout:
     """
     backbone.trainable = False
     inputs = keras.Input(backbone.input_shape[1:])
-    features = backbone(inputs, training=False)
+    outputs = _pooled_head(backbone(inputs, training=False), num_classes, dropout)
+    return keras.Model(inputs, outputs, name="resnet50_transfer")
+
+
+def _pooled_head(features, num_classes: int, dropout: float):
+    """Global average pooling -> dropout -> Dense softmax named "head" (shared by both heads below)."""
     x = layers.GlobalAveragePooling2D()(features)
     x = layers.Dropout(dropout)(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="head")(x)
-    return keras.Model(inputs, outputs, name="resnet50_transfer")
+    return layers.Dense(num_classes, activation="softmax", name="head")(x)
 
 
 def head_only(feature_shape, num_classes: int = 2, *, dropout: float = 0.2, like: keras.Model | None = None) -> keras.Model:
     """The same head on cached backbone features (H', W', C). ``like``: copy the head weights from
     a ``transfer_classifier`` so both give identical predictions."""
     inputs = keras.Input(feature_shape)
-    x = layers.GlobalAveragePooling2D()(inputs)
-    x = layers.Dropout(dropout)(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="head")(x)
-    model = keras.Model(inputs, outputs, name="cached_feature_head")
+    model = keras.Model(inputs, _pooled_head(inputs, num_classes, dropout), name="cached_feature_head")
     if like is not None:
         model.get_layer("head").set_weights(like.get_layer("head").get_weights())
     return model

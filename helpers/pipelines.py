@@ -37,10 +37,7 @@ def training_batches(
     Raises ValueError if ``batch_size`` is larger than the data.
     """
     n = len(x)
-    if len(y) != n:
-        raise ValueError(f"{n} images but {len(y)} labels")
-    if not 1 <= batch_size <= n:
-        raise ValueError(f"batch_size {batch_size} must be between 1 and the number of images ({n})")
+    _check_batch(n, len(y), batch_size)
     ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(n, seed=seed, reshuffle_each_iteration=True)
     ds = ds.repeat().batch(batch_size)
     if augment is not None:
@@ -49,7 +46,7 @@ def training_batches(
             lambda k, xy: (augment(xy[0], tf.stack([base, k])), xy[1]), num_parallel_calls=tf.data.AUTOTUNE
         )
     ds = ds.map(lambda xb, yb: (preprocess(xb), yb), num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE), math.ceil(n / batch_size)
+    return ds.prefetch(tf.data.AUTOTUNE), steps_per_epoch(n, batch_size)
 
 
 def evaluation_batches(
@@ -217,7 +214,7 @@ def paired_training_batches(images: np.ndarray, masks: np.ndarray, *, crop: int,
         return tf.cast(x, tf.float32) / 255.0, tf.cast(y, tf.float32)
 
     ds = ds.map(step, num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE), math.ceil(len(images) / batch_size)
+    return ds.prefetch(tf.data.AUTOTUNE), steps_per_epoch(len(images), batch_size)
 
 
 def paired_crop_generator(images: np.ndarray, masks: np.ndarray, *, crop: int, batch_size: int, seed: int = 0,
@@ -279,7 +276,7 @@ def imagenet_style_datasets(root, *, load_size: int = 256, crop: int = 224, batc
     class_names = train.class_names
     if test.class_names != class_names:
         raise ValueError(f"train classes {class_names} differ from test classes {test.class_names}")
-    steps = math.ceil(int(train.cardinality()) / batch_size)
+    steps = steps_per_epoch(int(train.cardinality()), batch_size)
     to_uint8 = lambda x: tf.cast(tf.round(tf.clip_by_value(x, 0, 255)), tf.uint8)  # noqa: E731
     base = tf.constant(seed, tf.int64)
 

@@ -31,7 +31,8 @@ def show_grid(images: Sequence, titles: Sequence[str] | None = None, *, ncols: i
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
-            ax.imshow(_displayable(images[i]), cmap="gray", vmin=0, vmax=None if np.asarray(images[i]).dtype == np.uint8 else 1)
+            picture = _displayable(images[i])
+            ax.imshow(picture, cmap="gray", vmin=0, vmax=None if picture.dtype == np.uint8 else 1)
             if titles is not None:
                 ax.set_title(titles[i], fontsize=9)
     if suptitle:
