@@ -1,4 +1,4 @@
-# Two commands for everything:  `make lab`  and  `make test`.
+# Two commands for everything:  `make lab`  and  `make test`  (plus `make bench`).
 # Both create .venv and install requirements.txt on first use (and again when it changes).
 
 PYTHON ?= python3
@@ -6,17 +6,21 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help lab test clean-env
+.PHONY: help lab test bench clean-env
 
 help:
 	@echo "make lab    open JupyterLab on notebooks/ (installs on first use)"
 	@echo "make test   unit tests + every notebook in quick mode (nbval)"
+	@echo "make bench  the full input-pipeline benchmark (a few minutes; outputs/bench/)"
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
 test: $(STAMP)
 	COURSE_QUICK=1 $(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m helpers.bench
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed, this is " + sys.version.split()[0])'

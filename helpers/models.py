@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 from keras import layers
 
 
@@ -179,3 +180,30 @@ def broken_post_model(backbone_with_top: keras.Model, num_classes: int = 2) -> k
     x = layers.Flatten()(backbone_with_top.output)
     outputs = layers.Dense(num_classes, activation="softmax")(x)
     return keras.Model(backbone_with_top.input, outputs, name="post_broken_resnet50")
+
+
+class AugmentInTrainStep(keras.Model):
+    """Runs augmentation inside the compiled training step, on the device that trains (a GPU
+    when there is one), instead of in the CPU input pipeline.
+
+    ``augment(x, y, seed) -> (x, y)`` transforms each raw training batch (so it can move a
+    segmentation mask with its image, which a layer inside the model cannot); the seed is
+    (``seed``, optimizer step), so a run is reproducible. ``preprocess(x)`` then feeds ``model``
+    in training and in inference alike; predict/evaluate see unaugmented inputs.
+    """
+
+    def __init__(self, model: keras.Model, augment, preprocess, *, seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.inner, self.augment, self.preprocess, self.seed = model, augment, preprocess, int(seed)
+
+    def call(self, x, training=False):
+        return self.inner(self.preprocess(x), training=training)
+
+    def augment_batch(self, x, y, step):
+        """The training-time transform of one raw batch at optimizer step ``step``."""
+        return self.augment(x, y, tf.stack([tf.constant(self.seed, tf.int64), tf.cast(step, tf.int64)]))
+
+    def train_step(self, data):
+        x, y = data[0], data[1]
+        x, y = self.augment_batch(x, y, self.optimizer.iterations)
+        return super().train_step((x, y))

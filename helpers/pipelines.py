@@ -82,12 +82,13 @@ def posts_minibatches(inputs: np.ndarray, targets: np.ndarray, batch_size: int, 
 
 
 def batch_generator(x: np.ndarray, y: np.ndarray, batch_size: int, *, seed: int = 0, shuffle: bool = True,
-                    augment: ArrayAugment | None = None, epochs: int | None = None):
+                    augment: ArrayAugment | None = None, epochs: int | None = None, augment_targets: bool = False):
     """The corrected generator: each epoch is one pass in a new random order, in batches of
     ``batch_size`` (the last one smaller if needed); augmentation works on a copy.
 
     Endless unless ``epochs`` is given: pass ``steps_per_epoch=steps_per_epoch(len(x), batch_size)``
     to ``model.fit``. Batch k of the whole run is augmented with seed (seed, k).
+    ``augment_targets=True`` (segmentation): ``augment(x, y, seed)`` returns the (x, y) pair.
     """
     _check_batch(len(x), len(y), batch_size)
     rng = np.random.default_rng(seed)
@@ -96,12 +97,17 @@ def batch_generator(x: np.ndarray, y: np.ndarray, batch_size: int, *, seed: int 
         order = rng.permutation(len(x)) if shuffle else np.arange(len(x))
         for start in range(0, len(x), batch_size):
             idx = order[start:start + batch_size]
-            batch = x[idx]  # fancy indexing copies: x itself is never written
-            if augment is not None:
-                batch = augment(batch, (seed, step))
-            yield batch, y[idx]
+            yield _augmented(x[idx], y[idx], augment, (seed, step), augment_targets)  # x[idx] copies: x is never written
             step += 1
         epoch += 1
+
+
+def _augmented(x_batch, y_batch, augment, seed, augment_targets: bool):
+    if augment is None:
+        return x_batch, y_batch
+    if augment_targets:
+        return augment(x_batch, y_batch, seed)
+    return augment(x_batch, seed), y_batch
 
 
 def steps_per_epoch(n: int, batch_size: int) -> int:
@@ -121,15 +127,15 @@ class AugmentedPyDataset(keras.utils.PyDataset):
     (seed, e * len + i), so results do not depend on which worker made the batch.
 
     ``workers``, ``use_multiprocessing`` and ``max_queue_size`` go to PyDataset: they replace
-    the same-named arguments of ``fit_generator``.
+    the same-named arguments of ``fit_generator``. ``augment_targets`` as in ``batch_generator``.
     """
 
     def __init__(self, x, y, batch_size: int, *, seed: int = 0, shuffle: bool = True,
-                 augment: ArrayAugment | None = None, **kwargs):
+                 augment: ArrayAugment | None = None, augment_targets: bool = False, **kwargs):
         super().__init__(**kwargs)
         _check_batch(len(x), len(y), batch_size)
         self.x, self.y, self.batch_size, self.seed = x, y, batch_size, seed
-        self.shuffle, self.augment, self.epoch = shuffle, augment, 0
+        self.shuffle, self.augment, self.augment_targets, self.epoch = shuffle, augment, augment_targets, 0
         self._order()
 
     def _order(self):
@@ -141,10 +147,8 @@ class AugmentedPyDataset(keras.utils.PyDataset):
 
     def __getitem__(self, i):
         idx = self.order[i * self.batch_size:(i + 1) * self.batch_size]
-        batch = self.x[idx]
-        if self.augment is not None:
-            batch = self.augment(batch, (self.seed, self.epoch * len(self) + i))
-        return batch, self.y[idx]
+        return _augmented(self.x[idx], self.y[idx], self.augment, (self.seed, self.epoch * len(self) + i),
+                          self.augment_targets)
 
     def on_epoch_end(self):
         self.epoch += 1

@@ -128,3 +128,29 @@ def unet_diagram(depth: int = 4, base_filters: int = 64):
     ax.axis("off")
     fig.tight_layout()
     return fig
+
+
+def bench_chart(rows: Sequence[dict], *, save_to: Path | None = None):
+    """One panel per workload: images/s per input method (bars), with the ratio to
+    ImageDataGenerator and the input-wait fraction written on each bar. Returns the figure."""
+    workloads = list(dict.fromkeys(r["workload"] for r in rows))
+    fig, axes = plt.subplots(1, len(workloads), figsize=(4.6 * len(workloads), 3.6), squeeze=False)
+    for ax, workload in zip(axes[0], workloads):
+        mine = [r for r in rows if r["workload"] == workload]
+        labels = [r["method"].replace("_", " ") + (f"\n{r['workers']} worker(s)" if r.get("workers") else "")
+                  for r in mine]
+        rates = [r["images_per_s"] for r in mine]
+        bars = ax.bar(range(len(mine)), rates, color=["#999999" if r["method"] == "imagedatagenerator" else "#3b75af"
+                                                       for r in mine])
+        for bar, r in zip(bars, mine):
+            ratio = f"{r['vs_imagedatagenerator']:.1f}x\n" if r.get("vs_imagedatagenerator") else ""
+            ax.annotate(f"{ratio}wait {r['input_wait_fraction']:.0%}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                        ha="center", va="bottom", fontsize=7)
+        ax.set_xticks(range(len(mine)), labels, rotation=45, ha="right", fontsize=7)
+        ax.set_title(workload, fontsize=9)
+        ax.set_ylabel("images / s")
+        ax.set_ylim(0, max(rates) * 1.3)
+    fig.tight_layout()
+    if save_to is not None:
+        fig.savefig(save_to, dpi=100)
+    return fig

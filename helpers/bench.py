@@ -1,0 +1,372 @@
+"""Input-pipeline benchmark for lesson 6: ``python -m helpers.bench`` (or ``make bench``).
+
+Every method delivers the same kind of batch for a workload: augmented, preprocessed, ready for
+the lesson's model. Two measurements per method, side by side in one run:
+
+- ``images_per_s``: how fast the pipeline alone delivers batches. Warm-up batches first, then
+  the median of ``repeats`` timed passes over ``n_images``.
+- ``input_wait_fraction``: the share of a training step (``train_on_batch`` on the lesson's
+  own model) spent waiting in ``next()`` for the batch. 0 means that input never held training up.
+
+Results go to ``<output dir>/bench/bench.json`` (a list of rows) and ``bench.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from helpers import augment, config, datasets, imagefolders, models, pipelines
+
+METHODS = ("imagedatagenerator", "python_generator", "pydataset", "tf_data", "in_model")
+
+
+@dataclass
+class Workload:
+    """One lesson's data, augmentation and model, at benchmark scale.
+
+    images uint8 (N, H, W, C); targets int labels (N,) or, when ``paired``, uint8 {0, 1} masks
+    (N, H, W, 1). ``augment(x, y, seed) -> (x, y)`` transforms a raw uint8 batch with TensorFlow
+    ops (x stays uint8; masks come out float32 {0, 1}); ``preprocess(x)`` then makes the model's
+    input. ``legacy`` holds the matching ImageDataGenerator arguments.
+    """
+
+    name: str
+    images: np.ndarray
+    targets: np.ndarray
+    batch_size: int
+    n_images: int  # per timed pass; a multiple of batch_size
+    wait_steps: int
+    augment: Callable
+    preprocess: Callable  # uint8 or float [0, 255] -> model input
+    legacy: dict
+    build_model: Callable[[], keras.Model]
+    paired: bool = False
+    crop: int | None = None
+    unique_images: int = 0
+    details: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        # Full batches only: partial last batches would make methods deliver different image counts.
+        for what, n in (("images", len(self.images)), ("n_images", self.n_images)):
+            if n < self.batch_size or n % self.batch_size:
+                raise ValueError(f"{self.name}: {what} = {n} must be a positive multiple of batch_size {self.batch_size}")
+        if len(self.images) != len(self.targets):
+            raise ValueError(f"{self.name}: {len(self.images)} images but {len(self.targets)} targets")
+
+
+# ---------------------------------------------------------------- workloads
+
+
+def _tile(x: np.ndarray, n: int) -> np.ndarray:
+    """Repeat the first axis cyclically to n entries (the offline copies are small)."""
+    return x[np.arange(n) % len(x)]
+
+
+def _compiled(model: keras.Model, loss: str) -> keras.Model:
+    model.compile(optimizer="adam", loss=loss)
+    return model
+
+
+def cifar_workload() -> Workload:
+    """CIFAR-10 32x32, the lesson-2 augmentation (rotation 20, shifts 0.2, zoom 0.2) as one fused affine."""
+    n = config.pick(quick=512, full=10_240)  # the lesson's 10,000, rounded up to whole batches of 128
+    (x, y), _ = datasets.load_cifar10(n)
+    post = dict(rotation=20, shift=0.2, zoom=0.2, fill_mode="nearest")
+    return Workload(
+        name="cifar_32px", images=x, targets=y.astype("int32"), unique_images=len(x),
+        batch_size=config.pick(quick=64, full=128), n_images=config.pick(quick=256, full=5120),
+        wait_steps=config.pick(quick=3, full=30),
+        augment=lambda xb, yb, s: (augment.random_affine(xb, seed=s, **post), yb),
+        preprocess=pipelines.scale_to_symmetric,
+        legacy=dict(rotation_range=20, width_shift_range=0.2, height_shift_range=0.2, zoom_range=0.2),
+        build_model=lambda: _compiled(models.cifar_cnn(), "sparse_categorical_crossentropy"),
+        details=dict(model="cifar_cnn (lesson 2)", augmentation=post),
+    )
+
+
+def flowers_workload() -> Workload:
+    """Flowers at 224x224 (96 in quick mode), the lesson-3 augmentation (rotation, zoom, shift, shear,
+    flip) as one fused affine, the lesson-3 CNN. The offline copy's 200 photos are tiled to 512."""
+    size = config.pick(quick=96, full=224)
+    report = imagefolders.scan(datasets.fetch("flowers"))
+    x = imagefolders.load_images(report.paths, (size, size))
+    y = np.asarray(report.labels, dtype="int32")
+    n = config.pick(quick=64, full=512)
+    params = dict(rotation=20, zoom=0.15, shift=0.2, shear=0.15, horizontal_flip=True, fill_mode="nearest")
+    classes = int(y.max()) + 1
+    return Workload(
+        name=f"flowers_{size}px", images=_tile(x, n), targets=_tile(y, n), unique_images=len(x),
+        batch_size=config.pick(quick=16, full=32), n_images=n, wait_steps=config.pick(quick=3, full=12),
+        augment=lambda xb, yb, s: (augment.random_affine(xb, seed=s, **params), yb),
+        preprocess=lambda xb: tf.cast(xb, tf.float32),
+        legacy=dict(rotation_range=20, zoom_range=0.15, width_shift_range=0.2, height_shift_range=0.2,
+                    shear_range=0.15, horizontal_flip=True),
+        build_model=lambda: _compiled(models.flower_cnn((size, size, 3), classes), "sparse_categorical_crossentropy"),
+        details=dict(model=f"flower_cnn (lesson 3) at {size} px", augmentation=params),
+    )
+
+
+def membrane_workload() -> Workload:
+    """ISBI membrane 512x512 pairs: a random paired crop, then flips, rotation, zoom and shift shared
+    by image and mask (lesson 5 without the elastic field), the lesson-5 U-Net."""
+    images, masks, _ = datasets.load_membrane()
+    crop = config.pick(quick=128, full=256)
+    n = config.pick(quick=8, full=64)
+    params = dict(rotation=10, shift=0.05, zoom=0.1, horizontal_flip=True, vertical_flip=True, fill_mode="reflect")
+
+    def paired(xb, yb, s):
+        xb, yb = augment.paired_random_crop(xb, yb, crop, seed=s)
+        xb, yb = augment.paired_random_affine(xb, yb, seed=tf.stack([s[0] + 1, s[1]]), **params)
+        return xb, tf.cast(yb, tf.float32)
+
+    filters = config.pick(quick=8, full=16)
+    return Workload(
+        name="membrane_512px_pairs", images=_tile(images, n), targets=_tile(masks, n), unique_images=len(images),
+        batch_size=4, n_images=n, wait_steps=config.pick(quick=2, full=8), paired=True, crop=crop,
+        augment=paired, preprocess=lambda xb: tf.cast(xb, tf.float32) / 255.0,
+        legacy=dict(rotation_range=10, width_shift_range=0.05, height_shift_range=0.05, zoom_range=0.1,
+                    horizontal_flip=True, vertical_flip=True, fill_mode="reflect"),
+        build_model=lambda: _compiled(models.unet((crop, crop, 1), base_filters=filters, depth=4), "binary_crossentropy"),
+        details=dict(model=f"unet base_filters={filters} depth 4 (lesson 5)", crop=crop, augmentation=params),
+    )
+
+
+WORKLOADS = {"cifar": cifar_workload, "flowers": flowers_workload, "membrane": membrane_workload}
+
+
+# ---------------------------------------------------------------- the five ways to feed a model
+
+
+def _ready(w: Workload) -> Callable:
+    """augment then preprocess: raw uint8 batch -> model-ready (x, y)."""
+
+    def run(xb, yb, seed):
+        xa, ya = w.augment(xb, yb, seed)
+        return w.preprocess(xa), ya
+
+    return run
+
+
+def _numpy_augment(w: Workload) -> Callable:
+    """The workload's augmentation as one compiled graph called from Python on NumPy batches
+    (what a generator or a PyDataset worker runs). One graph per workload, shared by its feeders."""
+    if "numpy_graph" not in w.details:
+        w.details["numpy_graph"] = tf.function(_ready(w), reduce_retracing=True)
+    graph = w.details["numpy_graph"]
+
+    def run(xb, yb, seed):
+        xa, ya = graph(tf.convert_to_tensor(xb), tf.convert_to_tensor(yb), augment.as_seed(seed))
+        return xa.numpy(), ya.numpy()
+
+    return run
+
+
+def _legacy_batches(w: Workload, seed: int) -> Iterator:
+    """``ImageDataGenerator.flow``; for pairs, two generators zipped (lesson 5), then a NumPy crop
+    with one position per pair and the masks re-thresholded."""
+    if not w.paired:
+        flow = tf.keras.preprocessing.image.ImageDataGenerator(**w.legacy).flow(
+            w.images.astype("float32"), w.targets, batch_size=w.batch_size, seed=seed, shuffle=True)
+        for xb, yb in flow:
+            yield np.asarray(w.preprocess(xb)), yb
+        return
+    rng = np.random.default_rng(seed)
+    for xb, mb in pipelines.legacy_paired_generators(w.images, w.targets, batch_size=w.batch_size, seed=seed,
+                                                     **w.legacy):
+        tops = rng.integers(0, xb.shape[1] - w.crop + 1, len(xb))
+        lefts = rng.integers(0, xb.shape[2] - w.crop + 1, len(xb))
+        window = lambda a, t, s: a[t:t + w.crop, s:s + w.crop]  # noqa: E731
+        xs = np.stack([window(a, t, s) for a, t, s in zip(xb, tops, lefts)])
+        ms = np.stack([window(a, t, s) for a, t, s in zip(mb, tops, lefts)])
+        yield np.asarray(w.preprocess(xs)), (ms > 0.5).astype("float32")
+
+
+def _generator_batches(w: Workload, seed: int) -> Iterator:
+    """The corrected Python generator (lesson 3), augmenting each batch through one compiled graph."""
+    return pipelines.batch_generator(w.images, w.targets, w.batch_size, seed=seed, augment=_numpy_augment(w),
+                                     augment_targets=True)
+
+
+def _pydataset_batches(w: Workload, seed: int, workers: int) -> Iterator:
+    """Batches of ``AugmentedPyDataset`` exactly as ``fit`` draws them, epoch after epoch.
+
+    Keras 3 has no public iterator that starts a PyDataset's worker threads outside ``fit``, so this
+    uses the adapter that ``fit`` itself uses (private API; the Keras version is pinned).
+    """
+    from keras.src.trainers.data_adapters.py_dataset_adapter import PyDatasetAdapter
+
+    ds = pipelines.AugmentedPyDataset(w.images, w.targets, w.batch_size, seed=seed, augment=_numpy_augment(w),
+                                      augment_targets=True, workers=workers, use_multiprocessing=False,
+                                      max_queue_size=10)
+    adapter = PyDatasetAdapter(ds, shuffle=False)
+    while True:
+        adapter.on_epoch_begin()
+        yield from adapter.get_numpy_iterator()
+        adapter.on_epoch_end()
+
+
+def tf_data_batches(w: Workload, seed: int, *, augment_in_pipeline: bool = True) -> tf.data.Dataset:
+    """Shuffle -> repeat -> batch -> parallel map(augment, batch k with seed (seed, k)) -> prefetch.
+
+    In-memory arrays need no ``cache``; reading files, cache the decoded images BEFORE the random
+    map. Without ``augment_in_pipeline`` it yields raw uint8 batches (for ``in_model``).
+    """
+    ds = tf.data.Dataset.from_tensor_slices((w.images, w.targets))
+    ds = ds.shuffle(len(w.images), seed=seed, reshuffle_each_iteration=True).repeat().batch(w.batch_size)
+    if augment_in_pipeline:
+        base, ready = tf.constant(seed, tf.int64), _ready(w)
+        ds = ds.enumerate().map(lambda k, xy: ready(xy[0], xy[1], tf.stack([base, k])),
+                                num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+# ---------------------------------------------------------------- measuring
+
+
+@dataclass
+class Feeder:
+    """One method, ready to measure: an endless iterator of batches, the model that consumes
+    them, and (for in_model) the per-step work the model does on each raw batch."""
+
+    method: str
+    batches: Iterator
+    model: keras.Model
+    workers: int | None = None
+    device_work: Callable | None = None  # raw batch -> augmented batch, as inside the train step
+
+
+def feeders(w: Workload, seed: int = 0, workers: int | None = None, methods=METHODS) -> list[Feeder]:
+    """Every requested method for workload ``w``; PyDataset appears with 1 and with ``workers`` threads."""
+    workers = workers or os.cpu_count() or 2
+    shared = w.build_model()  # every pipeline method feeds the same compiled model
+    out = []
+    for method in methods:
+        if method == "imagedatagenerator":
+            out.append(Feeder(method, _legacy_batches(w, seed), shared))
+        elif method == "python_generator":
+            out.append(Feeder(method, _generator_batches(w, seed), shared))
+        elif method == "pydataset":
+            for n in sorted({1, workers}):
+                out.append(Feeder(method, _pydataset_batches(w, seed, n), shared, workers=n))
+        elif method == "tf_data":
+            out.append(Feeder(method, iter(tf_data_batches(w, seed)), shared))
+        elif method == "in_model":
+            model = models.AugmentInTrainStep(w.build_model(), w.augment, w.preprocess, seed=seed)
+            model.compile(optimizer="adam", loss=shared.loss)
+            work = tf.function(lambda x, y, k: model.augment_batch(x, y, k))
+            out.append(Feeder(method, iter(tf_data_batches(w, seed, augment_in_pipeline=False)), model,
+                              device_work=work))
+        else:
+            raise ValueError(f"unknown method {method!r}; choose from {METHODS}")
+    return out
+
+
+def _pull(feeder: Feeder, n_images: int, step: list) -> int:
+    """Take batches until n_images images have arrived; returns the count."""
+    count = 0
+    while count < n_images:
+        xb, yb = next(feeder.batches)
+        if feeder.device_work is not None:
+            xb, yb = feeder.device_work(xb, yb, tf.constant(step[0], tf.int64))
+            step[0] += 1
+        count += len(xb)
+    return count
+
+
+def throughput(feeder: Feeder, n_images: int, *, batch_size: int, repeats: int = 3, warmup_batches: int = 3):
+    """Median images/s over ``repeats`` passes of ``n_images`` (after a warm-up), and the images per pass."""
+    step = [0]
+    _pull(feeder, warmup_batches * batch_size, step)
+    rates, counts = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        counts.append(_pull(feeder, n_images, step))
+        rates.append(counts[-1] / (time.perf_counter() - start))
+    return statistics.median(rates), counts
+
+
+def input_wait(feeder: Feeder, steps: int, *, warmup_steps: int = 2) -> dict:
+    """Train ``steps`` steps with ``train_on_batch`` and split each step's wall time into waiting for
+    the batch (``next()``) and the step itself. Returns the wait fraction and the mean step seconds."""
+    for _ in range(warmup_steps):
+        feeder.model.train_on_batch(*next(feeder.batches))
+    waited = busy = 0.0
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        batch = next(feeder.batches)
+        t1 = time.perf_counter()
+        feeder.model.train_on_batch(*batch)  # returns the loss as a number: the step has finished
+        waited, busy = waited + (t1 - t0), busy + (time.perf_counter() - t1)
+    return {"input_wait_fraction": waited / (waited + busy), "step_seconds": (waited + busy) / steps}
+
+
+def run_workload(w: Workload, *, seed: int = 0, repeats: int = 3, workers: int | None = None,
+                 methods=METHODS, verbose: bool = True) -> list[dict]:
+    """Throughput and input wait of every method on one workload; one row per method (and worker count)."""
+    rows = []
+    for f in feeders(w, seed, workers, methods):
+        rate, counts = throughput(f, w.n_images, batch_size=w.batch_size, repeats=repeats)
+        wait = input_wait(f, w.wait_steps)
+        row = {"workload": w.name, "method": f.method, "images_per_s": round(rate, 1),
+               "input_wait_fraction": round(wait["input_wait_fraction"], 4),
+               "step_seconds": round(wait["step_seconds"], 4), "workers": f.workers,
+               "images_per_pass": counts, "batch_size": w.batch_size, "unique_images": w.unique_images}
+        rows.append(row)
+        if verbose:
+            label = f.method + (f" ({f.workers} worker{'s' * (f.workers > 1)})" if f.workers else "")
+            print(f"{w.name:<22}{label:<26}{rate:>9.1f} images/s   input wait {wait['input_wait_fraction']:6.1%}"
+                  f"   step {wait['step_seconds'] * 1000:6.0f} ms", flush=True)
+    base = next((r["images_per_s"] for r in rows if r["method"] == "imagedatagenerator"), None)
+    for r in rows:
+        r["vs_imagedatagenerator"] = round(r["images_per_s"] / base, 2) if base else None
+    return rows
+
+
+def run(workloads=tuple(WORKLOADS), *, seed: int = 0, repeats: int | None = None, workers: int | None = None,
+        methods=METHODS, out_dir=None, verbose: bool = True) -> list[dict]:
+    """The whole benchmark: rows for every workload (a name in WORKLOADS, or a Workload) and method,
+    saved as ``bench.json`` and ``bench.png`` in ``out_dir`` (default ``<output dir>/bench``)."""
+    from helpers import plots
+
+    config.set_seed(seed)
+    repeats = repeats or config.pick(quick=1, full=5)
+    rows = []
+    for workload in workloads:
+        w = WORKLOADS[workload]() if isinstance(workload, str) else workload
+        rows += run_workload(w, seed=seed, repeats=repeats, workers=workers, methods=methods, verbose=verbose)
+    out_dir = Path(out_dir) if out_dir else config.output_dir("bench")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    meta = {**config.describe(), "repeats": repeats, "seed": seed}
+    (out_dir / "bench.json").write_text(json.dumps(rows, indent=1))
+    (out_dir / "bench_machine.json").write_text(json.dumps(meta, indent=1))
+    plots.bench_chart(rows, save_to=out_dir / "bench.png")
+    if verbose:
+        print(f"saved {out_dir / 'bench.json'} and bench.png")
+    return rows
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description="Benchmark the course's input pipelines (images/s, input wait).")
+    parser.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=list(WORKLOADS))
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument("--repeats", type=int, default=None, help="timed passes per method (median reported)")
+    parser.add_argument("--workers", type=int, default=None, help="PyDataset threads besides 1 (default: CPU count)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    print(config.banner("benchmark"))
+    run(args.workloads, seed=args.seed, repeats=args.repeats, workers=args.workers, methods=args.methods)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""The input-pipeline benchmark: correctness of what it measures, not its timings."""
+
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from helpers import augment, bench, models, pipelines
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
+
+def _tiny_model(shape, loss):
+    inputs = keras.Input(shape)
+    x = keras.layers.Conv2D(2, 3, padding="same")(inputs)
+    if loss == "binary_crossentropy":
+        outputs = keras.layers.Conv2D(1, 1, activation="sigmoid")(x)
+    else:
+        outputs = keras.layers.Dense(3, activation="softmax")(keras.layers.GlobalAveragePooling2D()(x))
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer="adam", loss=loss)
+    return model
+
+
+def _blocks(n, size, seed=0):
+    """Images of flat 8x8 blocks (dark or bright) and the masks that mark the bright ones."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.integers(0, 2, (n, size // 8, size // 8, 1), dtype=np.uint8)
+    masks = coarse.repeat(8, axis=1).repeat(8, axis=2)
+    return (masks * 200 + 30).astype(np.uint8), masks
+
+
+def classification_workload(n=24, size=16, batch=8):
+    rng = np.random.default_rng(1)
+    return bench.Workload(
+        name="toy_classes", images=rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8),
+        targets=rng.integers(0, 3, n).astype("int32"), batch_size=batch, n_images=2 * batch, wait_steps=2,
+        augment=lambda x, y, s: (augment.random_affine(x, seed=s, rotation=10, shift=0.1), y),
+        preprocess=pipelines.scale_to_symmetric, legacy=dict(rotation_range=10, width_shift_range=0.1),
+        build_model=lambda: _tiny_model((size, size, 3), "sparse_categorical_crossentropy"), unique_images=n)
+
+
+def paired_workload(n=8, size=64, crop=32, batch=4):
+    images, masks = _blocks(n, size)
+
+    def paired(x, y, s):
+        x, y = augment.paired_random_crop(x, y, crop, seed=s)
+        x, y = augment.paired_random_affine(x, y, seed=tf.stack([s[0] + 1, s[1]]), rotation=10, horizontal_flip=True)
+        return x, tf.cast(y, tf.float32)
+
+    return bench.Workload(
+        name="toy_pairs", images=images, targets=masks, batch_size=batch, n_images=2 * batch, wait_steps=2,
+        augment=paired, preprocess=lambda x: tf.cast(x, tf.float32) / 255.0,
+        legacy=dict(rotation_range=10, horizontal_flip=True), paired=True, crop=crop,
+        build_model=lambda: _tiny_model((crop, crop, 1), "binary_crossentropy"), unique_images=n)
+
+
+def _first_batches(w):
+    return {(f.method, f.workers): next(f.batches) for f in bench.feeders(w, seed=0, workers=2)}
+
+
+def test_every_method_delivers_the_same_kind_of_model_ready_batch():
+    w = classification_workload()
+    batches = _first_batches(w)
+    assert {m for m, _ in batches} == set(bench.METHODS)
+    for (method, _), (x, y) in batches.items():
+        if method == "in_model":  # raw batches: the model augments and scales them itself
+            assert x.dtype == tf.uint8 and x.shape == (8, 16, 16, 3)
+            continue
+        x = np.asarray(x)
+        assert x.shape == (8, 16, 16, 3) and x.dtype == np.float32, method
+        assert -1 <= x.min() and x.max() <= 1, method
+        assert np.asarray(y).shape == (8,)
+
+
+def test_every_method_keeps_image_and_mask_aligned():
+    w = paired_workload()
+    for (method, workers), (x, y) in _first_batches(w).items():
+        if method == "in_model":
+            model = bench.feeders(w, methods=["in_model"])[0].model
+            x, y = model.augment_batch(x, y, 0)
+            x = model.preprocess(x)
+        x, y = np.asarray(x), np.asarray(y)
+        assert x.shape == (4, 32, 32, 1) and y.shape == (4, 32, 32, 1), method
+        assert set(np.unique(y)) <= {0.0, 1.0}, method
+        bright = x > (30 + 100) / 255  # halfway between the two block levels
+        flat = np.abs(x - 30 / 255) < 0.02
+        flat |= np.abs(x - 230 / 255) < 0.02  # away from interpolated block edges
+        disagree = np.mean(bright[flat] != (y[flat] > 0.5))
+        assert disagree < 0.01, f"{method} ({workers} workers): {disagree:.3f} of flat pixels misaligned"
+
+
+def test_pydataset_threads_give_the_same_batches_as_one_worker():
+    w = classification_workload()
+    one, two = (bench._pydataset_batches(w, seed=3, workers=n) for n in (1, 2))
+    for _ in range(5):  # more than one epoch (3 batches)
+        (xa, ya), (xb, yb) = next(one), next(two)
+        np.testing.assert_array_equal(xa, xb)
+        np.testing.assert_array_equal(ya, yb)
+
+
+def test_in_model_augments_in_training_only_and_reproducibly():
+    w = classification_workload()
+    model = models.AugmentInTrainStep(w.build_model(), w.augment, w.preprocess, seed=5)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    x, y = w.images[:8], w.targets[:8]
+    np.testing.assert_allclose(model.predict(x, verbose=0), model.inner.predict(w.preprocess(x), verbose=0), atol=1e-6)
+    a, b, c = (model.augment_batch(x, y, k)[0].numpy() for k in (3, 3, 4))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c) and not np.array_equal(a, x)
+    before = [v.numpy().copy() for v in model.inner.trainable_variables]
+    model.train_on_batch(x, y)
+    assert int(model.optimizer.iterations) == 1
+    assert any(not np.array_equal(v0, v.numpy()) for v0, v in zip(before, model.inner.trainable_variables))
+
+
+def test_run_writes_rows_and_chart_with_equal_image_counts(tmp_path):
+    rows = bench.run([classification_workload(), paired_workload()], repeats=2, workers=2, out_dir=tmp_path,
+                     verbose=False)
+    assert json.loads((tmp_path / "bench.json").read_text()) == rows
+    assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for name in ("toy_classes", "toy_pairs"):
+        mine = [r for r in rows if r["workload"] == name]
+        assert [r["method"] for r in mine] == ["imagedatagenerator", "python_generator", "pydataset", "pydataset",
+                                               "tf_data", "in_model"]
+        assert [r["workers"] for r in mine if r["method"] == "pydataset"] == [1, 2]
+        expected = 16 if name == "toy_classes" else 8
+        assert all(r["images_per_pass"] == [expected] * 2 for r in mine), "every method must deliver the same images"
+        for r in mine:
+            assert r["images_per_s"] > 0 and 0 <= r["input_wait_fraction"] <= 1 and r["step_seconds"] > 0
+
+
+def test_unknown_method_and_partial_batches_are_refused():
+    with pytest.raises(ValueError, match="unknown method"):
+        bench.feeders(classification_workload(), methods=["fit_generator"])
+    with pytest.raises(ValueError, match="multiple of batch_size"):
+        classification_workload(n=20, batch=8)
+
+
+@pytest.mark.skipif(not (SHARED / "cifar-10-batches-py").is_dir() or not (SHARED / "membrane").is_dir()
+                    or not (SHARED / "flower_photos").is_dir(), reason="offline datasets not present")
+def test_quick_benchmark_on_the_course_workloads(tmp_path):
+    rows = bench.run(out_dir=tmp_path, verbose=False)
+    assert {r["workload"] for r in rows} == {"cifar_32px", "flowers_96px", "membrane_512px_pairs"}
+    for name in {r["workload"] for r in rows}:
+        mine = [r for r in rows if r["workload"] == name]
+        assert {r["method"] for r in mine} == set(bench.METHODS)
+        assert len({tuple(r["images_per_pass"]) for r in mine}) == 1, f"{name}: methods delivered different counts"
