@@ -231,6 +231,107 @@ def tf_data_batches(w: Workload, seed: int, *, augment_in_pipeline: bool = True)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
+# ---------------------------------------------------------------- lesson 6: the tf.data knobs, one at a time
+
+KNOB_VARIANTS = {
+    # TF 2.x's automatic rewrites (parallelising a stateless map, injecting a prefetch) are switched
+    # off in every variant but the last, so that each knob is measured on its own.
+    "sequential map": dict(parallel=False, prefetch=False),
+    "parallel map": dict(parallel=True, prefetch=False),
+    "parallel map + prefetch": dict(parallel=True, prefetch=True),
+    "+ cache decoded images": dict(parallel=True, prefetch=True, cache="decoded"),
+    "+ non-deterministic order": dict(parallel=True, prefetch=True, cache="decoded", deterministic=False),
+    "cache AFTER augmentation (wrong)": dict(parallel=True, prefetch=True, cache="augmented"),
+    "sequential map, automatic rewrites on": dict(parallel=False, prefetch=False, automatic=True),
+}
+
+
+def knob_pipeline(paths, labels, *, size: int, batch_size: int, seed: int = 0, parallel: bool = True,
+                  prefetch: bool = True, cache: str | None = None, deterministic: bool = True,
+                  automatic: bool = False, augment_one: Callable | None = None) -> tf.data.Dataset:
+    """An endless file-reading pipeline with each tf.data knob exposed: read + decode + resize to
+    ``size``, optional ``cache`` ("decoded": before augmentation; "augmented": after it, which
+    freezes the first epoch's random draws), shuffle, per-image augmentation with seed (seed, k), batch.
+    ``automatic=False`` turns off tf.data's own map parallelisation and prefetch injection.
+    Elements: (uint8 (B, size, size, 3), labels).
+    """
+    calls = tf.data.AUTOTUNE if parallel else None
+    augment_one = augment_one or (lambda image, s: augment.random_affine(
+        image, seed=s, rotation=20, zoom=0.15, shift=0.2, horizontal_flip=True))
+    base = tf.constant(seed, tf.int64)
+
+    def load(path, label):
+        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+        image = tf.image.resize(image, (size, size), antialias=True)
+        return tf.cast(tf.round(tf.clip_by_value(image, 0, 255)), tf.uint8), label
+
+    def augmented(k, xy):
+        return augment_one(xy[0], tf.stack([base, k])), xy[1]
+
+    ds = tf.data.Dataset.from_tensor_slices(([str(p) for p in paths], np.asarray(labels)))
+    order = dict(num_parallel_calls=calls, deterministic=deterministic) if parallel else {}
+    ds = ds.map(load, **order)
+    if cache == "decoded":
+        ds = ds.cache()
+    if cache == "augmented":
+        ds = ds.enumerate().map(augmented, **order).cache()
+        ds = ds.shuffle(len(paths), seed=seed).repeat()
+    else:
+        ds = ds.shuffle(len(paths), seed=seed).repeat()
+        ds = ds.enumerate().map(augmented, **order)
+    ds = ds.batch(batch_size)
+    if prefetch:
+        ds = ds.prefetch(tf.data.AUTOTUNE)
+    if not automatic:
+        options = tf.data.Options()
+        options.experimental_optimization.map_parallelization = False
+        options.experimental_optimization.inject_prefetch = False
+        ds = ds.with_options(options)
+    return ds
+
+
+def simulated_accelerator(step_seconds: float) -> Callable:
+    """A stand-in training step that keeps the host busy-waiting for ``step_seconds`` without using
+    the CPU, as a GPU step does: it shows what prefetching buys when the device, not the CPU, trains."""
+    return lambda x, y: time.sleep(step_seconds)
+
+
+def tf_data_knobs(paths, labels, *, size: int = 224, batch_size: int = 32, epochs: int = 3, seed: int = 0,
+                  variants=tuple(KNOB_VARIANTS), train_step: Callable | None = None, verbose: bool = True) -> list[dict]:
+    """Measure each ``KNOB_VARIANTS`` pipeline on the same image files, timed after two untimed passes:
+
+    - ``images_per_s``: the pipeline alone, over ``epochs`` passes;
+    - ``training_images_per_s``: the same with ``train_step(x, y)`` consuming every batch (one pass),
+      which is where ``prefetch`` shows: it overlaps the next batch with the current step;
+    - ``repeated_augmentations``: the share of pass-2 images byte-identical to a pass-1 image
+      (0 for a correct pipeline, which draws fresh augmentation every epoch).
+    """
+    n = len(paths) - len(paths) % batch_size
+    paths, labels = list(paths)[:n], list(labels)[:n]
+    steps, rows = n // batch_size, []
+    for name in variants:
+        it = iter(knob_pipeline(paths, labels, size=size, batch_size=batch_size, seed=seed, **KNOB_VARIANTS[name]))
+        seen = lambda: [image.tobytes() for _ in range(steps) for image in next(it)[0].numpy()]  # noqa: E731
+        pass_one = set(seen())  # also the warm-up: fills caches and buffers
+        repeated = sum(image in pass_one for image in seen())
+        start = time.perf_counter()
+        for _ in range(epochs * steps):
+            next(it)
+        row = {"variant": name, "images_per_s": round(epochs * n / (time.perf_counter() - start), 1),
+               "repeated_augmentations": repeated / n}
+        if train_step is not None:
+            start = time.perf_counter()
+            for _ in range(steps):
+                train_step(*next(it))
+            row["training_images_per_s"] = round(n / (time.perf_counter() - start), 1)
+        rows.append(row)
+        if verbose:
+            training = f"   training {row['training_images_per_s']:7.1f} images/s" if train_step else ""
+            print(f"{name:<38}pipeline {row['images_per_s']:8.1f} images/s{training}"
+                  f"   pass 2 repeats pass 1: {repeated / n:.0%}", flush=True)
+    return rows
+
+
 # ---------------------------------------------------------------- measuring
 
 

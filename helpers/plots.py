@@ -137,14 +137,14 @@ def bench_chart(rows: Sequence[dict], *, save_to: Path | None = None):
     fig, axes = plt.subplots(1, len(workloads), figsize=(4.6 * len(workloads), 3.6), squeeze=False)
     for ax, workload in zip(axes[0], workloads):
         mine = [r for r in rows if r["workload"] == workload]
-        labels = [r["method"].replace("_", " ") + (f"\n{r['workers']} worker(s)" if r.get("workers") else "")
-                  for r in mine]
+        labels = [r["method"].replace("_", " ") + (f"\n{r['workers']} worker" + "s" * (r["workers"] > 1)
+                                                    if r.get("workers") else "") for r in mine]
         rates = [r["images_per_s"] for r in mine]
         bars = ax.bar(range(len(mine)), rates, color=["#999999" if r["method"] == "imagedatagenerator" else "#3b75af"
                                                        for r in mine])
         for bar, r in zip(bars, mine):
             ratio = f"{r['vs_imagedatagenerator']:.1f}x\n" if r.get("vs_imagedatagenerator") else ""
-            ax.annotate(f"{ratio}wait {r['input_wait_fraction']:.0%}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+            ax.annotate(f"{ratio}wait {r['input_wait_fraction']:.1%}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                         ha="center", va="bottom", fontsize=7)
         ax.set_xticks(range(len(mine)), labels, rotation=45, ha="right", fontsize=7)
         ax.set_title(workload, fontsize=9)

@@ -149,3 +149,28 @@ def test_quick_benchmark_on_the_course_workloads(tmp_path):
         mine = [r for r in rows if r["workload"] == name]
         assert {r["method"] for r in mine} == set(bench.METHODS)
         assert len({tuple(r["images_per_pass"]) for r in mine}) == 1, f"{name}: methods delivered different counts"
+
+
+def _image_files(folder, n=8, size=24):
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(n):
+        path = folder / f"{i}.png"
+        path.write_bytes(tf.io.encode_png(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).numpy())
+        paths.append(path)
+    return paths
+
+
+def test_knobs_change_speed_not_content_except_cache_after_augmentation(tmp_path):
+    paths = _image_files(tmp_path)
+    rows = bench.tf_data_knobs(paths, [0, 1] * 4, size=16, batch_size=4, epochs=1,
+                               train_step=bench.simulated_accelerator(0.0), verbose=False)
+    assert [r["variant"] for r in rows] == list(bench.KNOB_VARIANTS)
+    for r in rows:
+        expected = 1.0 if r["variant"] == "cache AFTER augmentation (wrong)" else 0.0
+        assert r["repeated_augmentations"] == expected, r
+        assert r["images_per_s"] > 0 and r["training_images_per_s"] > 0
+    # the same seed gives the same augmented stream whatever the speed knobs
+    streams = [next(iter(bench.knob_pipeline(paths, [0] * 8, size=16, batch_size=8, seed=1, **bench.KNOB_VARIANTS[v])))[0]
+               for v in ("sequential map", "parallel map + prefetch")]
+    np.testing.assert_array_equal(streams[0], streams[1])

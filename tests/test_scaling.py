@@ -1,0 +1,48 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from helpers import scaling
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "datasets"
+
+
+def test_linear_learning_rate_rule():
+    assert scaling.scaled_learning_rate(1e-3, 128, 128) == pytest.approx(1e-3)
+    assert scaling.scaled_learning_rate(1e-3, 128, 512) == pytest.approx(4e-3)
+
+
+def test_shards_are_disjoint_and_cover_the_data():
+    owners = scaling.shard_owners(10, 3)
+    assert owners == [[0, 3, 6, 9], [1, 4, 7], [2, 5, 8]]
+    assert sorted(i for shard in owners for i in shard) == list(range(10))
+
+
+def test_tf_config_names_the_cluster_and_this_task():
+    config = json.loads(scaling.tf_config(["host1:12345", "host2:12345"], 1))
+    assert config == {"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 1}}
+
+
+def test_mirrored_fit_on_one_device():
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 256, (64, 32, 32, 3), dtype=np.uint8), rng.integers(0, 10, 64)
+    result = scaling.mirrored_fit(tf.distribute.MirroredStrategy(), x, y, per_replica_batch=32, base_batch=32,
+                                  base_lr=1e-3)
+    assert result["replicas"] == 1 and result["global_batch"] == 32 and result["learning_rate"] == pytest.approx(1e-3)
+    assert np.isfinite(result["loss"][0])
+
+
+@pytest.mark.skipif(not (SHARED / "cifar-10-batches-py").is_dir(), reason="offline CIFAR copy not present")
+def test_two_cpu_replicas_in_a_fresh_process():
+    out = subprocess.run([sys.executable, "-m", "helpers.scaling", "--cpu-replicas", "2", "--images", "256"],
+                         cwd=ROOT, capture_output=True, text=True, check=True, env={**os.environ})
+    result = json.loads(out.stdout[out.stdout.index("{"):])
+    assert result["replicas"] == 2 and len(result["devices"]) == 2
+    assert result["global_batch"] == 128 and result["learning_rate"] == pytest.approx(1e-3)
