@@ -331,10 +331,12 @@ def feature_cache_speedup(backbone, x, y, *, epochs: int = 3, batch_size: int = 
             "speedup": round(t_end_to_end / (t_features + t_head), 2)}
 
 
-def fit_and_score(model, train, test, *, steps_per_epoch: int, epochs: int, learning_rate: float) -> dict:
-    """Compile with adam at ``learning_rate``, fit on the endless ``train`` stream, evaluate on ``test``."""
+def fit_and_score(model, train, test, *, steps_per_epoch: int, epochs: int, learning_rate: float,
+                  run_eagerly: bool = False) -> dict:
+    """Compile with adam at ``learning_rate``, fit on the endless ``train`` stream, evaluate on ``test``.
+    ``run_eagerly`` skips graph tracing: slower per step, faster for a step or two of a big model."""
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+                  metrics=["accuracy"], run_eagerly=run_eagerly)
     start = time.perf_counter()
     history = model.fit(train, steps_per_epoch=steps_per_epoch, epochs=epochs, validation_data=test, verbose=0)
     seconds = time.perf_counter() - start
