@@ -14,6 +14,7 @@ Results go to ``<output dir>/bench/bench.json`` (a list of rows) and ``bench.png
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -63,6 +64,23 @@ class Workload:
                 raise ValueError(f"{self.name}: {what} = {n} must be a positive multiple of batch_size {self.batch_size}")
         if len(self.images) != len(self.targets):
             raise ValueError(f"{self.name}: {len(self.images)} images but {len(self.targets)} targets")
+
+    def ready(self, x, y, seed):
+        """augment then preprocess: raw uint8 batch -> model-ready (x, y)."""
+        xa, ya = self.augment(x, y, seed)
+        return self.preprocess(xa), ya
+
+    @functools.cached_property
+    def numpy_augment(self) -> Callable:
+        """``ready`` as one compiled graph called from Python on NumPy batches (what a generator or a
+        PyDataset worker runs); built once per workload and shared by its feeders."""
+        graph = tf.function(self.ready, reduce_retracing=True)
+
+        def run(xb, yb, seed):
+            xa, ya = graph(tf.convert_to_tensor(xb), tf.convert_to_tensor(yb), augment.as_seed(seed))
+            return xa.numpy(), ya.numpy()
+
+        return run
 
 
 # ---------------------------------------------------------------- workloads
@@ -148,30 +166,6 @@ WORKLOADS = {"cifar": cifar_workload, "flowers": flowers_workload, "membrane": m
 # ---------------------------------------------------------------- the five ways to feed a model
 
 
-def _ready(w: Workload) -> Callable:
-    """augment then preprocess: raw uint8 batch -> model-ready (x, y)."""
-
-    def run(xb, yb, seed):
-        xa, ya = w.augment(xb, yb, seed)
-        return w.preprocess(xa), ya
-
-    return run
-
-
-def _numpy_augment(w: Workload) -> Callable:
-    """The workload's augmentation as one compiled graph called from Python on NumPy batches
-    (what a generator or a PyDataset worker runs). One graph per workload, shared by its feeders."""
-    if "numpy_graph" not in w.details:
-        w.details["numpy_graph"] = tf.function(_ready(w), reduce_retracing=True)
-    graph = w.details["numpy_graph"]
-
-    def run(xb, yb, seed):
-        xa, ya = graph(tf.convert_to_tensor(xb), tf.convert_to_tensor(yb), augment.as_seed(seed))
-        return xa.numpy(), ya.numpy()
-
-    return run
-
-
 def _legacy_batches(w: Workload, seed: int) -> Iterator:
     """``ImageDataGenerator.flow``; for pairs, two generators zipped (lesson 5), then a NumPy crop
     with one position per pair and the masks re-thresholded."""
@@ -194,7 +188,7 @@ def _legacy_batches(w: Workload, seed: int) -> Iterator:
 
 def _generator_batches(w: Workload, seed: int) -> Iterator:
     """The corrected Python generator (lesson 3), augmenting each batch through one compiled graph."""
-    return pipelines.batch_generator(w.images, w.targets, w.batch_size, seed=seed, augment=_numpy_augment(w),
+    return pipelines.batch_generator(w.images, w.targets, w.batch_size, seed=seed, augment=w.numpy_augment,
                                      augment_targets=True)
 
 
@@ -206,7 +200,7 @@ def _pydataset_batches(w: Workload, seed: int, workers: int) -> Iterator:
     """
     from keras.src.trainers.data_adapters.py_dataset_adapter import PyDatasetAdapter
 
-    ds = pipelines.AugmentedPyDataset(w.images, w.targets, w.batch_size, seed=seed, augment=_numpy_augment(w),
+    ds = pipelines.AugmentedPyDataset(w.images, w.targets, w.batch_size, seed=seed, augment=w.numpy_augment,
                                       augment_targets=True, workers=workers, use_multiprocessing=False,
                                       max_queue_size=10)
     adapter = PyDatasetAdapter(ds, shuffle=False)
@@ -225,8 +219,8 @@ def tf_data_batches(w: Workload, seed: int, *, augment_in_pipeline: bool = True)
     ds = tf.data.Dataset.from_tensor_slices((w.images, w.targets))
     ds = ds.shuffle(len(w.images), seed=seed, reshuffle_each_iteration=True).repeat().batch(w.batch_size)
     if augment_in_pipeline:
-        base, ready = tf.constant(seed, tf.int64), _ready(w)
-        ds = ds.enumerate().map(lambda k, xy: ready(xy[0], xy[1], tf.stack([base, k])),
+        base = tf.constant(seed, tf.int64)
+        ds = ds.enumerate().map(lambda k, xy: w.ready(xy[0], xy[1], tf.stack([base, k])),
                                 num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
 
@@ -442,13 +436,15 @@ def run(workloads=tuple(WORKLOADS), *, seed: int = 0, repeats: int | None = None
 
     config.set_seed(seed)
     repeats = repeats or config.pick(quick=1, full=5)
-    rows = []
+    rows, details = [], {}
     for workload in workloads:
         w = WORKLOADS[workload]() if isinstance(workload, str) else workload
+        details[w.name] = {**w.details, "batch_size": w.batch_size, "images_per_pass": w.n_images,
+                           "unique_images": w.unique_images, "image_shape": list(w.images.shape[1:])}
         rows += run_workload(w, seed=seed, repeats=repeats, workers=workers, methods=methods, verbose=verbose)
     out_dir = Path(out_dir) if out_dir else config.output_dir("bench")
     out_dir.mkdir(parents=True, exist_ok=True)
-    meta = {**config.describe(), "repeats": repeats, "seed": seed}
+    meta = {**config.describe(), "repeats": repeats, "seed": seed, "workloads": details}
     (out_dir / "bench.json").write_text(json.dumps(rows, indent=1))
     (out_dir / "bench_machine.json").write_text(json.dumps(meta, indent=1))
     plots.bench_chart(rows, save_to=out_dir / "bench.png")
