@@ -67,29 +67,20 @@ def cifar_augmentation_experiment(
     unknown = set(arms) - set(CIFAR_ARMS)
     if unknown:
         raise ValueError(f"unknown arms {sorted(unknown)}; choose from {sorted(CIFAR_ARMS)}")
-    (x, y), (x_test, y_test) = datasets.load_cifar10(n_train, data_dir=data_dir)
-    x_test, y_test = x_test[:n_test], y_test[:n_test]
-    y, y_test = keras.utils.to_categorical(y, 10), keras.utils.to_categorical(y_test, 10)
-    n_val = max(1, len(x) // 10)
-    x_fit, y_fit, x_val, y_val = x[:-n_val], y[:-n_val], x[-n_val:], y[-n_val:]
-    val = pipelines.evaluation_batches(x_val, y_val, batch_size=batch_size)
+    (x_fit, y_fit), (x_val, y_val), (x_test, y_test) = _cifar_splits(n_train, n_test, data_dir)
     test = pipelines.evaluation_batches(x_test, y_test, batch_size=batch_size)
     rows = []
     for seed in seeds:
         for arm in arms:
-            config.set_seed(seed)
-            train, steps = pipelines.training_batches(
-                x_fit, y_fit, batch_size=min(batch_size, len(x_fit)), seed=seed, augment=CIFAR_ARMS[arm]())
-            model = models.cifar_cnn()
-            model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
             epochs = epochs_plain if arm == "plain" else epochs_aug
             start = time.perf_counter()
-            history = model.fit(train, steps_per_epoch=steps, epochs=epochs, validation_data=val, verbose=verbose,
-                                shuffle=False)  # the stream is shuffled already
+            model, history = _train_cifar(arm, (x_fit, y_fit), (x_val, y_val), epochs=epochs, seed=seed,
+                                          batch_size=batch_size, verbose=verbose)
             seconds = time.perf_counter() - start
             test_loss, test_acc = model.evaluate(test, verbose=0)
             rows.append({
-                "arm": arm, "seed": seed, "n_train": len(x_fit), "n_val": n_val, "n_test": len(x_test), "epochs": epochs,
+                "arm": arm, "seed": seed, "n_train": len(x_fit), "n_val": len(x_val), "n_test": len(x_test),
+                "epochs": epochs,
                 "test_accuracy": float(test_acc), "test_loss": float(test_loss),
                 "train_accuracy": float(history.history["accuracy"][-1]),
                 "val_accuracy": float(history.history["val_accuracy"][-1]),
@@ -97,6 +88,45 @@ def cifar_augmentation_experiment(
             })
             print(f"{arm:<12} seed {seed}: test accuracy {test_acc:.4f}, loss {test_loss:.3f}, {seconds:.0f} s", flush=True)
     return rows
+
+
+def _cifar_splits(n_train: int, n_test: int | None = None, data_dir=None):
+    """The first ``n_train`` CIFAR-10 training images, the last 10% held out for validation (as
+    ``validation_split=0.1`` does), and the first ``n_test`` test images; uint8 images, one-hot labels."""
+    (x, y), (x_test, y_test) = datasets.load_cifar10(n_train, data_dir=data_dir)
+    y, y_test = keras.utils.to_categorical(y, 10), keras.utils.to_categorical(y_test[:n_test], 10)
+    n_val = max(1, len(x) // 10)
+    return (x[:-n_val], y[:-n_val]), (x[-n_val:], y[-n_val:]), (x_test[:n_test], y_test)
+
+
+def _train_cifar(arm: str, fit, val, *, epochs: int, seed: int, batch_size: int = 128, verbose: int = 0):
+    """Train the post's CNN on one arm's stream; returns (model, history)."""
+    config.set_seed(seed)
+    train, steps = pipelines.training_batches(fit[0], fit[1], batch_size=min(batch_size, len(fit[0])), seed=seed,
+                                              augment=CIFAR_ARMS[arm]())
+    model = models.cifar_cnn()
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(train, steps_per_epoch=steps, epochs=epochs, verbose=verbose, shuffle=False,  # shuffled already
+                        validation_data=pipelines.evaluation_batches(*val, batch_size=batch_size))
+    return model, history
+
+
+def batchnorm_lag_check(n_train: int = 2_500, epochs: int = 20, seed: int = 0, *, n_test: int | None = None,
+                        data_dir=None) -> dict:
+    """Train the plain arm on few images, then score the same weights twice: with BatchNorm's moving
+    statistics, and with them recomputed from the training images (``models.recalibrate_batchnorm``).
+
+    A large difference means the moving averages lag behind the weights: too few steps for them.
+    Returns the steps and both test accuracies.
+    """
+    fit, val, (x_test, y_test) = _cifar_splits(n_train, n_test, data_dir)
+    model, _ = _train_cifar("plain", fit, val, epochs=epochs, seed=seed)
+    test = pipelines.evaluation_batches(x_test, y_test, batch_size=128)
+    moving = model.evaluate(test, verbose=0)[1]
+    models.recalibrate_batchnorm(model, pipelines.scale_to_symmetric(fit[0]))
+    return {"n_train": len(fit[0]), "steps": epochs * pipelines.steps_per_epoch(len(fit[0]), 128),
+            "test_accuracy_moving_statistics": float(moving),
+            "test_accuracy_recalibrated": float(model.evaluate(test, verbose=0)[1])}
 
 
 def legacy_generator_loop(model, x, y, *, epochs: int, batch_size: int = 128, seed: int = 0, **augmentation) -> list[float]:

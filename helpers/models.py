@@ -182,6 +182,20 @@ def broken_post_model(backbone_with_top: keras.Model, num_classes: int = 2) -> k
     return keras.Model(backbone_with_top.input, outputs, name="post_broken_resnet50")
 
 
+def recalibrate_batchnorm(model: keras.Model, x) -> None:
+    """Set every BatchNormalization layer's moving mean and variance to the statistics of ``x`` (the
+    model's input, e.g. all training images, preprocessed) in one training-mode pass. Weights are untouched."""
+    norms = [layer for layer in model._flatten_layers() if isinstance(layer, layers.BatchNormalization)]
+    momenta = [layer.momentum for layer in norms]
+    for layer in norms:
+        layer.momentum = 0.0  # the moving statistics become this batch's statistics
+    try:
+        model(x, training=True)
+    finally:
+        for layer, momentum in zip(norms, momenta):
+            layer.momentum = momentum
+
+
 class AugmentInTrainStep(keras.Model):
     """Runs augmentation inside the compiled training step, on the device that trains (a GPU
     when there is one), instead of in the CPU input pipeline.

@@ -1,4 +1,5 @@
 import keras
+import numpy as np
 
 from helpers import models
 
@@ -19,3 +20,18 @@ def test_cifar_cnn_is_the_posts_model_layer_for_layer():
     # 30x30x64 -> 28x28x32 -> pool 14x14x32 = 6272 features into Dense(256)
     assert model.count_params() == 1_629_930
     assert model.output_shape == (None, 10)
+
+
+def test_recalibrate_batchnorm_sets_moving_statistics_to_the_data_and_keeps_weights():
+    inputs = keras.Input((4,))
+    hidden = keras.layers.Dense(3, name="dense")(inputs)
+    model = keras.Model(inputs, keras.layers.BatchNormalization(name="bn")(hidden))
+    x = np.random.default_rng(0).normal(2.0, 3.0, (256, 4)).astype("float32")
+    kernel = model.get_layer("dense").get_weights()[0].copy()
+    models.recalibrate_batchnorm(model, x)
+    features = model.get_layer("dense")(x).numpy()
+    bn = model.get_layer("bn")
+    np.testing.assert_allclose(bn.moving_mean.numpy(), features.mean(0), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(bn.moving_variance.numpy(), features.var(0), rtol=1e-3)
+    np.testing.assert_array_equal(model.get_layer("dense").get_weights()[0], kernel)
+    assert bn.momentum == 0.99  # restored
