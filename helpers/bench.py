@@ -27,7 +27,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from helpers import augment, config, datasets, imagefolders, models, pipelines
+from helpers import augment, config, datasets, experiments, imagefolders, models, pipelines
 
 METHODS = ("imagedatagenerator", "python_generator", "pydataset", "tf_data", "in_model")
 
@@ -100,16 +100,16 @@ def cifar_workload() -> Workload:
     """CIFAR-10 32x32, the lesson-2 augmentation (rotation 20, shifts 0.2, zoom 0.2) as one fused affine."""
     n = config.pick(quick=512, full=10_240)  # the lesson's 10,000, rounded up to whole batches of 128
     (x, y), _ = datasets.load_cifar10(n)
-    post = dict(rotation=20, shift=0.2, zoom=0.2, fill_mode="nearest")
+    post_fused = experiments.CIFAR_ARMS["post_fused"]()
     return Workload(
         name="cifar_32px", images=x, targets=y.astype("int32"), unique_images=len(x),
         batch_size=config.pick(quick=64, full=128), n_images=config.pick(quick=256, full=5120),
         wait_steps=config.pick(quick=3, full=30),
-        augment=lambda xb, yb, s: (augment.random_affine(xb, seed=s, **post), yb),
+        augment=lambda xb, yb, s: (post_fused(xb, s), yb),
         preprocess=pipelines.scale_to_symmetric,
         legacy=dict(rotation_range=20, width_shift_range=0.2, height_shift_range=0.2, zoom_range=0.2),
         build_model=lambda: _compiled(models.cifar_cnn(), "sparse_categorical_crossentropy"),
-        details=dict(model="cifar_cnn (lesson 2)", augmentation=post),
+        details=dict(model="cifar_cnn (lesson 2)", augmentation="CIFAR_ARMS['post_fused'] (lesson 2)"),
     )
 
 
@@ -121,7 +121,7 @@ def flowers_workload() -> Workload:
     x = imagefolders.load_images(report.paths, (size, size))
     y = np.asarray(report.labels, dtype="int32")
     n = config.pick(quick=64, full=512)
-    params = dict(rotation=20, zoom=0.15, shift=0.2, shear=0.15, horizontal_flip=True, fill_mode="nearest")
+    params = experiments.FLOWER_AUGMENTATION
     classes = int(y.max()) + 1
     return Workload(
         name=f"flowers_{size}px", images=_tile(x, n), targets=_tile(y, n), unique_images=len(x),
@@ -141,11 +141,10 @@ def membrane_workload() -> Workload:
     images, masks, _ = datasets.load_membrane()
     crop = config.pick(quick=128, full=256)
     n = config.pick(quick=8, full=64)
-    params = dict(rotation=10, shift=0.05, zoom=0.1, horizontal_flip=True, vertical_flip=True, fill_mode="reflect")
 
     def paired(xb, yb, s):
         xb, yb = augment.paired_random_crop(xb, yb, crop, seed=s)
-        xb, yb = augment.paired_random_affine(xb, yb, seed=tf.stack([s[0] + 1, s[1]]), **params)
+        xb, yb = experiments.membrane_augment(xb, yb, tf.stack([s[0] + 1, s[1]]), elastic=False)
         return xb, tf.cast(yb, tf.float32)
 
     filters = config.pick(quick=8, full=16)
@@ -156,7 +155,8 @@ def membrane_workload() -> Workload:
         legacy=dict(rotation_range=10, width_shift_range=0.05, height_shift_range=0.05, zoom_range=0.1,
                     horizontal_flip=True, vertical_flip=True, fill_mode="reflect"),
         build_model=lambda: _compiled(models.unet((crop, crop, 1), base_filters=filters, depth=4), "binary_crossentropy"),
-        details=dict(model=f"unet base_filters={filters} depth 4 (lesson 5)", crop=crop, augmentation=params),
+        details=dict(model=f"unet base_filters={filters} depth 4 (lesson 5)", crop=crop,
+                     augmentation="membrane_augment(elastic=False) (lesson 5)"),
     )
 
 
@@ -211,18 +211,16 @@ def _pydataset_batches(w: Workload, seed: int, workers: int) -> Iterator:
 
 
 def tf_data_batches(w: Workload, seed: int, *, augment_in_pipeline: bool = True) -> tf.data.Dataset:
-    """Shuffle -> repeat -> batch -> parallel map(augment, batch k with seed (seed, k)) -> prefetch.
+    """The course's ``pipelines.training_batches``: shuffle -> repeat -> batch -> parallel
+    map(augment + preprocess, batch k with seed (seed, k)) -> prefetch.
 
     In-memory arrays need no ``cache``; reading files, cache the decoded images BEFORE the random
     map. Without ``augment_in_pipeline`` it yields raw uint8 batches (for ``in_model``).
     """
-    ds = tf.data.Dataset.from_tensor_slices((w.images, w.targets))
-    ds = ds.shuffle(len(w.images), seed=seed, reshuffle_each_iteration=True).repeat().batch(w.batch_size)
-    if augment_in_pipeline:
-        base = tf.constant(seed, tf.int64)
-        ds = ds.enumerate().map(lambda k, xy: w.ready(xy[0], xy[1], tf.stack([base, k])),
-                                num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    ds, _ = pipelines.training_batches(w.images, w.targets, batch_size=w.batch_size, seed=seed,
+                                       augment=w.ready if augment_in_pipeline else None, augment_targets=True,
+                                       preprocess=None)
+    return ds
 
 
 # ---------------------------------------------------------------- lesson 6: the tf.data knobs, one at a time
@@ -254,17 +252,12 @@ def knob_pipeline(paths, labels, *, size: int, batch_size: int, seed: int = 0, p
         image, seed=s, rotation=20, zoom=0.15, shift=0.2, horizontal_flip=True))
     base = tf.constant(seed, tf.int64)
 
-    def load(path, label):
-        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
-        image = tf.image.resize(image, (size, size), antialias=True)
-        return tf.cast(tf.round(tf.clip_by_value(image, 0, 255)), tf.uint8), label
-
     def augmented(k, xy):
         return augment_one(xy[0], tf.stack([base, k])), xy[1]
 
     ds = tf.data.Dataset.from_tensor_slices(([str(p) for p in paths], np.asarray(labels)))
     order = dict(num_parallel_calls=calls, deterministic=deterministic) if parallel else {}
-    ds = ds.map(load, **order)
+    ds = ds.map(lambda path, label: (pipelines.decode_resized(path, (size, size)), label), **order)
     if cache == "decoded":
         ds = ds.cache()
     if cache == "augmented":

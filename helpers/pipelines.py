@@ -28,13 +28,15 @@ def training_batches(
     batch_size: int,
     seed: int,
     augment: BatchAugment | None = None,
-    preprocess: Callable[[tf.Tensor], tf.Tensor] = scale_to_symmetric,
+    preprocess: Callable[[tf.Tensor], tf.Tensor] | None = scale_to_symmetric,
+    augment_targets: bool = False,
 ) -> tuple[tf.data.Dataset, int]:
     """An endless, reshuffled-every-epoch stream of (batch, labels), and the steps in one epoch.
 
     Batch k is augmented with the stateless seed (seed, k), so a run is reproducible and every
     epoch sees fresh draws. Pass ``steps_per_epoch`` to ``model.fit`` (the stream never ends).
-    Raises ValueError if ``batch_size`` is larger than the data.
+    ``augment_targets=True``: ``augment(x, y, seed)`` returns the (x, y) pair. ``preprocess=None``
+    leaves the batches as ``augment`` made them. Raises ValueError if ``batch_size`` is larger than the data.
     """
     n = len(x)
     _check_batch(n, len(y), batch_size)
@@ -42,10 +44,10 @@ def training_batches(
     ds = ds.repeat().batch(batch_size)
     if augment is not None:
         base = tf.constant(seed, tf.int64)
-        ds = ds.enumerate().map(
-            lambda k, xy: (augment(xy[0], tf.stack([base, k])), xy[1]), num_parallel_calls=tf.data.AUTOTUNE
-        )
-    ds = ds.map(lambda xb, yb: (preprocess(xb), yb), num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.enumerate().map(lambda k, xy: _augmented(xy[0], xy[1], augment, tf.stack([base, k]), augment_targets),
+                                num_parallel_calls=tf.data.AUTOTUNE)
+    if preprocess is not None:
+        ds = ds.map(lambda xb, yb: (preprocess(xb), yb), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE), steps_per_epoch(n, batch_size)
 
 
@@ -155,6 +157,14 @@ class AugmentedPyDataset(keras.utils.PyDataset):
         self._order()
 
 
+def decode_resized(path: tf.Tensor, size) -> tf.Tensor:
+    """Read and decode one image file (JPEG, PNG, BMP, GIF's first frame) to RGB, resize it
+    (bilinear, antialiased) to ``size`` = (H, W): uint8 (H, W, 3)."""
+    image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+    image = tf.image.resize(image, size, antialias=True)
+    return tf.cast(tf.round(tf.clip_by_value(image, 0, 255)), tf.uint8)
+
+
 def image_file_dataset(paths, labels, *, size: tuple[int, int], batch_size: int, seed: int = 0,
                        shuffle: bool = True, repeat: bool = False, augment: BatchAugment | None = None,
                        preprocess: Callable[[tf.Tensor], tf.Tensor] | None = None) -> tf.data.Dataset:
@@ -173,12 +183,8 @@ def image_file_dataset(paths, labels, *, size: tuple[int, int], batch_size: int,
     if shuffle:
         ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
 
-    def load(path, label):
-        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
-        image = tf.image.resize(image, size, antialias=True)
-        return tf.cast(tf.round(tf.clip_by_value(image, 0, 255)), tf.uint8), label
-
-    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
+    ds = ds.map(lambda path, label: (decode_resized(path, size), label),
+                num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
     if repeat:
         ds = ds.repeat()  # after batch: epoch boundaries and the partial last batch are kept
     if augment is not None:
