@@ -111,6 +111,48 @@ def _train_cifar(arm: str, fit, val, *, epochs: int, seed: int, batch_size: int 
     return model, history
 
 
+CIFAR_TRAIN_SIZE = 50_000  # images in the CIFAR-10 training set
+
+
+def steps_matched_epochs(epochs: int, fraction: float, base_fraction: float = 0.2) -> int:
+    """Epochs on ``fraction`` of the data that make about as many optimizer steps as ``epochs`` on
+    ``base_fraction`` (at least 1). Small sets need more epochs, or BatchNorm's moving statistics lag."""
+    if not 0 < fraction <= 1 or not 0 < base_fraction <= 1:
+        raise ValueError(f"fractions must be in (0, 1], got {fraction} and {base_fraction}")
+    return max(1, round(epochs * base_fraction / fraction))
+
+
+def cifar_fraction_study(
+    fractions: Sequence[float],
+    *,
+    arms: Sequence[str] = ("plain", "crop_flip"),
+    seed: int = 0,
+    epochs_plain: int = 20,
+    epochs_aug: int = 80,
+    base_fraction: float = 0.2,
+    match_steps: bool = True,
+    n_test: int | None = None,
+    data_dir=None,
+    verbose: int = 0,
+) -> list[dict]:
+    """Test accuracy against training-set size: ``cifar_augmentation_experiment`` on the first
+    ``fraction`` x 50,000 CIFAR-10 images, for each fraction.
+
+    With ``match_steps`` the epochs (``epochs_plain``/``epochs_aug`` at ``base_fraction``, the post's 20%)
+    are rescaled so every fraction gets about the same number of optimizer steps. Returns the
+    experiment's rows, each with ``fraction`` and ``steps`` added.
+    """
+    rows = []
+    for fraction in fractions:
+        scale = (lambda e: steps_matched_epochs(e, fraction, base_fraction)) if match_steps else (lambda e: e)
+        for row in cifar_augmentation_experiment(round(CIFAR_TRAIN_SIZE * fraction), scale(epochs_plain),
+                                                 scale(epochs_aug), seeds=[seed], arms=arms, n_test=n_test,
+                                                 data_dir=data_dir, verbose=verbose):
+            steps = row["epochs"] * pipelines.steps_per_epoch(row["n_train"], min(128, row["n_train"]))
+            rows.append({"fraction": fraction, "steps": steps, **row})
+    return rows
+
+
 def batchnorm_lag_check(n_train: int = 2_500, epochs: int = 20, seed: int = 0, *, n_test: int | None = None,
                         data_dir=None) -> dict:
     """Train the plain arm on few images, then score the same weights twice: with BatchNorm's moving
@@ -400,9 +442,16 @@ def main(argv=None) -> None:
     parser.add_argument("--n-train", type=int, default=config.pick(quick=512, full=10_000))
     parser.add_argument("--epochs-plain", type=int, default=config.pick(quick=1, full=20))
     parser.add_argument("--epochs-aug", type=int, default=config.pick(quick=1, full=80))
+    parser.add_argument("--fractions", nargs="+", type=float, default=None,
+                        help="run the data-fraction study instead (ignores --n-train): shares of the 50,000 "
+                             "training images, epochs rescaled from 20%% so the optimizer steps stay the same")
     parser.add_argument("--out", default=None, help="JSON file (default: <output dir>/results/cifar_<mode>.json)")
     args = parser.parse_args(argv)
-    rows = cifar_augmentation_experiment(args.n_train, args.epochs_plain, args.epochs_aug, args.seeds, args.arms)
+    if args.fractions:
+        rows = [row for seed in args.seeds for row in cifar_fraction_study(
+            args.fractions, arms=args.arms, seed=seed, epochs_plain=args.epochs_plain, epochs_aug=args.epochs_aug)]
+    else:
+        rows = cifar_augmentation_experiment(args.n_train, args.epochs_plain, args.epochs_aug, args.seeds, args.arms)
     out = args.out or config.output_dir("results") / f"cifar_{config.load_settings().mode}.json"
     with open(out, "w") as handle:
         json.dump({"settings": vars(args), "machine": config.describe(), "rows": rows}, handle, indent=1)

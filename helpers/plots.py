@@ -1,4 +1,4 @@
-"""Figures the lessons share: image grids and learning curves (matplotlib)."""
+"""Figures the lessons share: image grids, learning curves, accuracy against data size, benchmark bars (matplotlib)."""
 
 from __future__ import annotations
 
@@ -154,3 +154,42 @@ def bench_chart(rows: Sequence[dict], *, save_to: Path | None = None):
     if save_to is not None:
         fig.savefig(save_to, dpi=100)
     return fig
+
+
+def accuracy_vs_fraction(rows: Sequence[dict], *, reference: Sequence[dict] = (), reference_label: str = "measured",
+                         save_to: Path | None = None):
+    """Test accuracy (y) against the % of the training set used (x, log scale), one line per arm.
+
+    rows / reference: dicts with ``fraction`` (0-1], ``arm`` and ``test_accuracy`` [0, 1], as
+    ``experiments.cifar_fraction_study`` returns. ``reference`` (e.g. published or earlier runs) is drawn
+    dashed; where it has two arms, the gap between them is written in points. Returns the figure.
+    """
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    for dashed, runs, label in ((True, reference, reference_label), (False, rows, "this run")):
+        for i, arm in enumerate(dict.fromkeys(r["arm"] for r in runs)):
+            mine = sorted((r["fraction"], r["test_accuracy"]) for r in runs if r["arm"] == arm)
+            ax.plot([100 * f for f, _ in mine], [a for _, a in mine], "o--" if dashed else "o-", color=f"C{i}",
+                    alpha=0.6 if dashed and rows else 1, label=f"{arm} ({label})")
+    annotated = reference or rows
+    arms = list(dict.fromkeys(r["arm"] for r in annotated))
+    if len(arms) == 2:
+        by_key = {(r["fraction"], r["arm"]): r["test_accuracy"] for r in annotated}
+        for fraction in sorted({r["fraction"] for r in annotated}):
+            if (fraction, arms[0]) in by_key and (fraction, arms[1]) in by_key:
+                low, high = sorted([by_key[fraction, arms[0]], by_key[fraction, arms[1]]])
+                ax.annotate(f"{100 * (by_key[fraction, arms[1]] - by_key[fraction, arms[0]]):+.1f} pts",
+                            (100 * fraction, (low + high) / 2), ha="left", va="center", fontsize=8,
+                            xytext=(4, 0), textcoords="offset points")
+    fractions = sorted({r["fraction"] for r in list(rows) + list(reference)})
+    ax.set_xscale("log")
+    ax.set_xticks([100 * f for f in fractions], [f"{100 * f:g}%" for f in fractions])
+    ax.minorticks_off()
+    ax.set_xlabel("share of the training set used")
+    ax.set_ylabel("test accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    if save_to is not None:
+        fig.savefig(save_to, dpi=100)
+    return fig
+
