@@ -131,6 +131,7 @@ def cifar_fraction_study(
     epochs_aug: int = 80,
     base_fraction: float = 0.2,
     match_steps: bool = True,
+    batch_size: int = 128,
     n_test: int | None = None,
     data_dir=None,
     verbose: int = 0,
@@ -146,15 +147,15 @@ def cifar_fraction_study(
     for fraction in fractions:
         scale = (lambda e: steps_matched_epochs(e, fraction, base_fraction)) if match_steps else (lambda e: e)
         for row in cifar_augmentation_experiment(round(CIFAR_TRAIN_SIZE * fraction), scale(epochs_plain),
-                                                 scale(epochs_aug), seeds=[seed], arms=arms, n_test=n_test,
-                                                 data_dir=data_dir, verbose=verbose):
-            steps = row["epochs"] * pipelines.steps_per_epoch(row["n_train"], min(128, row["n_train"]))
+                                                 scale(epochs_aug), seeds=[seed], arms=arms, batch_size=batch_size,
+                                                 n_test=n_test, data_dir=data_dir, verbose=verbose):
+            steps = row["epochs"] * pipelines.steps_per_epoch(row["n_train"], min(batch_size, row["n_train"]))
             rows.append({"fraction": fraction, "steps": steps, **row})
     return rows
 
 
-def batchnorm_lag_check(n_train: int = 2_500, epochs: int = 20, seed: int = 0, *, n_test: int | None = None,
-                        data_dir=None) -> dict:
+def batchnorm_lag_check(n_train: int = 2_500, epochs: int = 20, seed: int = 0, *, batch_size: int = 128,
+                        n_test: int | None = None, data_dir=None) -> dict:
     """Train the plain arm on few images, then score the same weights twice: with BatchNorm's moving
     statistics, and with them recomputed from the training images (``models.recalibrate_batchnorm``).
 
@@ -162,11 +163,11 @@ def batchnorm_lag_check(n_train: int = 2_500, epochs: int = 20, seed: int = 0, *
     Returns the steps and both test accuracies.
     """
     fit, val, (x_test, y_test) = _cifar_splits(n_train, n_test, data_dir)
-    model, _ = _train_cifar("plain", fit, val, epochs=epochs, seed=seed)
-    test = pipelines.evaluation_batches(x_test, y_test, batch_size=128)
+    model, _ = _train_cifar("plain", fit, val, epochs=epochs, seed=seed, batch_size=batch_size)
+    test = pipelines.evaluation_batches(x_test, y_test, batch_size=batch_size)
     moving = model.evaluate(test, verbose=0)[1]
     models.recalibrate_batchnorm(model, pipelines.scale_to_symmetric(fit[0]))
-    return {"n_train": len(fit[0]), "steps": epochs * pipelines.steps_per_epoch(len(fit[0]), 128),
+    return {"n_train": len(fit[0]), "steps": epochs * pipelines.steps_per_epoch(len(fit[0]), min(batch_size, len(fit[0]))),
             "test_accuracy_moving_statistics": float(moving),
             "test_accuracy_recalibrated": float(model.evaluate(test, verbose=0)[1])}
 
