@@ -22,6 +22,8 @@ from helpers.download import ChecksumError, DownloadError, download, safe_extrac
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 CIFAR10_BATCH_SIZE = 10_000
+CIFAR10_TRAIN_BATCHES = 5  # data_batch_1 .. data_batch_5
+CIFAR10_TRAIN_SIZE = CIFAR10_TRAIN_BATCHES * CIFAR10_BATCH_SIZE
 MEMBRANE_BASE_URL = "https://raw.githubusercontent.com/zhixuhao/unet/master/data/membrane/"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff"}
 
@@ -300,7 +302,7 @@ def load_cifar10(
         raise ValueError(f"n_train must be a positive number of images, got {n_train}")
     folder = fetch("cifar10", data_dir=data_dir)
     xs, ys, have = [], [], 0
-    for i in range(1, 6):
+    for i in range(1, CIFAR10_TRAIN_BATCHES + 1):
         if n_train is not None and have >= n_train:
             break  # read only the batch files needed
         path = folder / f"data_batch_{i}"

@@ -61,7 +61,8 @@ def cifar_augmentation_experiment(
 
     The last 10% of them are held out for validation, as ``validation_split=0.1`` does; the
     test set is the full 10,000. Returns one dict per run with test accuracy and loss, the last
-    epoch's train/validation accuracy, wall time in seconds, and the per-epoch history.
+    epoch's train/validation accuracy, the optimizer steps taken, wall time in seconds, and the
+    per-epoch history.
     ``n_test`` evaluates on the first n test images only (quick checks; None = all 10,000).
     """
     unknown = set(arms) - set(CIFAR_ARMS)
@@ -74,13 +75,13 @@ def cifar_augmentation_experiment(
         for arm in arms:
             epochs = epochs_plain if arm == "plain" else epochs_aug
             start = time.perf_counter()
-            model, history = _train_cifar(arm, (x_fit, y_fit), (x_val, y_val), epochs=epochs, seed=seed,
-                                          batch_size=batch_size, verbose=verbose)
+            model, history, steps = _train_cifar(arm, (x_fit, y_fit), (x_val, y_val), epochs=epochs, seed=seed,
+                                                 batch_size=batch_size, verbose=verbose)
             seconds = time.perf_counter() - start
             test_loss, test_acc = model.evaluate(test, verbose=0)
             rows.append({
                 "arm": arm, "seed": seed, "n_train": len(x_fit), "n_val": len(x_val), "n_test": len(x_test),
-                "epochs": epochs,
+                "epochs": epochs, "steps": steps,
                 "test_accuracy": float(test_acc), "test_loss": float(test_loss),
                 "train_accuracy": float(history.history["accuracy"][-1]),
                 "val_accuracy": float(history.history["val_accuracy"][-1]),
@@ -100,7 +101,7 @@ def _cifar_splits(n_train: int, n_test: int | None = None, data_dir=None):
 
 
 def _train_cifar(arm: str, fit, val, *, epochs: int, seed: int, batch_size: int = 128, verbose: int = 0):
-    """Train the post's CNN on one arm's stream; returns (model, history)."""
+    """Train the post's CNN on one arm's stream; returns (model, history, optimizer steps taken)."""
     config.set_seed(seed)
     train, steps = pipelines.training_batches(fit[0], fit[1], batch_size=min(batch_size, len(fit[0])), seed=seed,
                                               augment=CIFAR_ARMS[arm]())
@@ -108,10 +109,7 @@ def _train_cifar(arm: str, fit, val, *, epochs: int, seed: int, batch_size: int 
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     history = model.fit(train, steps_per_epoch=steps, epochs=epochs, verbose=verbose, shuffle=False,  # shuffled already
                         validation_data=pipelines.evaluation_batches(*val, batch_size=batch_size))
-    return model, history
-
-
-CIFAR_TRAIN_SIZE = 50_000  # images in the CIFAR-10 training set
+    return model, history, epochs * steps
 
 
 def steps_matched_epochs(epochs: int, fraction: float, base_fraction: float = 0.2) -> int:
@@ -141,16 +139,15 @@ def cifar_fraction_study(
 
     With ``match_steps`` the epochs (``epochs_plain``/``epochs_aug`` at ``base_fraction``, the post's 20%)
     are rescaled so every fraction gets about the same number of optimizer steps. Returns the
-    experiment's rows, each with ``fraction`` and ``steps`` added.
+    experiment's rows, each with ``fraction`` added.
     """
     rows = []
     for fraction in fractions:
-        scale = (lambda e: steps_matched_epochs(e, fraction, base_fraction)) if match_steps else (lambda e: e)
-        for row in cifar_augmentation_experiment(round(CIFAR_TRAIN_SIZE * fraction), scale(epochs_plain),
-                                                 scale(epochs_aug), seeds=[seed], arms=arms, batch_size=batch_size,
-                                                 n_test=n_test, data_dir=data_dir, verbose=verbose):
-            steps = row["epochs"] * pipelines.steps_per_epoch(row["n_train"], min(batch_size, row["n_train"]))
-            rows.append({"fraction": fraction, "steps": steps, **row})
+        plain, aug = (steps_matched_epochs(e, fraction, base_fraction) if match_steps else e
+                      for e in (epochs_plain, epochs_aug))
+        rows += [{"fraction": fraction, **row} for row in cifar_augmentation_experiment(
+            round(datasets.CIFAR10_TRAIN_SIZE * fraction), plain, aug, seeds=[seed], arms=arms,
+            batch_size=batch_size, n_test=n_test, data_dir=data_dir, verbose=verbose)]
     return rows
 
 
@@ -163,11 +160,11 @@ def batchnorm_lag_check(n_train: int = 2_500, epochs: int = 20, seed: int = 0, *
     Returns the steps and both test accuracies.
     """
     fit, val, (x_test, y_test) = _cifar_splits(n_train, n_test, data_dir)
-    model, _ = _train_cifar("plain", fit, val, epochs=epochs, seed=seed, batch_size=batch_size)
+    model, _, steps = _train_cifar("plain", fit, val, epochs=epochs, seed=seed, batch_size=batch_size)
     test = pipelines.evaluation_batches(x_test, y_test, batch_size=batch_size)
     moving = model.evaluate(test, verbose=0)[1]
     models.recalibrate_batchnorm(model, pipelines.scale_to_symmetric(fit[0]))
-    return {"n_train": len(fit[0]), "steps": epochs * pipelines.steps_per_epoch(len(fit[0]), min(batch_size, len(fit[0]))),
+    return {"n_train": len(fit[0]), "steps": steps,
             "test_accuracy_moving_statistics": float(moving),
             "test_accuracy_recalibrated": float(model.evaluate(test, verbose=0)[1])}
 

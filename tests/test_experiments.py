@@ -13,8 +13,8 @@ needs_cifar = pytest.mark.skipif(not (SHARED / "cifar-10-batches-py").is_dir(), 
 @needs_cifar
 def test_cifar_experiment_rows_and_same_seed_same_result():
     first = experiments.cifar_augmentation_experiment(256, 1, 1, seeds=[3], arms=["plain", "crop_flip"], n_test=200)
-    assert [(r["arm"], r["seed"], r["n_train"], r["n_val"], r["n_test"]) for r in first] == [
-        ("plain", 3, 231, 25, 200), ("crop_flip", 3, 231, 25, 200)]
+    assert [(r["arm"], r["seed"], r["n_train"], r["n_val"], r["n_test"], r["steps"]) for r in first] == [
+        ("plain", 3, 231, 25, 200, 2), ("crop_flip", 3, 231, 25, 200, 2)]  # 231 images: 2 batches of up to 128
     assert all(0 <= r["test_accuracy"] <= 1 and len(r["history"]["val_accuracy"]) == 1 for r in first)
     again = experiments.cifar_augmentation_experiment(256, 1, 1, seeds=[3], arms=["plain"], n_test=200)
     assert again[0]["test_accuracy"] == first[0]["test_accuracy"]
