@@ -22,6 +22,14 @@ def _displayable(image) -> np.ndarray:
     return array
 
 
+def _finished(fig, save_to: Path | None, dpi: int = 100):
+    """Tighten the layout, save the figure when ``save_to`` is given, and return it."""
+    fig.tight_layout()
+    if save_to is not None:
+        fig.savefig(save_to, dpi=dpi)
+    return fig
+
+
 def show_grid(images: Sequence, titles: Sequence[str] | None = None, *, ncols: int = 5, size: float = 2.0,
               suptitle: str | None = None, save_to: Path | None = None):
     """Show images in a grid, ``ncols`` wide; grayscale in grey. Returns the figure."""
@@ -37,10 +45,7 @@ def show_grid(images: Sequence, titles: Sequence[str] | None = None, *, ncols: i
                 ax.set_title(titles[i], fontsize=9)
     if suptitle:
         fig.suptitle(suptitle)
-    fig.tight_layout()
-    if save_to is not None:
-        fig.savefig(save_to, dpi=100)
-    return fig
+    return _finished(fig, save_to)
 
 
 def show_draws(transforms: dict[str, Callable], image, *, draws: int = 4, size: float = 1.7):
@@ -72,10 +77,7 @@ def learning_curves(histories: dict[str, dict], *, metrics=("loss", "accuracy"),
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8)
-    fig.tight_layout()
-    if save_to is not None:
-        fig.savefig(save_to, dpi=100)
-    return fig
+    return _finished(fig, save_to)
 
 
 def segmentation_panel(images, truths, probs, *, threshold: float = 0.5, names=None, save_to: Path | None = None):
@@ -96,10 +98,7 @@ def segmentation_panel(images, truths, probs, *, threshold: float = 0.5, names=N
             ax.imshow(picture, cmap="gray")
             ax.set_title(title if names is None else f"{names[i]}: {title}", fontsize=9)
             ax.axis("off")
-    fig.tight_layout()
-    if save_to is not None:
-        fig.savefig(save_to, dpi=80)
-    return fig
+    return _finished(fig, save_to, dpi=80)
 
 
 def unet_diagram(depth: int = 4, base_filters: int = 64):
@@ -126,8 +125,7 @@ def unet_diagram(depth: int = 4, base_filters: int = 64):
     ax.set_xlim(-0.3, (2 * depth + 1) * 0.9)
     ax.set_ylim(-0.6, depth + 1.3)
     ax.axis("off")
-    fig.tight_layout()
-    return fig
+    return _finished(fig, None)
 
 
 def bench_chart(rows: Sequence[dict], *, save_to: Path | None = None):
@@ -150,10 +148,7 @@ def bench_chart(rows: Sequence[dict], *, save_to: Path | None = None):
         ax.set_title(workload, fontsize=9)
         ax.set_ylabel("images / s")
         ax.set_ylim(0, max(rates) * 1.3)
-    fig.tight_layout()
-    if save_to is not None:
-        fig.savefig(save_to, dpi=100)
-    return fig
+    return _finished(fig, save_to)
 
 
 def accuracy_vs_fraction(rows: Sequence[dict], *, reference: Sequence[dict] = (), reference_label: str = "measured",
@@ -176,10 +171,9 @@ def accuracy_vs_fraction(rows: Sequence[dict], *, reference: Sequence[dict] = ()
         by_key = {(r["fraction"], r["arm"]): r["test_accuracy"] for r in annotated}
         for fraction in sorted({r["fraction"] for r in annotated}):
             if (fraction, arms[0]) in by_key and (fraction, arms[1]) in by_key:
-                low, high = sorted([by_key[fraction, arms[0]], by_key[fraction, arms[1]]])
-                ax.annotate(f"{100 * (by_key[fraction, arms[1]] - by_key[fraction, arms[0]]):+.1f} pts",
-                            (100 * fraction, (low + high) / 2), ha="left", va="center", fontsize=8,
-                            xytext=(4, 0), textcoords="offset points")
+                first, second = by_key[fraction, arms[0]], by_key[fraction, arms[1]]
+                ax.annotate(f"{100 * (second - first):+.1f} pts", (100 * fraction, (first + second) / 2),
+                            ha="left", va="center", fontsize=8, xytext=(4, 0), textcoords="offset points")
     fractions = sorted({r["fraction"] for r in list(rows) + list(reference)})
     ax.set_xscale("log")
     ax.set_xticks([100 * f for f in fractions], [f"{100 * f:g}%" for f in fractions])
@@ -188,8 +182,4 @@ def accuracy_vs_fraction(rows: Sequence[dict], *, reference: Sequence[dict] = ()
     ax.set_ylabel("test accuracy")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    if save_to is not None:
-        fig.savefig(save_to, dpi=100)
-    return fig
-
+    return _finished(fig, save_to)
