@@ -1,4 +1,5 @@
-"""Fixtures for the data-layer tests: archives the tests build, and a local origin to serve them."""
+"""Fixtures for the data-layer tests: archives the tests build, a local origin to serve them, and a skip
+marker for tests that need the course's offline dataset copies."""
 
 from __future__ import annotations
 
@@ -13,6 +14,15 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"  # the offline copies CI places beside the clone
+
+
+def needs_offline(*folders: str):
+    """Skip the test unless every folder is in the offline copies (SHARED)."""
+    missing = [folder for folder in folders if not (SHARED / folder).is_dir()]
+    return pytest.mark.skipif(bool(missing), reason=f"offline copy not present: {', '.join(missing)}")
 
 
 class _Origin(http.server.SimpleHTTPRequestHandler):

@@ -1,7 +1,6 @@
 """The input-pipeline benchmark: correctness of what it measures, not its timings."""
 
 import json
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -9,8 +8,8 @@ import pytest
 import tensorflow as tf
 
 from helpers import augment, bench, models, pipelines
+from tests.conftest import needs_offline
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
 
 def _tiny_model(shape, loss):
@@ -140,8 +139,7 @@ def test_unknown_method_and_partial_batches_are_refused():
         classification_workload(n=20, batch=8)
 
 
-@pytest.mark.skipif(not (SHARED / "cifar-10-batches-py").is_dir() or not (SHARED / "membrane").is_dir()
-                    or not (SHARED / "flower_photos").is_dir(), reason="offline datasets not present")
+@needs_offline("cifar-10-batches-py", "membrane", "flower_photos")
 def test_quick_benchmark_on_the_course_workloads(tmp_path):
     rows = bench.run(out_dir=tmp_path, verbose=False)
     assert {r["workload"] for r in rows} == {"cifar_32px", "flowers_96px", "membrane_512px_pairs"}

@@ -17,9 +17,8 @@ from helpers.datasets import (
     PairingError,
 )
 from helpers.download import UnsafeArchiveError
-from tests.conftest import listing, make_tar, make_zip, sha256
+from tests.conftest import SHARED, listing, make_tar, make_zip, needs_offline, sha256
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
 TOY_FILES = {"toy/train/a.png": b"a", "toy/train/b.png": b"b", "toy/labels.txt": b"a b"}
 
@@ -245,7 +244,7 @@ def test_cifar_n_train_must_be_positive(tiny_cifar):
         datasets.load_cifar10(n_train=0, data_dir=tiny_cifar[0])
 
 
-@pytest.mark.skipif(not (SHARED / "cifar-10-batches-py").is_dir(), reason="offline CIFAR copy not present")
+@needs_offline("cifar-10-batches-py")
 def test_the_first_10000_are_exactly_data_batch_1_on_the_offline_copy():
     (x, y), (x_test, _) = datasets.load_cifar10(n_train=10_000, data_dir=SHARED)
     assert x.shape == (10_000, 32, 32, 3) and x_test.shape == (10_000, 32, 32, 3)
@@ -304,7 +303,7 @@ def test_load_membrane_rejects_a_grey_mask(tmp_path):
         datasets.load_membrane(data_dir=tmp_path)
 
 
-@pytest.mark.skipif(not (SHARED / "membrane").is_dir(), reason="offline membrane copy not present")
+@needs_offline("membrane")
 def test_offline_membrane_copy_loads_without_a_hard_coded_count():
     images, masks, names = datasets.load_membrane(data_dir=SHARED)
     assert len(images) == len(masks) == len(names) >= 1

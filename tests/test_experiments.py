@@ -1,13 +1,11 @@
 """The lesson-2 experiment functions, on a few hundred offline CIFAR-10 images."""
 
-from pathlib import Path
-
 import pytest
 
 from helpers import experiments
+from tests.conftest import needs_offline
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-needs_cifar = pytest.mark.skipif(not (SHARED / "cifar-10-batches-py").is_dir(), reason="offline CIFAR copy not present")
+needs_cifar = needs_offline("cifar-10-batches-py")
 
 
 @needs_cifar

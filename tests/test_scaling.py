@@ -9,9 +9,9 @@ import pytest
 import tensorflow as tf
 
 from helpers import scaling
+from tests.conftest import needs_offline
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "datasets"
 
 
 def test_linear_learning_rate_rule():
@@ -39,7 +39,7 @@ def test_mirrored_fit_on_one_device():
     assert np.isfinite(result["loss"][0])
 
 
-@pytest.mark.skipif(not (SHARED / "cifar-10-batches-py").is_dir(), reason="offline CIFAR copy not present")
+@needs_offline("cifar-10-batches-py")
 def test_two_cpu_replicas_in_a_fresh_process():
     out = subprocess.run([sys.executable, "-m", "helpers.scaling", "--cpu-replicas", "2", "--images", "256"],
                          cwd=ROOT, capture_output=True, text=True, check=True, env={**os.environ})
