@@ -420,7 +420,9 @@ def _sample(image: tf.Tensor, ys: tf.Tensor, xs: tf.Tensor, nearest: bool) -> tf
 
 def elastic_field(seed: Seed, height: int, width: int, *, alpha: float = 34.0, sigma: float = 4.0) -> tf.Tensor:
     """A smooth random displacement field (H, W, 2) in pixels (dy, dx): uniform noise in [-1, 1],
-    Gaussian-smoothed with ``sigma``, scaled by ``alpha`` (Simard et al., 2003)."""
+    Gaussian-smoothed with ``sigma`` pixels, then scaled so that its largest component is ``alpha / 2``
+    pixels. (Simard et al., 2003 multiply the smoothed field by alpha instead; normalising the peak makes
+    ``alpha`` mean the same whatever ``sigma`` and the image size.)"""
     noise = tf.random.stateless_uniform([1, height, width, 2], as_seed(seed), -1.0, 1.0)
     smooth = _blur_float(noise, sigma, int(math.ceil(3 * sigma)))[0]
     return smooth * (alpha / (tf.reduce_max(tf.abs(smooth)) + 1e-8)) * 0.5

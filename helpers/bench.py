@@ -27,7 +27,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from helpers import augment, config, datasets, experiments, imagefolders, models, pipelines
+from helpers import augment, config, datasets, imagefolders, models, pipelines, recipes
 
 METHODS = ("imagedatagenerator", "python_generator", "pydataset", "tf_data", "in_model")
 
@@ -97,19 +97,19 @@ def _compiled(model: keras.Model, loss: str) -> keras.Model:
 
 
 def cifar_workload() -> Workload:
-    """CIFAR-10 32x32, the lesson-2 augmentation (rotation 20, shifts 0.2, zoom 0.2) as one fused affine."""
+    """CIFAR-10 32x32, lesson 2's post augmentation (``recipes.POST_CIFAR``) as one fused affine."""
     n = config.pick(quick=512, full=10_240)  # the lesson's 10,000, rounded up to whole batches of 128
     (x, y), _ = datasets.load_cifar10(n)
-    post_fused = experiments.CIFAR_ARMS["post_fused"]()
+    recipe = recipes.POST_CIFAR
     return Workload(
         name="cifar_32px", images=x, targets=y.astype("int32"), unique_images=len(x),
         batch_size=config.pick(quick=64, full=128), n_images=config.pick(quick=256, full=5120),
         wait_steps=config.pick(quick=3, full=30),
-        augment=lambda xb, yb, s: (post_fused(xb, s), yb),
+        augment=lambda xb, yb, s: (recipe.fused(xb, s), yb),
         preprocess=pipelines.scale_to_symmetric,
-        legacy=dict(rotation_range=20, width_shift_range=0.2, height_shift_range=0.2, zoom_range=0.2),
+        legacy=recipe.legacy_kwargs(),
         build_model=lambda: _compiled(models.cifar_cnn(), "sparse_categorical_crossentropy"),
-        details=dict(model="cifar_cnn (lesson 2)", augmentation="CIFAR_ARMS['post_fused'] (lesson 2)"),
+        details=dict(model="cifar_cnn (lesson 2)", augmentation=f"recipes.{recipe.name} (lesson 2)"),
     )
 
 
@@ -121,30 +121,32 @@ def flowers_workload() -> Workload:
     x = imagefolders.load_images(report.paths, (size, size))
     y = np.asarray(report.labels, dtype="int32")
     n = config.pick(quick=64, full=512)
-    params = experiments.FLOWER_AUGMENTATION
+    recipe = recipes.FLOWERS
     classes = int(y.max()) + 1
     return Workload(
         name=f"flowers_{size}px", images=_tile(x, n), targets=_tile(y, n), unique_images=len(x),
         batch_size=config.pick(quick=16, full=32), n_images=n, wait_steps=config.pick(quick=3, full=12),
-        augment=lambda xb, yb, s: (augment.random_affine(xb, seed=s, **params), yb),
+        augment=lambda xb, yb, s: (recipe.fused(xb, s), yb),
         preprocess=lambda xb: tf.cast(xb, tf.float32),
-        legacy=dict(rotation_range=20, zoom_range=0.15, width_shift_range=0.2, height_shift_range=0.2,
-                    shear_range=0.15, horizontal_flip=True),
+        legacy=recipe.legacy_kwargs(),
         build_model=lambda: _compiled(models.flower_cnn((size, size, 3), classes), "sparse_categorical_crossentropy"),
-        details=dict(model=f"flower_cnn (lesson 3) at {size} px", augmentation=params),
+        details=dict(model=f"flower_cnn (lesson 3) at {size} px", augmentation=recipe.affine),
     )
 
 
 def membrane_workload() -> Workload:
     """ISBI membrane 512x512 pairs: a random paired crop, then flips, rotation, zoom and shift shared
-    by image and mask (lesson 5 without the elastic field), the lesson-5 U-Net."""
+    by image and mask (``recipes.MEMBRANE`` without the elastic field), the lesson-5 U-Net."""
     images, masks, _ = datasets.load_membrane()
     crop = config.pick(quick=128, full=256)
     n = config.pick(quick=8, full=64)
 
+    recipe = recipes.MEMBRANE.without_elastic()
+
     def paired(xb, yb, s):
-        xb, yb = augment.paired_random_crop(xb, yb, crop, seed=s)
-        xb, yb = experiments.membrane_augment(xb, yb, tf.stack([s[0] + 1, s[1]]), elastic=False)
+        crop_seed, augment_seed = tf.unstack(tf.random.split(augment.as_seed(s), 2))
+        xb, yb = augment.paired_random_crop(xb, yb, crop, seed=crop_seed)
+        xb, yb = recipe.paired(xb, yb, augment_seed)
         return xb, tf.cast(yb, tf.float32)
 
     filters = config.pick(quick=8, full=16)
@@ -152,11 +154,10 @@ def membrane_workload() -> Workload:
         name="membrane_512px_pairs", images=_tile(images, n), targets=_tile(masks, n), unique_images=len(images),
         batch_size=4, n_images=n, wait_steps=config.pick(quick=2, full=8), paired=True, crop=crop,
         augment=paired, preprocess=lambda xb: tf.cast(xb, tf.float32) / 255.0,
-        legacy=dict(rotation_range=10, width_shift_range=0.05, height_shift_range=0.05, zoom_range=0.1,
-                    horizontal_flip=True, vertical_flip=True, fill_mode="reflect"),
+        legacy=recipe.legacy_kwargs(),
         build_model=lambda: _compiled(models.unet((crop, crop, 1), base_filters=filters, depth=4), "binary_crossentropy"),
         details=dict(model=f"unet base_filters={filters} depth 4 (lesson 5)", crop=crop,
-                     augmentation="membrane_augment(elastic=False) (lesson 5)"),
+                     augmentation=f"recipes.{recipe.name} (lesson 5)"),
     )
 
 
@@ -243,13 +244,13 @@ def knob_pipeline(paths, labels, *, size: int, batch_size: int, seed: int = 0, p
                   automatic: bool = False, augment_one: Callable | None = None) -> tf.data.Dataset:
     """An endless file-reading pipeline with each tf.data knob exposed: read + decode + resize to
     ``size``, optional ``cache`` ("decoded": before augmentation; "augmented": after it, which
-    freezes the first epoch's random draws), shuffle, per-image augmentation with seed (seed, k), batch.
+    freezes the first epoch's random draws), shuffle, per-image augmentation (default: lesson 3's
+    ``recipes.FLOWERS``) with seed (seed, k), batch.
     ``automatic=False`` turns off tf.data's own map parallelisation and prefetch injection.
     Elements: (uint8 (B, size, size, 3), labels).
     """
     calls = tf.data.AUTOTUNE if parallel else None
-    augment_one = augment_one or (lambda image, s: augment.random_affine(
-        image, seed=s, rotation=20, zoom=0.15, shift=0.2, horizontal_flip=True))
+    augment_one = augment_one or recipes.FLOWERS.fused
     base = tf.constant(seed, tf.int64)
 
     def augmented(k, xy):
@@ -278,14 +279,16 @@ def knob_pipeline(paths, labels, *, size: int, batch_size: int, seed: int = 0, p
 
 
 def simulated_accelerator(step_seconds: float) -> Callable:
-    """A stand-in training step that keeps the host busy-waiting for ``step_seconds`` without using
-    the CPU, as a GPU step does: it shows what prefetching buys when the device, not the CPU, trains."""
+    """A stand-in training step that sleeps for ``step_seconds`` (so it uses no CPU), as the host does
+    while a GPU runs the step: it shows what prefetching buys when the device, not the CPU, trains."""
     return lambda x, y: time.sleep(step_seconds)
 
 
 def tf_data_knobs(paths, labels, *, size: int = 224, batch_size: int = 32, epochs: int = 3, seed: int = 0,
-                  variants=tuple(KNOB_VARIANTS), train_step: Callable | None = None, verbose: bool = True) -> list[dict]:
-    """Measure each ``KNOB_VARIANTS`` pipeline on the same image files, timed after two untimed passes:
+                  variants=tuple(KNOB_VARIANTS), train_step: Callable | None = None, pipeline: Callable | None = None,
+                  verbose: bool = True) -> list[dict]:
+    """Measure each ``KNOB_VARIANTS`` pipeline on the same image files, timed after two untimed passes.
+    ``pipeline`` builds them (default ``knob_pipeline``; lesson 6 passes its own, written in the lesson):
 
     - ``images_per_s``: the pipeline alone, over ``epochs`` passes;
     - ``training_images_per_s``: the same with ``train_step(x, y)`` consuming every batch (one pass),
@@ -296,8 +299,9 @@ def tf_data_knobs(paths, labels, *, size: int = 224, batch_size: int = 32, epoch
     n = len(paths) - len(paths) % batch_size
     paths, labels = list(paths)[:n], list(labels)[:n]
     steps, rows = n // batch_size, []
+    pipeline = pipeline or knob_pipeline
     for name in variants:
-        it = iter(knob_pipeline(paths, labels, size=size, batch_size=batch_size, seed=seed, **KNOB_VARIANTS[name]))
+        it = iter(pipeline(paths, labels, size=size, batch_size=batch_size, seed=seed, **KNOB_VARIANTS[name]))
         seen = lambda: [image.tobytes() for _ in range(steps) for image in next(it)[0].numpy()]  # noqa: E731
         pass_one = set(seen())  # also the warm-up: fills caches and buffers
         repeated = sum(image in pass_one for image in seen())

@@ -1,7 +1,9 @@
-"""Segmentation scores from ``keras.metrics`` / ``keras.losses``, and a guard against one-class output."""
+"""What the lessons measure: segmentation scores (``keras.metrics`` / ``keras.losses``) with a guard
+against one-class output, and the wall time of each training epoch."""
 
 from __future__ import annotations
 
+import time
 import warnings
 
 import keras
@@ -39,3 +41,24 @@ def segmentation_report(y_true, y_prob, *, threshold: float = 0.5, names=("membr
             "Check the input scaling, the mask values (0/1), the threshold and the learning rate.",
             SingleClassWarning, stacklevel=2)
     return report
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """A ``fit`` callback: ``times[e]`` is the wall time in seconds of epoch e's training batches
+    (validation excluded)."""
+
+    def on_train_begin(self, logs=None):
+        self.times = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_test_begin(self, logs=None):
+        if hasattr(self, "_start"):
+            self.times.append(time.perf_counter() - self._start)
+            del self._start
+
+    def on_epoch_end(self, epoch, logs=None):
+        if hasattr(self, "_start"):  # no validation this epoch
+            self.times.append(time.perf_counter() - self._start)
+            del self._start

@@ -1,4 +1,10 @@
-"""Input pipelines: seeded, shuffled, augmented ``tf.data`` batches for ``model.fit``."""
+"""Input pipelines that several lessons and the drivers share: seeded, shuffled, augmented batches
+for ``model.fit`` as ``tf.data`` streams, a corrected Python generator and a ``keras.utils.PyDataset``.
+
+Lessons 2, 3 and 5 write their own pipeline in their cells; these are the library copies that the
+benchmark, the studies and lesson 6 reuse. ``tests/test_lessons.py`` checks that each lesson's
+version gives the same batches as its copy here.
+"""
 
 from __future__ import annotations
 
@@ -59,28 +65,9 @@ def evaluation_batches(
     return ds.map(lambda xb, yb: (preprocess(xb), yb), num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-# ---------------------------------------------------------------- lesson 3: three ways to feed model.fit
+# ---------------------------------------------------------------- generators and PyDataset (lesson 3)
 
 ArrayAugment = Callable[[np.ndarray, int], np.ndarray]  # (batch, seed) -> augmented copy, same dtype
-
-
-def posts_minibatches(inputs: np.ndarray, targets: np.ndarray, batch_size: int, shuffle: bool = False,
-                      augment: ArrayAugment | None = None):
-    """The flower post's generator, bugs kept ON PURPOSE for lesson 3. Do not train with it.
-
-    Bug 1: ``range(len(inputs) - batch_size)`` steps by one sample, so consecutive batches
-    overlap in all but one sample and an "epoch" is not one pass over the data.
-    Bug 2: it writes the augmented batch back into ``inputs``, so augmentation compounds and
-    the training array is destroyed in place.
-    """
-    indices = np.arange(len(inputs))
-    if shuffle:
-        np.random.shuffle(indices)
-    for start in range(len(inputs) - batch_size):
-        excerpt = indices[start:start + batch_size]
-        if augment is not None:
-            inputs[excerpt] = augment(inputs[excerpt], start)  # bug 2
-        yield inputs[excerpt], targets[excerpt]
 
 
 def batch_generator(x: np.ndarray, y: np.ndarray, batch_size: int, *, seed: int = 0, shuffle: bool = True,
@@ -196,7 +183,7 @@ def image_file_dataset(paths, labels, *, size: tuple[int, int], batch_size: int,
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-# ---------------------------------------------------------------- lesson 5: paired image/mask batches
+# ---------------------------------------------------------------- paired image/mask batches (lesson 5)
 
 PairAugment = Callable[[tf.Tensor, tf.Tensor, tf.Tensor], tuple[tf.Tensor, tf.Tensor]]
 
@@ -205,6 +192,7 @@ def paired_training_batches(images: np.ndarray, masks: np.ndarray, *, crop: int,
                             augment: PairAugment | None = None) -> tuple[tf.data.Dataset, int]:
     """Endless batches of random ``crop`` x ``crop`` windows of (image, mask) pairs, a position per
     sample, then ``augment(images, masks, seed)`` on the batch (one draw per pair, shared by both).
+    Batch k's crop and augmentation seeds are split from (seed, k) with ``tf.random.split``.
 
     images uint8 (N, H, W, 1); masks uint8 {0, 1} (N, H, W, 1). Yields (float32 [0, 1] images,
     float32 {0, 1} masks). Each pass visits every image once, in a new order. Returns the stream
@@ -217,10 +205,10 @@ def paired_training_batches(images: np.ndarray, masks: np.ndarray, *, crop: int,
     ds = ds.repeat().batch(batch_size).enumerate()
 
     def step(k, pair):
-        s = tf.stack([base, k])
-        x, y = aug.paired_random_crop(pair[0], pair[1], crop, seed=s)
+        crop_seed, augment_seed = tf.unstack(tf.random.split(tf.stack([base, k]), 2))
+        x, y = aug.paired_random_crop(pair[0], pair[1], crop, seed=crop_seed)
         if augment is not None:
-            x, y = augment(x, y, tf.stack([base + 1, k]))
+            x, y = augment(x, y, augment_seed)
         return tf.cast(x, tf.float32) / 255.0, tf.cast(y, tf.float32)
 
     ds = ds.map(step, num_parallel_calls=tf.data.AUTOTUNE)
@@ -253,50 +241,13 @@ def legacy_paired_generators(images: np.ndarray, masks: np.ndarray, *, batch_siz
     return zip(image_flow, mask_flow)
 
 
-# ---------------------------------------------------------------- lesson 4: ImageNet-style pipelines
+# ---------------------------------------------------------------- helpers for finite datasets
 
 
-def resnet_preprocess(images: tf.Tensor) -> tf.Tensor:
-    """uint8 or float pixels in [0, 255] -> what ResNet50 expects: ``keras.applications.resnet50.
-    preprocess_input`` (RGB -> BGR, ImageNet channel means subtracted, no scaling)."""
-    return keras.applications.resnet50.preprocess_input(tf.cast(images, tf.float32))
-
-
-def centre_crop(images: tf.Tensor, size: int) -> tf.Tensor:
-    """The central ``size`` x ``size`` window of (N, H, W, C) or (H, W, C)."""
-    h, w = tf.shape(images)[-3], tf.shape(images)[-2]
-    top, left = (h - size) // 2, (w - size) // 2
-    return images[..., top:top + size, left:left + size, :]
-
-
-def imagenet_style_datasets(root, *, load_size: int = 256, crop: int = 224, batch_size: int = 32, seed: int = 0,
-                            preprocess: Callable[[tf.Tensor], tf.Tensor] = resnet_preprocess):
-    """Train and test datasets from ``root/train`` and ``root/test`` class folders
-    (``keras.utils.image_dataset_from_directory``, resized to ``load_size``).
-
-    Train: random-resized crop to ``crop`` (8-100% of the area, aspect 3/4-4/3) and a random
-    horizontal flip, a fresh draw every epoch. Test: centre crop. Both then ``preprocess``.
-    Returns (train, test, class_names, steps_per_epoch); elements are (float32 (B, crop, crop, 3),
-    int labels); train is endless, so pass ``steps_per_epoch`` to ``fit``.
-    """
-    root = Path(root)
-    load = dict(image_size=(load_size, load_size), batch_size=None, label_mode="int", interpolation="bilinear")
-    train = keras.utils.image_dataset_from_directory(root / "train", shuffle=True, seed=seed, **load)
-    test = keras.utils.image_dataset_from_directory(root / "test", shuffle=False, **load)
-    class_names = train.class_names
-    if test.class_names != class_names:
-        raise ValueError(f"train classes {class_names} differ from test classes {test.class_names}")
-    steps = steps_per_epoch(int(train.cardinality()), batch_size)
-    to_uint8 = lambda x: tf.cast(tf.round(tf.clip_by_value(x, 0, 255)), tf.uint8)  # noqa: E731
-    base = tf.constant(seed, tf.int64)
-
-    def train_step(k, xy):
-        s = tf.stack([base, k])
-        x = aug.random_resized_crop(to_uint8(xy[0]), crop, area=(0.08, 1.0), ratio=(3 / 4, 4 / 3), seed=s)
-        x = tf.image.stateless_random_flip_left_right(x, seed=tf.stack([base + 1, k]))
-        return preprocess(x), xy[1]
-
-    train = train.repeat().batch(batch_size).enumerate().map(train_step, num_parallel_calls=tf.data.AUTOTUNE)
-    test = test.batch(batch_size).map(lambda x, y: (preprocess(centre_crop(x, crop)), y),
-                                      num_parallel_calls=tf.data.AUTOTUNE)
-    return train.prefetch(tf.data.AUTOTUNE), test.prefetch(tf.data.AUTOTUNE), class_names, steps
+def dataset_arrays(ds: tf.data.Dataset, limit_batches: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Materialise a finite dataset of (x, y) batches as two NumPy arrays (at most ``limit_batches``)."""
+    xs, ys = [], []
+    for x, y in ds.take(-1 if limit_batches is None else limit_batches):
+        xs.append(x.numpy())
+        ys.append(y.numpy())
+    return np.concatenate(xs), np.concatenate(ys)

@@ -10,7 +10,8 @@ import numpy as np
 
 
 def _displayable(image) -> np.ndarray:
-    """uint8 [0, 255] or float [0, 1] (or [-1, 1] if it has negatives), any of HW/HW1/HW3 -> for imshow."""
+    """An image for imshow: uint8 [0, 255] as it is; float in [0, 1] as it is; float with negatives
+    taken as [-1, 1]; float above 1 taken as [0, 255] (a Keras layer's output). Any of HW/HW1/HW3."""
     array = np.asarray(image)
     if array.ndim == 3 and array.shape[-1] == 1:
         array = array[..., 0]
@@ -18,6 +19,8 @@ def _displayable(image) -> np.ndarray:
         array = array.astype(np.float32)
         if array.min() < 0:
             array = (array + 1) / 2
+        elif array.max() > 1:
+            array = array / 255.0
         array = np.clip(array, 0, 1)
     return array
 
@@ -63,20 +66,50 @@ def show_draws(transforms: dict[str, Callable], image, *, draws: int = 4, size: 
     return show_grid(images, titles, ncols=draws + 1, size=size)
 
 
-def learning_curves(histories: dict[str, dict], *, metrics=("loss", "accuracy"), save_to: Path | None = None):
-    """Train (solid) and validation (dashed) curves per run, one panel per metric. Returns the figure."""
+def usage_bars(counts: Sequence[float], *, ylabel: str = "times used", save_to: Path | None = None):
+    """One bar per sample (x: sample index, y: ``counts``); samples at 0 are marked with a red x, so
+    a never-used sample is visible rather than a missing bar. Returns the figure."""
+    counts = np.asarray(counts, dtype=float)
+    fig, ax = plt.subplots(figsize=(6.5, 2.4))
+    ax.bar(np.arange(len(counts)), counts, color="tab:blue")
+    never = np.flatnonzero(counts == 0)
+    if len(never):
+        ax.plot(never, np.zeros(len(never)), "x", color="red", markersize=9, markeredgewidth=2,
+                label=f"never used ({len(never)})", clip_on=False)
+        ax.legend(fontsize=8, loc="upper right")
+    ax.set_xlabel("training image")
+    ax.set_ylabel(ylabel)
+    return _finished(fig, save_to)
+
+
+def learning_curves(histories: dict[str, dict], *, reference: dict[str, dict] | None = None,
+                    reference_label: str = "measured, full mode", metrics=("loss", "accuracy"),
+                    save_to: Path | None = None):
+    """Train (solid) and validation (dashed) curves per run, one panel per metric. Returns the figure.
+
+    histories: run name -> Keras ``History.history`` (metric -> per-epoch values). ``reference``: more
+    runs of the same kind (e.g. measured full-mode runs from ``notebooks/measured``), drawn thinner
+    and paler beside the student's own, with ``reference_label`` in their legend entries.
+    """
     fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 3.6), squeeze=False)
+    runs = [(name, h, False) for name, h in histories.items()]
+    runs += [(f"{name} ({reference_label})", h, True) for name, h in (reference or {}).items()]
+    colours = {}
     for ax, metric in zip(axes[0], metrics):
-        for i, (name, history) in enumerate(histories.items()):
-            colour = f"C{i}"
-            ax.plot(np.arange(1, len(history[metric]) + 1), history[metric], color=colour, label=f"{name} train")
+        for name, history, pale in runs:
+            if metric not in history:
+                continue
+            base = name.split(" (")[0]
+            colour = colours.setdefault(base, f"C{len(colours)}")
+            style = dict(color=colour, alpha=0.45 if pale else 1.0, linewidth=1.0 if pale else 1.8)
+            epochs = np.arange(1, len(history[metric]) + 1)
+            ax.plot(epochs, history[metric], label=f"{name} train", **style)
             if f"val_{metric}" in history:
-                ax.plot(np.arange(1, len(history[metric]) + 1), history[f"val_{metric}"], "--", color=colour,
-                        label=f"{name} validation")
+                ax.plot(epochs, history[f"val_{metric}"], "--", label=f"{name} validation", **style)
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=8)
+    axes[0][0].legend(fontsize=7)
     return _finished(fig, save_to)
 
 
@@ -156,7 +189,7 @@ def accuracy_vs_fraction(rows: Sequence[dict], *, reference: Sequence[dict] = ()
     """Test accuracy (y) against the % of the training set used (x, log scale), one line per arm.
 
     rows / reference: dicts with ``fraction`` (0-1], ``arm`` and ``test_accuracy`` [0, 1], as
-    ``experiments.cifar_fraction_study`` returns. ``reference`` (e.g. published or earlier runs) is drawn
+    ``studies.cifar_fraction_study`` returns. ``reference`` (e.g. published or earlier runs) is drawn
     dashed; where it has two arms, the gap between them is written in points. Returns the figure.
     """
     fig, ax = plt.subplots(figsize=(6, 3.8))

@@ -303,3 +303,42 @@ def test_random_affine_parameters_stay_in_range():
         out = A.random_affine(image, seed=seed, shift=0.1, interpolation="nearest").numpy()[..., 0]
         ys, xs = np.nonzero(out)
         assert len(xs) >= 1 and np.abs(xs - 32).max() <= 7 and np.abs(ys - 32).max() <= 7
+
+
+# ---------------------------------------------------------------- paired (image, mask) transforms
+
+from tests.pairs import assert_aligned, blocky_pairs  # noqa: E402
+
+TRANSFORMS = {
+    "crop": lambda x, m, s: A.paired_random_crop(x, m, 40, seed=s),
+    "affine": lambda x, m, s: A.paired_random_affine(x, m, seed=s, rotation=30, shift=0.1, zoom=0.2, shear=5,
+                                                     horizontal_flip=True, vertical_flip=True),
+    "elastic": lambda x, m, s: A.paired_elastic(x, m, seed=s, alpha=20, sigma=5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRANSFORMS))
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1))
+def test_every_paired_transform_keeps_every_sample_aligned(name, seed):
+    images, masks = blocky_pairs()
+    out_images, out_masks = TRANSFORMS[name](images, masks, seed)
+    assert out_images.dtype == tf.uint8 and out_masks.dtype == tf.uint8
+    for i in range(len(images)):
+        assert_aligned(out_images[i], out_masks[i])
+
+
+@pytest.mark.parametrize("name", ["affine", "elastic"])
+def test_paired_transforms_move_pixels_and_are_seeded(name):
+    images, masks = blocky_pairs()
+    a, b, c = (TRANSFORMS[name](images, masks, s) for s in (1, 1, 2))
+    np.testing.assert_array_equal(a[1], b[1])
+    assert not np.array_equal(a[1], c[1]) and not np.array_equal(a[1], masks)
+
+
+def test_paired_transforms_refuse_a_mismatched_or_multichannel_mask():
+    images, masks = blocky_pairs()
+    with pytest.raises(ValueError, match="same N, H, W"):
+        A.paired_random_affine(images, masks[:, :32], seed=0)
+    with pytest.raises(ValueError, match="channels"):
+        A.paired_elastic(images, np.repeat(masks, 3, -1), seed=0)

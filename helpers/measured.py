@@ -1,0 +1,91 @@
+"""Measured full-mode results: one JSON file per study in ``notebooks/measured/``, read and rendered.
+
+Each file holds ``{"about": ..., "provenance": {...}, "rows": [...]}`` and, where the lesson quotes
+outside figures, ``"quoted": {...}`` with their source. Rows are the drivers' own output (final
+metrics, per-epoch ``history`` where it was recorded, seed, data size, seconds). Lessons and the
+README draw numbers from here, so a number is typed once; ``tests/test_measured.py`` checks that
+every accuracy quoted in a lesson's text or the README is one of these.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from helpers import config
+
+MEASURED_DIR = config.REPO_ROOT / "notebooks" / "measured"
+
+
+def load(name: str) -> dict:
+    """The measured study ``name`` (file ``notebooks/measured/<name>.json``) as a dict."""
+    path = MEASURED_DIR / f"{name}.json"
+    if not path.exists():
+        known = sorted(p.stem for p in MEASURED_DIR.glob("*.json"))
+        raise FileNotFoundError(f"no measured results named {name!r} in {MEASURED_DIR}; known: {known}")
+    return json.loads(path.read_text())
+
+
+def rows(name: str, **where) -> list[dict]:
+    """The rows of study ``name`` whose fields equal ``where`` (e.g. ``arm="plain"``)."""
+    return [r for r in load(name)["rows"] if all(r.get(k) == v for k, v in where.items())]
+
+
+def provenance(command: Sequence[str] | str | None = None) -> dict:
+    """Where a result comes from: versions, device, date, git commit and the command line."""
+    info = {k: v for k, v in config.describe().items() if k not in ("data dir", "output dir")}
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=config.REPO_ROOT, text=True,
+                                capture_output=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    if command is None:
+        command = ["python", *sys.orig_argv[1:]]  # as typed: python -m helpers.studies ...
+    return {**info, "date": _dt.date.today().isoformat(), "git_commit": commit,
+            "command": command if isinstance(command, str) else " ".join(command)}
+
+
+def write(path, rows: list[dict], *, about: str, command=None, **extra) -> Path:
+    """Save ``rows`` with their provenance as a measured-results file; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"about": about, "provenance": provenance(command), **extra, "rows": rows}
+    path.write_text(json.dumps(payload, indent=1) + "\n")
+    return path
+
+
+def mean_std(values: Iterable[float]) -> tuple[float, float]:
+    """Mean and SAMPLE standard deviation (ddof=1; 0 for a single value) of ``values``."""
+    values = list(values)
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+Column = tuple[str, "str | Callable[[dict], object]", str]  # (header, key or function of the row, format)
+
+
+def markdown_table(table_rows: Sequence[dict], columns: Sequence[Column]) -> str:
+    """A Markdown table: one line per row, one column per (header, key or function, format spec)."""
+    lines = ["| " + " | ".join(h for h, _, _ in columns) + " |", "|" + "---|" * len(columns)]
+    for row in table_rows:
+        cells = []
+        for _, get, fmt in columns:
+            value = get(row) if callable(get) else row.get(get)
+            cells.append("-" if value is None else format(value, fmt))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def show(text: str):
+    """Render Markdown in a notebook (plain text elsewhere); returns the text."""
+    try:
+        from IPython.display import Markdown, display
+
+        display(Markdown(text))
+    except ImportError:  # outside IPython
+        print(text)
+    return text

@@ -1,0 +1,167 @@
+"""The course's named augmentation recipes, each defined once, in every form the lessons need.
+
+A recipe is a set of ``ImageDataGenerator``-style parameters (rotation and shear in degrees, shift
+as a fraction of the size, zoom z -> factors in [1 - z, 1 + z] drawn separately for x and y). From
+that one definition come:
+
+- ``recipe.fused(images, seed)``: the course's op, ``augment.random_affine``: one resampling per image;
+- ``recipe.paired(images, masks, seed)``: the same draw for an image and its mask (segmentation);
+- ``recipe.legacy_kwargs()``: the matching ``ImageDataGenerator(**kwargs)`` arguments;
+- ``recipe.keras_layers()``: the naive chain of Keras 3 preprocessing layers, one resampling each.
+
+The recipes: ``POST_CIFAR`` (lesson 2's post), ``CROP_FLIP`` (the standard CIFAR recipe),
+``FLOWERS`` (lesson 3's post) and ``MEMBRANE`` (lesson 5, with a paired elastic field).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from helpers import augment
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One named augmentation. ``affine``: keyword arguments of ``augment.random_affine`` (plus
+    ``vertical_flip`` for paired use); ``elastic``: ``augment.paired_elastic`` arguments, pairs only."""
+
+    name: str
+    description: str
+    affine: dict
+    elastic: dict | None = None
+    _compiled: dict = field(default_factory=dict, compare=False, repr=False)
+
+    # ------------------------------------------------------------ the fused op (tf.data, generators)
+
+    def fused(self, images, seed) -> tf.Tensor:
+        """Augment uint8 (N, H, W, C) or one image (H, W, C) in one resampling; same shape and dtype.
+
+        ``seed``: an int or a stateless pair; sample i of a batch gets its own draw. NumPy input
+        (a generator or a PyDataset batch) runs through one compiled graph and returns NumPy.
+        """
+        if isinstance(images, np.ndarray):
+            graph = self._graph("fused", lambda x, s: self.fused(x, s))
+            return graph(tf.convert_to_tensor(images), augment.as_seed(seed)).numpy()
+        params = {k: v for k, v in self.affine.items() if k != "vertical_flip"}
+        return augment.random_affine(images, seed=seed, **params)
+
+    def paired(self, images, masks, seed) -> tuple[tf.Tensor, tf.Tensor]:
+        """One draw per pair for an image (bilinear) and its mask (nearest): the affine part, then the
+        elastic field if the recipe has one. The two parts use seeds split from ``seed``
+        (``tf.random.split``). Shapes and dtypes unchanged."""
+        affine_seed, elastic_seed = tf.unstack(tf.random.split(augment.as_seed(seed), 2))
+        params = {k: v for k, v in self.affine.items() if k != "interpolation"}
+        images, masks = augment.paired_random_affine(images, masks, seed=affine_seed, **params)
+        if self.elastic:
+            images, masks = augment.paired_elastic(images, masks, seed=elastic_seed, **self.elastic)
+        return images, masks
+
+    def without_elastic(self) -> "Recipe":
+        """The same recipe with no elastic field (cheaper; lesson 5's exercise)."""
+        return Recipe(f"{self.name}_no_elastic", self.description + " (no elastic field)", self.affine)
+
+    def _graph(self, key: str, fn: Callable) -> Callable:
+        if key not in self._compiled:
+            self._compiled[key] = tf.function(fn, reduce_retracing=True)
+        return self._compiled[key]
+
+    # ------------------------------------------------------------ the legacy and layer forms
+
+    def legacy_kwargs(self) -> dict:
+        """The ``ImageDataGenerator`` arguments that express this recipe (same units)."""
+        a = self.affine
+        kwargs = {}
+        if a.get("rotation"):
+            kwargs["rotation_range"] = a["rotation"]
+        if a.get("shift"):
+            kwargs["width_shift_range"] = kwargs["height_shift_range"] = a["shift"]
+        if a.get("zoom"):
+            kwargs["zoom_range"] = a["zoom"]
+        if a.get("shear"):
+            kwargs["shear_range"] = a["shear"]
+        for flip in ("horizontal_flip", "vertical_flip"):
+            if a.get(flip):
+                kwargs[flip] = True
+        kwargs["fill_mode"] = a.get("fill_mode", "nearest")
+        if a.get("interpolation") == "nearest":
+            kwargs["interpolation_order"] = 0
+        return kwargs
+
+    def keras_layers(self, seed: int | None = None) -> list[keras.layers.Layer]:
+        """The recipe as Keras 3 preprocessing layers, one per transform: each one resamples.
+
+        Unit conversions: ``RandomRotation`` takes a fraction of a full turn (degrees / 360);
+        ``RandomShear`` a fraction of the image (tan of the angle). ``RandomZoom(z)`` without a
+        ``width_factor`` keeps the aspect ratio, unlike ``zoom_range`` (x and y drawn apart).
+        ``seed`` seeds each layer's own generator (seed, seed + 1, ...: Keras takes an int per layer).
+        """
+        a = self.affine
+        fill = a.get("fill_mode", "nearest")
+        interpolation = a.get("interpolation", "bilinear")
+        seeds = iter(range(seed, seed + 10)) if seed is not None else iter([None] * 10)
+        out = []
+        if a.get("rotation"):
+            out.append(keras.layers.RandomRotation(a["rotation"] / 360, fill_mode=fill, interpolation=interpolation,
+                                                   seed=next(seeds)))
+        if a.get("shift"):
+            out.append(keras.layers.RandomTranslation(a["shift"], a["shift"], fill_mode=fill,
+                                                      interpolation=interpolation, seed=next(seeds)))
+        if a.get("zoom"):
+            out.append(keras.layers.RandomZoom(a["zoom"], fill_mode=fill, interpolation=interpolation,
+                                               seed=next(seeds)))
+        if a.get("shear"):
+            factor = math.tan(math.radians(a["shear"]))
+            out.append(keras.layers.RandomShear(x_factor=factor, y_factor=factor, fill_mode=fill,
+                                                interpolation=interpolation, seed=next(seeds)))
+        flips = [name for name, on in (("horizontal", a.get("horizontal_flip")), ("vertical", a.get("vertical_flip")))
+                 if on]
+        if flips:
+            out.append(keras.layers.RandomFlip("_and_".join(flips), seed=next(seeds)))
+        return out
+
+    def layer_chain(self) -> Callable:
+        """``(uint8 batch, seed) -> uint8 batch`` through ``keras_layers()`` in training mode. The seed
+        argument is ignored: the layers draw from their own generators, so it is not reproducible per batch."""
+        chain = keras.Sequential(self.keras_layers())
+        return lambda images, seed: tf.cast(tf.round(chain(tf.cast(images, tf.float32), training=True)), tf.uint8)
+
+
+POST_CIFAR = Recipe(
+    "post_cifar", "the CIFAR-10 post: rotation 20 deg, shifts 0.2, zoom 0.2",
+    dict(rotation=20, shift=0.2, zoom=0.2, fill_mode="nearest"))
+
+CROP_FLIP = Recipe(
+    "crop_flip", "pad 4 + random 32x32 crop + horizontal flip: a whole-pixel shift of up to 4 px, reflected borders",
+    dict(shift=4 / 32, horizontal_flip=True, fill_mode="reflect", interpolation="nearest"))
+
+FLOWERS = Recipe(
+    "flowers", "the flower post: rotation 20 deg, zoom 0.15, shifts 0.2, shear 0.15 deg, horizontal flip",
+    dict(rotation=20, zoom=0.15, shift=0.2, shear=0.15, horizontal_flip=True, fill_mode="nearest"))
+
+MEMBRANE = Recipe(
+    "membrane", "lesson 5: flips, rotation 10 deg, shifts 0.05, zoom 0.1, reflected borders, then one elastic field",
+    dict(rotation=10, shift=0.05, zoom=0.1, horizontal_flip=True, vertical_flip=True, fill_mode="reflect"),
+    elastic=dict(alpha=20.0, sigma=6.0))
+
+RECIPES = {r.name: r for r in (POST_CIFAR, CROP_FLIP, FLOWERS, MEMBRANE)}
+
+# Lesson 2's arms: the name of each training stream and the augmentation it applies (None: none).
+CIFAR_ARMS = {
+    "plain": lambda: None,
+    "post_layers": POST_CIFAR.layer_chain,  # the naive translation: three Keras layers, three resamplings
+    "post_fused": lambda: POST_CIFAR.fused,
+    "crop_flip": lambda: CROP_FLIP.fused,
+}
+
+
+def cifar_arm(name: str) -> Callable | None:
+    """Lesson 2's augmentation for arm ``name``: ``(uint8 batch, seed) -> uint8 batch``, or None."""
+    if name not in CIFAR_ARMS:
+        raise ValueError(f"unknown arm {name!r}; choose from {sorted(CIFAR_ARMS)}")
+    return CIFAR_ARMS[name]()

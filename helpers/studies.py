@@ -1,0 +1,235 @@
+"""Long studies, run from a terminal: ``python -m helpers.studies --help``.
+
+Each study repeats a lesson's training many times (seeds, data sizes, feeding methods) and writes
+its rows, with their provenance, to a JSON file that ``helpers.measured`` reads. The lessons write
+the same pipelines and training loops in their cells; ``tests/test_studies.py`` checks that both
+give the same batches for the same seed.
+
+    python -m helpers.studies cifar --arms plain crop_flip --seeds 0 1 2 --out cifar.json
+    python -m helpers.studies fractions --fractions 0.05 0.1 0.4 --out fractions.json
+    python -m helpers.studies bn-check --out bn.json
+    python -m helpers.studies flowers --out flowers.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from helpers import config, datasets, measured, metrics, models, pipelines, recipes
+
+
+def history_floats(history: keras.callbacks.History) -> dict[str, list[float]]:
+    """A fit's per-epoch metrics as plain floats (JSON-ready)."""
+    return {name: [float(v) for v in values] for name, values in history.history.items()}
+
+
+# ---------------------------------------------------------------- lesson 2: CIFAR-10 on 20% of the data
+
+
+def train_cifar_arm(arm: str, fit, val, *, epochs: int, seed: int, batch_size: int = 128, verbose: int = 0):
+    """Lesson 2's training of one arm: the post's CNN, adam, ``model.fit`` on the shuffled, augmented
+    ``pipelines.training_batches`` stream. ``fit``/``val``: (uint8 images, one-hot labels).
+    Returns (model, history, optimizer steps taken)."""
+    config.set_seed(seed)
+    train, steps = pipelines.training_batches(fit[0], fit[1], batch_size=min(batch_size, len(fit[0])), seed=seed,
+                                              augment=recipes.cifar_arm(arm))
+    model = models.cifar_cnn()
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(train, steps_per_epoch=steps, epochs=epochs, verbose=verbose, shuffle=False,  # shuffled already
+                        validation_data=pipelines.evaluation_batches(*val, batch_size=batch_size))
+    return model, history, epochs * steps
+
+
+def cifar_runs(n_train: int = 10_000, epochs_plain: int = 20, epochs_aug: int = 80, seeds: Sequence[int] = (0,),
+               arms: Sequence[str] = ("plain", "post_fused", "crop_flip"), *, batch_size: int = 128,
+               n_test: int | None = None, data_dir=None, verbose: int = 0) -> list[dict]:
+    """Train the post's CNN once per (seed, arm) on the first ``n_train`` CIFAR-10 images (10% of them
+    held out for validation) and score it on the test set (``n_test`` images; None = all 10,000).
+
+    Returns one dict per run: test accuracy and loss, last-epoch train/validation accuracy, steps,
+    seconds, and the per-epoch history.
+    """
+    for arm in arms:
+        recipes.cifar_arm(arm)  # unknown arms fail before any training
+    fit, val, (x_test, y_test) = datasets.cifar10_splits(n_train, n_test, data_dir=data_dir)
+    test = pipelines.evaluation_batches(x_test, y_test, batch_size=batch_size)
+    out = []
+    for seed in seeds:
+        for arm in arms:
+            epochs = epochs_plain if arm == "plain" else epochs_aug
+            start = time.perf_counter()
+            model, history, steps = train_cifar_arm(arm, fit, val, epochs=epochs, seed=seed, batch_size=batch_size,
+                                                    verbose=verbose)
+            test_loss, test_acc = model.evaluate(test, verbose=0)
+            seconds = time.perf_counter() - start
+            out.append({
+                "arm": arm, "seed": seed, "n_train": len(fit[0]), "n_val": len(val[0]), "n_test": len(x_test),
+                "epochs": epochs, "steps": steps, "test_accuracy": float(test_acc), "test_loss": float(test_loss),
+                "train_accuracy": float(history.history["accuracy"][-1]),
+                "val_accuracy": float(history.history["val_accuracy"][-1]),
+                "seconds": round(seconds, 1), "history": history_floats(history),
+            })
+            print(f"{arm:<12} seed {seed}: test accuracy {test_acc:.4f}, loss {test_loss:.3f}, {seconds:.0f} s",
+                  flush=True)
+    return out
+
+
+def steps_matched_epochs(epochs: int, fraction: float, base_fraction: float = 0.2) -> int:
+    """Epochs on ``fraction`` of the data that make about as many optimizer steps as ``epochs`` on
+    ``base_fraction`` (at least 1). Small sets need more epochs, or BatchNorm's moving statistics lag."""
+    if not 0 < fraction <= 1 or not 0 < base_fraction <= 1:
+        raise ValueError(f"fractions must be in (0, 1], got {fraction} and {base_fraction}")
+    return max(1, round(epochs * base_fraction / fraction))
+
+
+def cifar_fraction_study(fractions: Sequence[float], *, arms: Sequence[str] = ("plain", "crop_flip"), seed: int = 0,
+                         epochs_plain: int = 20, epochs_aug: int = 80, base_fraction: float = 0.2,
+                         match_steps: bool = True, batch_size: int = 128, n_test: int | None = None,
+                         data_dir=None, verbose: int = 0) -> list[dict]:
+    """Test accuracy against training-set size: ``cifar_runs`` on the first ``fraction`` x 50,000 images.
+
+    With ``match_steps`` the epochs (given for ``base_fraction``, the post's 20%) are rescaled so every
+    fraction gets about the same number of optimizer steps. Rows as ``cifar_runs``, plus ``fraction``.
+    """
+    out = []
+    for fraction in fractions:
+        plain, aug = (steps_matched_epochs(e, fraction, base_fraction) if match_steps else e
+                      for e in (epochs_plain, epochs_aug))
+        out += [{"fraction": fraction, **row} for row in cifar_runs(
+            round(datasets.CIFAR10_TRAIN_SIZE * fraction), plain, aug, seeds=[seed], arms=arms,
+            batch_size=batch_size, n_test=n_test, data_dir=data_dir, verbose=verbose)]
+    return out
+
+
+def batchnorm_lag_check(n_train: int = 2_500, epochs: int = 20, seed: int = 0, *, batch_size: int = 128,
+                        n_test: int | None = None, data_dir=None) -> dict:
+    """Train the plain arm on few images, then score the SAME weights twice: with BatchNorm's moving
+    statistics, and with them recomputed from the training images (``models.recalibrate_batchnorm``).
+
+    A large difference means the moving averages lag behind the weights. Returns the steps, both
+    test accuracies, and whether the weights were left unchanged by the recalibration.
+    """
+    fit, val, (x_test, y_test) = datasets.cifar10_splits(n_train, n_test, data_dir=data_dir)
+    model, _, steps = train_cifar_arm("plain", fit, val, epochs=epochs, seed=seed, batch_size=batch_size)
+    test = pipelines.evaluation_batches(x_test, y_test, batch_size=batch_size)
+    moving = model.evaluate(test, verbose=0)[1]
+    trainable_before = [w.numpy().copy() for w in model.trainable_weights]
+    models.recalibrate_batchnorm(model, pipelines.scale_to_symmetric(fit[0]))
+    unchanged = all(np.array_equal(a, w.numpy()) for a, w in zip(trainable_before, model.trainable_weights))
+    return {"n_train": len(fit[0]), "epochs": epochs, "steps": steps, "seed": seed,
+            "test_accuracy_moving_statistics": float(moving),
+            "test_accuracy_recalibrated": float(model.evaluate(test, verbose=0)[1]),
+            "trainable_weights_unchanged": unchanged}
+
+
+# ---------------------------------------------------------------- lesson 3: one model fed three ways
+
+
+def flower_feeders(train, *, batch_size: int, seed: int, size=(182, 182), workers: int = 2) -> dict:
+    """The three ways lesson 3 feeds ``model.fit`` the same augmented training data (one-hot labels):
+    the corrected Python generator, a PyDataset with worker threads, and ``tf.data`` from the files."""
+    x_tr, y_tr, p_tr = train
+    onehot = keras.utils.to_categorical(y_tr, int(y_tr.max()) + 1)
+    augment = recipes.FLOWERS.fused
+    return {
+        "python_generator": pipelines.batch_generator(x_tr, onehot, batch_size, seed=seed, augment=augment),
+        "pydataset": pipelines.AugmentedPyDataset(x_tr, onehot, batch_size, seed=seed, augment=augment,
+                                                  workers=workers, use_multiprocessing=False, max_queue_size=10),
+        "tf_data": pipelines.image_file_dataset(p_tr, onehot, size=size, batch_size=batch_size, seed=seed,
+                                                repeat=True, augment=augment),
+    }
+
+
+def flower_feeding_comparison(train, val, test, *, epochs: int = 6, batch_size: int = 6, seed: int = 0,
+                              methods=("python_generator", "pydataset", "tf_data"), verbose: int = 0) -> list[dict]:
+    """Train the post's flower CNN once per feeding method from the same initial weights, validating on
+    ``val`` during training and scoring ``test`` once at the end. Each of train/val/test is (x, y, paths).
+
+    Returns per method: median epoch seconds, training images/s, test accuracy, history and the test
+    predictions (for a confusion matrix).
+    """
+    num_classes = int(max(train[1].max(), test[1].max())) + 1
+    steps = pipelines.steps_per_epoch(len(train[0]), batch_size)
+    val_data = (val[0], keras.utils.to_categorical(val[1], num_classes))
+    out = []
+    for method in methods:
+        config.set_seed(seed)
+        feeder = flower_feeders(train, batch_size=batch_size, seed=seed, size=train[0].shape[1:3])[method]
+        model = models.flower_cnn(train[0].shape[1:], num_classes)
+        model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+        timer = metrics.EpochTimer()
+        history = model.fit(feeder, steps_per_epoch=None if method == "pydataset" else steps, epochs=epochs,
+                            validation_data=val_data, callbacks=[timer], verbose=verbose)
+        predictions = model.predict(test[0], verbose=0).argmax(-1)
+        epoch_seconds = float(np.median(timer.times))
+        out.append({
+            "method": method, "epochs": epochs, "n_train": len(train[0]), "n_val": len(val[0]),
+            "n_test": len(test[0]), "steps_per_epoch": steps, "epoch_seconds": round(epoch_seconds, 2),
+            "images_per_s": round(len(train[0]) / epoch_seconds, 1),
+            "test_accuracy": float((predictions == test[1]).mean()),
+            "history": history_floats(history), "predictions": predictions.tolist(),
+        })
+        print(f"{method:<18} test accuracy {out[-1]['test_accuracy']:.3f}, {epoch_seconds:.1f} s per epoch", flush=True)
+    return out
+
+
+# ---------------------------------------------------------------- command line
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m helpers.studies", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="study", required=True)
+    cifar = sub.add_parser("cifar", help="lesson 2: arms x seeds on the first --n-train CIFAR-10 images")
+    cifar.add_argument("--arms", nargs="+", default=["plain", "post_fused", "crop_flip"], choices=list(recipes.CIFAR_ARMS))
+    cifar.add_argument("--seeds", nargs="+", type=int, default=[0])
+    cifar.add_argument("--n-train", type=int, default=config.pick(quick=512, full=10_000))
+    fractions = sub.add_parser("fractions", help="lesson 2: accuracy against training-set size, steps held fixed")
+    fractions.add_argument("--fractions", nargs="+", type=float, default=[0.05, 0.1, 0.2, 0.4])
+    fractions.add_argument("--arms", nargs="+", default=["plain", "crop_flip"], choices=list(recipes.CIFAR_ARMS))
+    fractions.add_argument("--seed", type=int, default=0)
+    for p in (cifar, fractions):
+        p.add_argument("--epochs-plain", type=int, default=config.pick(quick=1, full=20))
+        p.add_argument("--epochs-aug", type=int, default=config.pick(quick=1, full=80))
+    bn = sub.add_parser("bn-check", help="lesson 2: BatchNorm's moving statistics after few steps")
+    bn.add_argument("--n-train", type=int, default=2_500)
+    bn.add_argument("--epochs", type=int, default=20)
+    bn.add_argument("--seed", type=int, default=0)
+    flowers = sub.add_parser("flowers", help="lesson 3: the flower CNN fed by a generator, a PyDataset and tf.data")
+    flowers.add_argument("--epochs", type=int, default=config.pick(quick=1, full=6))
+    flowers.add_argument("--seed", type=int, default=0)
+    for p in (cifar, fractions, bn, flowers):
+        p.add_argument("--n-test", type=int, default=None, help="score on the first N test images (default: all)")
+        p.add_argument("--out", default=None, help="JSON file (default: <output dir>/results/<study>_<mode>.json)")
+    args = parser.parse_args(argv)
+
+    print(config.banner(f"study: {args.study}"), flush=True)
+    if args.study == "cifar":
+        out = cifar_runs(args.n_train, args.epochs_plain, args.epochs_aug, args.seeds, args.arms, n_test=args.n_test)
+        about = "Lesson 2: the post's CNN on the first n_train CIFAR-10 images (10% held out), per arm and seed."
+    elif args.study == "fractions":
+        out = cifar_fraction_study(args.fractions, arms=args.arms, seed=args.seed, epochs_plain=args.epochs_plain,
+                                   epochs_aug=args.epochs_aug, match_steps=not config.quick_mode(), n_test=args.n_test)
+        about = "Lesson 2: test accuracy against the share of CIFAR-10 used, optimizer steps held fixed."
+    elif args.study == "bn-check":
+        out = [batchnorm_lag_check(args.n_train, args.epochs, args.seed, n_test=args.n_test)]
+        about = "Lesson 2: the same weights scored with BatchNorm's moving statistics and with recomputed ones."
+    else:
+        _, train, val, test = datasets.flower_split()
+        if args.n_test:
+            test = tuple(part[:args.n_test] for part in test)
+        if config.quick_mode():
+            train = tuple(part[:48] for part in train)
+        out = flower_feeding_comparison(train, val, test, epochs=args.epochs, seed=args.seed)
+        about = "Lesson 3: the flower post's CNN (batch 6), fed three ways, from the same initial weights."
+    path = args.out or config.output_dir("results") / f"{args.study}_{config.load_settings().mode}.json"
+    print("saved", measured.write(path, out, about=about))
+
+
+if __name__ == "__main__":
+    main()

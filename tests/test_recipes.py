@@ -1,0 +1,79 @@
+"""The named augmentation recipes: one definition, every form derived from it and consistent."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from helpers import augment, recipes
+from tests.pairs import assert_aligned, blocky_pairs
+
+IMAGES = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
+
+
+def test_every_recipe_has_one_definition_and_a_unique_name():
+    assert set(recipes.RECIPES) == {"post_cifar", "crop_flip", "flowers", "membrane"}
+    assert recipes.RECIPES["flowers"] is recipes.FLOWERS
+
+
+@pytest.mark.parametrize("recipe", [recipes.POST_CIFAR, recipes.CROP_FLIP, recipes.FLOWERS])
+def test_fused_is_random_affine_with_the_recipes_parameters_for_tensors_and_numpy(recipe):
+    expected = augment.random_affine(tf.constant(IMAGES), seed=[3, 4], **recipe.affine).numpy()
+    np.testing.assert_array_equal(recipe.fused(tf.constant(IMAGES), [3, 4]).numpy(), expected)
+    from_numpy = recipe.fused(IMAGES, (3, 4))
+    assert isinstance(from_numpy, np.ndarray)
+    np.testing.assert_array_equal(from_numpy, expected)
+
+
+def test_legacy_kwargs_say_the_same_as_the_affine_parameters():
+    assert recipes.POST_CIFAR.legacy_kwargs() == dict(rotation_range=20, width_shift_range=0.2, height_shift_range=0.2,
+                                                      zoom_range=0.2, fill_mode="nearest")
+    assert recipes.FLOWERS.legacy_kwargs() == dict(rotation_range=20, width_shift_range=0.2, height_shift_range=0.2,
+                                                   zoom_range=0.15, shear_range=0.15, horizontal_flip=True,
+                                                   fill_mode="nearest")
+    assert recipes.CROP_FLIP.legacy_kwargs() == dict(width_shift_range=0.125, height_shift_range=0.125,
+                                                     horizontal_flip=True, fill_mode="reflect", interpolation_order=0)
+    assert recipes.MEMBRANE.legacy_kwargs()["vertical_flip"] is True
+    legacy = tf.keras.preprocessing.image.ImageDataGenerator(**recipes.FLOWERS.legacy_kwargs())  # accepted as is
+    assert legacy.rotation_range == 20
+
+
+def test_keras_layers_convert_the_units():
+    rotation, translation, zoom, shear, flip = recipes.FLOWERS.keras_layers(seed=0)
+    assert isinstance(rotation, keras.layers.RandomRotation) and rotation.factor == (-20 / 360, 20 / 360)
+    assert translation.height_factor == 0.2 and translation.width_factor == 0.2
+    assert zoom.height_factor == 0.15 and zoom.fill_mode == "nearest"
+    t = math.tan(math.radians(0.15))
+    assert shear.x_factor == pytest.approx((-t, t))  # a float means (-f, f) in Keras 3.15, whatever its docstring says
+    assert flip.mode == "horizontal"
+    out = keras.Sequential(recipes.CROP_FLIP.keras_layers(seed=1))(IMAGES.astype("float32"), training=True)
+    assert out.shape == IMAGES.shape
+
+
+def test_layer_chain_returns_uint8_batches():
+    out = recipes.cifar_arm("post_layers")(tf.constant(IMAGES), None)
+    assert out.dtype == tf.uint8 and out.shape == IMAGES.shape
+
+
+def test_membrane_pairs_stay_aligned_and_the_seed_is_split_not_shifted():
+    images, masks = blocky_pairs(n=3, size=64)
+    x, m = recipes.MEMBRANE.paired(images, masks, [5, 6])
+    for i in range(3):
+        assert_aligned(x[i], m[i])
+    again = recipes.MEMBRANE.paired(images, masks, [5, 6])
+    np.testing.assert_array_equal(x, again[0])
+    affine_seed, elastic_seed = tf.unstack(tf.random.split(tf.constant([5, 6], tf.int64), 2))
+    x2, _ = augment.paired_random_affine(images, masks, seed=affine_seed, **recipes.MEMBRANE.affine)
+    x2, _ = augment.paired_elastic(x2, _, seed=elastic_seed, **recipes.MEMBRANE.elastic)
+    np.testing.assert_array_equal(x, x2)
+    plain, _ = recipes.MEMBRANE.without_elastic().paired(images, masks, [5, 6])
+    assert not np.array_equal(plain, x), "the elastic field moves pixels"
+
+
+def test_cifar_arms_and_unknown_arm():
+    assert recipes.cifar_arm("plain") is None
+    np.testing.assert_array_equal(recipes.cifar_arm("crop_flip")(IMAGES, (1, 2)), recipes.CROP_FLIP.fused(IMAGES, (1, 2)))
+    with pytest.raises(ValueError, match="unknown arm 'mixup'"):
+        recipes.cifar_arm("mixup")
