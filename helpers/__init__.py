@@ -1,8 +1,19 @@
 """Helpers for the image data augmentation course: one job per module.
 
-- ``config``:   mode (quick/full), data and output folders, seeds
-- ``download``: checksummed atomic downloads, safe archive extraction
-- ``datasets``: the four datasets: fetch, verify, load
+- ``config``:       mode (quick/full), data and output folders, seeds
+- ``download``:     checksummed atomic downloads, safe archive extraction
+- ``datasets``:     the four datasets: fetch, verify, load, and each lesson's split
+- ``imagefolders``: scan class folders for junk, load photos
+- ``augment``:      seeded image ops and paired image/mask ops
+- ``recipes``:      the named augmentation recipes, each defined once, in every form
+- ``pipelines``:    library copies of the lessons' input pipelines (drivers, benchmark, lesson 6)
+- ``models``:       models several lessons reuse, the ResNet50 loader, BatchNorm recalibration
+- ``metrics``:      segmentation scores, epoch timing
+- ``plots``:        the lessons' figures
+- ``measured``:     the measured full-mode results in notebooks/measured/
+- ``studies``:      command-line drivers for the long studies
+- ``bench``:        the input-pipeline benchmark (lesson 6)
+- ``scaling``:      distribution strategies, learning-rate rule, sharding (lesson 6)
 """
 
 import os

@@ -1,4 +1,9 @@
-"""Model builders for the lessons (Keras 3 functional models)."""
+"""Models that several lessons (or the benchmark) reuse, as Keras 3 functional models; the ResNet50
+loader with its offline fallback; BatchNorm recalibration; augmentation inside the training step.
+
+Lesson 5 writes its U-Net in its own cells; ``unet`` here is the same network for lesson 6 and the
+benchmark (``tests/test_lessons.py`` checks that they agree). Lesson 4's transfer-learning head and
+freezing code live only in lesson 4."""
 
 from __future__ import annotations
 
@@ -89,7 +94,7 @@ def unet(input_shape=(None, None, 1), base_filters: int = 64, depth: int = 4, *,
     return model
 
 
-# ---------------------------------------------------------------- lesson 4: ResNet50 transfer learning
+# ---------------------------------------------------------------- ResNet50 with ImageNet weights (lesson 4)
 
 RESNET50_NOTOP_FILE = "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
 RESNET50_TOP_FILE = "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
@@ -129,57 +134,6 @@ def resnet50(*, include_top: bool = False, input_shape=(224, 224, 3), allow_rand
         print(f"{banner}\n!! QUICK MODE FALLBACK: RANDOM WEIGHTS. {message}\n"
               f"!! Every accuracy shown with this backbone is MEANINGLESS: it never saw ImageNet.\n{banner}")
         return keras.applications.ResNet50(weights=None, **kwargs), False
-
-
-def transfer_classifier(backbone: keras.Model, num_classes: int = 2, *, dropout: float = 0.2) -> keras.Model:
-    """The correct recipe: backbone (include_top=False) -> global average pooling -> new Dense head.
-
-    The backbone is frozen and called with ``training=False``, so its BatchNorm layers stay in
-    inference mode even after it is unfrozen for fine-tuning. Input: preprocessed images.
-    """
-    backbone.trainable = False
-    inputs = keras.Input(backbone.input_shape[1:])
-    outputs = _pooled_head(backbone(inputs, training=False), num_classes, dropout)
-    return keras.Model(inputs, outputs, name="resnet50_transfer")
-
-
-def _pooled_head(features, num_classes: int, dropout: float):
-    """Global average pooling -> dropout -> Dense softmax named "head" (shared by both heads below)."""
-    x = layers.GlobalAveragePooling2D()(features)
-    x = layers.Dropout(dropout)(x)
-    return layers.Dense(num_classes, activation="softmax", name="head")(x)
-
-
-def head_only(feature_shape, num_classes: int = 2, *, dropout: float = 0.2, like: keras.Model | None = None) -> keras.Model:
-    """The same head on cached backbone features (H', W', C). ``like``: copy the head weights from
-    a ``transfer_classifier`` so both give identical predictions."""
-    inputs = keras.Input(feature_shape)
-    model = keras.Model(inputs, _pooled_head(inputs, num_classes, dropout), name="cached_feature_head")
-    if like is not None:
-        model.get_layer("head").set_weights(like.get_layer("head").get_weights())
-    return model
-
-
-def unfreeze_last_stage(classifier: keras.Model, stage_prefix: str = "conv5_") -> list[str]:
-    """Make only the backbone layers whose name starts with ``stage_prefix`` trainable (BatchNorm
-    layers stay frozen), plus the head. Returns the names of the trainable backbone layers."""
-    backbone = next(layer for layer in classifier.layers if isinstance(layer, keras.Model))
-    backbone.trainable = True
-    names = []
-    for layer in backbone.layers:
-        layer.trainable = layer.name.startswith(stage_prefix) and not isinstance(layer, layers.BatchNormalization)
-        if layer.trainable and layer.weights:
-            names.append(layer.name)
-    return names
-
-
-def broken_post_model(backbone_with_top: keras.Model, num_classes: int = 2) -> keras.Model:
-    """The hotdog post's recipe, kept to show why it sat at 50%: the frozen 1000-way softmax of an
-    ImageNet ResNet50, then Flatten + Dense. (Its input was rescale=1/255, not preprocess_input.)"""
-    backbone_with_top.trainable = False
-    x = layers.Flatten()(backbone_with_top.output)
-    outputs = layers.Dense(num_classes, activation="softmax")(x)
-    return keras.Model(backbone_with_top.input, outputs, name="post_broken_resnet50")
 
 
 def recalibrate_batchnorm(model: keras.Model, x) -> None:

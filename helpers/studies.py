@@ -120,12 +120,14 @@ def batchnorm_lag_check(n_train: int = 2_500, epochs: int = 20, seed: int = 0, *
     test = pipelines.evaluation_batches(x_test, y_test, batch_size=batch_size)
     moving = model.evaluate(test, verbose=0)[1]
     trainable_before = [w.numpy().copy() for w in model.trainable_weights]
+    moving_before = [w.numpy().copy() for w in model.non_trainable_weights]
     models.recalibrate_batchnorm(model, pipelines.scale_to_symmetric(fit[0]))
-    unchanged = all(np.array_equal(a, w.numpy()) for a, w in zip(trainable_before, model.trainable_weights))
+    same = lambda before, now: all(np.array_equal(a, w.numpy()) for a, w in zip(before, now))  # noqa: E731
     return {"n_train": len(fit[0]), "epochs": epochs, "steps": steps, "seed": seed,
             "test_accuracy_moving_statistics": float(moving),
             "test_accuracy_recalibrated": float(model.evaluate(test, verbose=0)[1]),
-            "trainable_weights_unchanged": unchanged}
+            "trainable_weights_unchanged": same(trainable_before, model.trainable_weights),
+            "moving_statistics_changed": not same(moving_before, model.non_trainable_weights)}
 
 
 # ---------------------------------------------------------------- lesson 3: one model fed three ways
@@ -165,7 +167,7 @@ def flower_feeding_comparison(train, val, test, *, epochs: int = 6, batch_size: 
         model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
         timer = metrics.EpochTimer()
         history = model.fit(feeder, steps_per_epoch=None if method == "pydataset" else steps, epochs=epochs,
-                            validation_data=val_data, callbacks=[timer], verbose=verbose)
+                            validation_data=val_data, callbacks=[timer], shuffle=False, verbose=verbose)
         predictions = model.predict(test[0], verbose=0).argmax(-1)
         epoch_seconds = float(np.median(timer.times))
         out.append({

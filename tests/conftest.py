@@ -19,10 +19,15 @@ import pytest
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"  # the offline copies CI places beside the clone
 
 
-def needs_offline(*folders: str):
-    """Skip the test unless every folder is in the offline copies (SHARED)."""
-    missing = [folder for folder in folders if not (SHARED / folder).is_dir()]
-    return pytest.mark.skipif(bool(missing), reason=f"offline copy not present: {', '.join(missing)}")
+def needs_offline(*names: str):
+    """Skip the test unless every dataset folder is in the course's data directory (COURSE_DATA_DIR,
+    which the root conftest points at SHARED when it exists). Names: a folder, or a dataset name."""
+    from helpers import config
+
+    folders = {"flowers": "flower_photos", "cifar10": "cifar-10-batches-py"}
+    data_dir = config.data_dir()
+    missing = [name for name in names if not (data_dir / folders.get(name, name)).is_dir()]
+    return pytest.mark.skipif(bool(missing), reason=f"not in the data directory {data_dir}: {', '.join(missing)}")
 
 
 class _Origin(http.server.SimpleHTTPRequestHandler):

@@ -73,3 +73,13 @@ def test_banner_names_the_mode_and_versions(clean_env):
     assert text.startswith("Lesson 0 | QUICK mode")
     for key in ("tensorflow", "keras", "python", "device", "data dir"):
         assert key in text
+
+
+def test_needs_offline_follows_the_configured_data_directory(tmp_path, monkeypatch):
+    from tests.conftest import needs_offline
+
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    assert needs_offline("membrane").args[0] is True, "skipped: the folder is not in the data dir"
+    (tmp_path / "membrane").mkdir()
+    (tmp_path / "flower_photos").mkdir()
+    assert needs_offline("membrane", "flowers").args[0] is False

@@ -314,3 +314,17 @@ def test_inventory_reports_missing(tmp_path):
     rows = {r["dataset"]: r for r in datasets.inventory(tmp_path)}
     assert set(rows) >= {"cifar10", "flowers", "hotdog", "membrane"}
     assert all(r["status"] == "missing" for r in rows.values())
+
+
+@needs_offline("flower_photos")
+def test_flower_split_is_stratified_disjoint_and_keeps_the_test_set_apart():
+    report, train, val, test = datasets.flower_split(size=(24, 24))
+    n = len(report.paths)
+    assert len(train[0]) + len(val[0]) + len(test[0]) == n
+    assert len(test[0]) == round(0.3 * n)
+    paths = [set(part[2]) for part in (train, val, test)]
+    assert not (paths[0] & paths[1]) and not (paths[0] & paths[2]) and not (paths[1] & paths[2])
+    for part in (train, val, test):
+        counts = np.bincount(part[1], minlength=len(report.class_names))
+        assert counts.max() - counts.min() <= 1, "stratified: every class equally represented"
+    assert train[0].shape[1:] == (24, 24, 3) and train[0].dtype == np.uint8

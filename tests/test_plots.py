@@ -4,6 +4,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import numpy as np
+
 from helpers import plots
 
 
@@ -28,3 +30,48 @@ def test_accuracy_vs_fraction_draws_each_arm_and_writes_the_gap(tmp_path):
 def test_accuracy_vs_fraction_without_reference_annotates_the_run_itself():
     fig = plots.accuracy_vs_fraction(_rows({(0.1, "plain"): 0.5, (0.1, "crop_flip"): 0.58}))
     assert [t.get_text() for t in fig.axes[0].texts] == ["+8.0 pts"]
+
+
+def test_displayable_keeps_each_range_visible():
+    from helpers.plots import _displayable
+
+    keras_output = np.array([[0.0, 127.5], [255.0, 64.0]], np.float32)  # a Keras layer's float [0, 255] image
+    np.testing.assert_allclose(_displayable(keras_output), keras_output / 255)
+    unit = np.array([[0.0, 0.5], [1.0, 0.25]], np.float32)
+    np.testing.assert_allclose(_displayable(unit), unit)
+    symmetric = np.array([[-1.0, 0.0], [1.0, 0.5]], np.float32)
+    np.testing.assert_allclose(_displayable(symmetric), (symmetric + 1) / 2)
+    pixels = np.array([[0, 200]], np.uint8)
+    assert _displayable(pixels) is not None and _displayable(pixels).dtype == np.uint8
+    assert _displayable(np.ones((4, 4, 1), np.float32) * 200).shape == (4, 4)
+
+
+def test_usage_bars_mark_never_used_samples():
+    fig = plots.usage_bars([2, 0, 1, 0])
+    (ax,) = fig.axes
+    xs = ax.lines[0].get_xdata()
+    assert list(xs) == [1, 3] and "never used (2)" in ax.get_legend().get_texts()[0].get_text()
+
+
+def test_learning_curves_draw_the_reference_beside_the_run():
+    run = {"loss": [1.0, 0.5], "val_loss": [1.1, 0.7]}
+    fig = plots.learning_curves({"plain": run}, reference={"plain": {"loss": [1, 0.4, 0.3], "val_loss": [1, 0.6, 0.8]}},
+                                metrics=("loss",))
+    labels = [line.get_label() for line in fig.axes[0].lines]
+    assert labels == ["plain train", "plain validation", "plain (measured, full mode) train",
+                      "plain (measured, full mode) validation"]
+    colours = {line.get_color() for line in fig.axes[0].lines}
+    assert len(colours) == 1, "the same run keeps its colour; only the alpha differs"
+
+
+def test_segmentation_panel_colours_missed_membrane_red_and_false_membrane_blue():
+    image = np.full((1, 4, 4, 1), 100, np.uint8)
+    truth = np.ones((1, 4, 4, 1))  # all cell ...
+    truth[0, 0, 0] = 0             # ... but one membrane pixel
+    probs = np.ones((1, 4, 4, 1))  # predicted cell everywhere ...
+    probs[0, 3, 3] = 0             # ... but one pixel predicted membrane
+    fig = plots.segmentation_panel(image, truth, probs)
+    error = fig.axes[3].get_images()[0].get_array()
+    np.testing.assert_allclose(error[0, 0], (1.0, 0.2, 0.2))  # missed membrane: red
+    np.testing.assert_allclose(error[3, 3], (0.2, 0.4, 1.0))  # invented membrane: blue
+    np.testing.assert_allclose(error[1, 1], [100 / 255 * 0.6] * 3, atol=1e-6)  # right: the dimmed image

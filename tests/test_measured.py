@@ -1,0 +1,84 @@
+"""Measured results: every file has its provenance, and every accuracy the lessons' text or the README
+quotes is one of the measured (or quoted-with-source) numbers, so no hand-copied figure can drift."""
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from helpers import measured
+
+ROOT = Path(__file__).resolve().parents[1]
+FILES = sorted(measured.MEASURED_DIR.glob("*.json"))
+DECIMAL = re.compile(r"(?<![\d.])0\.\d{3,4}(?!\d)")  # accuracies and losses as quoted: 0.6058, 0.965
+
+
+def _numbers(value):
+    if isinstance(value, bool):
+        return
+    if isinstance(value, (int, float)):
+        yield float(value)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _numbers(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _numbers(v)
+
+
+def _texts():
+    yield "README.md", (ROOT / "README.md").read_text()
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        yield path.name, "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_every_measured_file_says_what_and_where_from(path):
+    data = json.loads(path.read_text())
+    assert data["about"] and data["rows"], path.name
+    assert {"tensorflow", "keras", "device", "command"} <= set(data["provenance"]), path.name
+    if "quoted" in data:
+        assert data["quoted"]["source"], f"{path.name}: quoted figures need their source"
+
+
+def _seed_statistics():
+    """Mean and sample std over seeds, per arm of the seed study: numbers the text may quote."""
+    seeds = measured.load("cifar_seeds")["rows"]
+    for arm in {r["arm"] for r in seeds}:
+        yield from measured.mean_std(r["test_accuracy"] for r in seeds if r["arm"] == arm)
+
+
+def test_every_accuracy_quoted_in_the_text_is_a_measured_or_sourced_number():
+    numbers = [n for f in FILES for n in _numbers(json.loads(f.read_text()))] + list(_seed_statistics())
+    known = {f"{n:.{d}f}" for n in numbers for d in (3, 4)}
+    stray = [(name, number) for name, text in _texts() for number in DECIMAL.findall(text)
+             if number not in known]
+    assert not stray, f"numbers quoted in text but found in no notebooks/measured/*.json: {stray}"
+
+
+def test_the_guard_reads_numbers_as_the_text_quotes_them():
+    assert DECIMAL.findall("reached 0.965 (post: 0.6058), 10.4 points, 2.0x, 0.12345") == ["0.965", "0.6058"]
+    known = {f"{n:.4f}" for n in _numbers(measured.load("cifar_seeds"))}
+    assert "0.6168" in known and "0.6169" not in known
+
+
+def test_tables_and_statistics():
+    rows = [{"arm": "a", "acc": 0.5}, {"arm": "b", "acc": None}]
+    table = measured.markdown_table(rows, [("arm", "arm", ""), ("accuracy", "acc", ".3f"), ("x2", lambda r: 2, "d")])
+    assert table.splitlines() == ["| arm | accuracy | x2 |", "|---|---|---|", "| a | 0.500 | 2 |", "| b | - | 2 |"]
+    mean, std = measured.mean_std([0.6168, 0.6082, 0.6055])
+    assert round(mean, 4) == 0.6102 and round(std, 4) == 0.0059  # sample std (ddof=1), as the lessons say
+    assert measured.mean_std([0.5]) == (0.5, 0.0)
+
+
+def test_write_and_load_round_trip(tmp_path, monkeypatch):
+    path = measured.write(tmp_path / "x.json", [{"a": 1}], about="test", command="python -m x")
+    data = json.loads(path.read_text())
+    assert data["rows"] == [{"a": 1}] and data["provenance"]["command"] == "python -m x"
+    monkeypatch.setattr(measured, "MEASURED_DIR", tmp_path)
+    assert measured.rows("x", a=1) == [{"a": 1}] and measured.rows("x", a=2) == []
+    with pytest.raises(FileNotFoundError, match="known: \\['x'\\]"):
+        measured.load("y")
