@@ -99,12 +99,16 @@ class Recipe:
         Unit conversions: ``RandomRotation`` takes a fraction of a full turn (degrees / 360);
         ``RandomShear`` a fraction of the image (tan of the angle). ``RandomZoom(z)`` without a
         ``width_factor`` keeps the aspect ratio, unlike ``zoom_range`` (x and y drawn apart).
-        ``seed`` seeds each layer's own generator (seed, seed + 1, ...: Keras takes an int per layer).
+        ``seed``: each layer's own generator gets an int seed split from it with ``tf.random.split``.
         """
         a = self.affine
         fill = a.get("fill_mode", "nearest")
         interpolation = a.get("interpolation", "bilinear")
-        seeds = iter(range(seed, seed + 10)) if seed is not None else iter([None] * 10)
+        if seed is None:
+            seeds = iter([None] * 5)
+        else:  # Keras takes one int per layer: split the seed, keep 31 bits of each
+            split = tf.random.split(tf.constant([seed, 0], tf.int64), 5).numpy()[:, 0]
+            seeds = iter(int(v) % 2**31 for v in split)
         out = []
         if a.get("rotation"):
             out.append(keras.layers.RandomRotation(a["rotation"] / 360, fill_mode=fill, interpolation=interpolation,

@@ -160,6 +160,8 @@ def flower_feeding_comparison(train, val, test, *, epochs: int = 6, batch_size: 
     steps = pipelines.steps_per_epoch(len(train[0]), batch_size)
     val_data = (val[0], keras.utils.to_categorical(val[1], num_classes))
     out = []
+    logger, level = tf.get_logger(), tf.get_logger().level
+    logger.setLevel("ERROR")  # each new model traces its own predict function: TF calls that "retracing"
     for method in methods:
         config.set_seed(seed)
         feeder = flower_feeders(train, batch_size=batch_size, seed=seed, size=train[0].shape[1:3])[method]
@@ -178,6 +180,7 @@ def flower_feeding_comparison(train, val, test, *, epochs: int = 6, batch_size: 
             "history": history_floats(history), "predictions": predictions.tolist(),
         })
         print(f"{method:<18} test accuracy {out[-1]['test_accuracy']:.3f}, {epoch_seconds:.1f} s per epoch", flush=True)
+    logger.setLevel(level)
     return out
 
 
