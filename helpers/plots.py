@@ -101,8 +101,9 @@ def learning_curves(histories: dict[str, dict], *, reference: dict[str, dict] | 
                 continue
             base = name.split(" (")[0]
             colour = colours.setdefault(base, f"C{len(colours)}")
-            style = dict(color=colour, alpha=0.45 if pale else 1.0, linewidth=1.0 if pale else 1.8)
             epochs = np.arange(1, len(history[metric]) + 1)
+            style = dict(color=colour, alpha=0.45 if pale else 1.0, linewidth=1.0 if pale else 1.8,
+                         marker=None if pale else "o", markersize=4)  # dots: a 1-epoch run is still visible
             ax.plot(epochs, history[metric], label=f"{name} train", **style)
             if f"val_{metric}" in history:
                 ax.plot(epochs, history[f"val_{metric}"], "--", label=f"{name} validation", **style)
@@ -125,11 +126,11 @@ def segmentation_panel(images, truths, probs, *, threshold: float = 0.5, names=N
         error = np.dstack([images[i, ..., 0]] * 3).astype(np.float32) / 255 * 0.6
         error[truth & ~pred] = (0.2, 0.4, 1.0)  # predicted membrane where there is cell
         error[~truth & pred] = (1.0, 0.2, 0.2)  # missed membrane
-        for ax, picture, title in zip(axes[i], [images[i, ..., 0], truth, pred, error],
-                                      ["image", "truth (white = cell)", f"prediction (p >= {threshold})",
-                                       "errors: red missed membrane, blue false membrane"]):
+        titles = ["image" if names is None else f"{names[i]}", "truth (white = cell)",
+                  f"prediction (p >= {threshold})", "errors: red missed,\nblue false membrane"]
+        for ax, picture, title in zip(axes[i], [images[i, ..., 0], truth, pred, error], titles):
             ax.imshow(picture, cmap="gray")
-            ax.set_title(title if names is None else f"{names[i]}: {title}", fontsize=9)
+            ax.set_title(title, fontsize=9)
             ax.axis("off")
     return _finished(fig, save_to, dpi=80)
 
