@@ -144,9 +144,7 @@ def membrane_workload() -> Workload:
     recipe = recipes.MEMBRANE.without_elastic()
 
     def paired(xb, yb, s):
-        crop_seed, augment_seed = tf.unstack(tf.random.split(augment.as_seed(s), 2))
-        xb, yb = augment.paired_random_crop(xb, yb, crop, seed=crop_seed)
-        xb, yb = recipe.paired(xb, yb, augment_seed)
+        xb, yb = pipelines.crop_and_augment(xb, yb, crop=crop, seed=s, augment=recipe.paired)
         return xb, tf.cast(yb, tf.float32)
 
     filters = config.pick(quick=8, full=16)

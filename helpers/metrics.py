@@ -53,12 +53,13 @@ class EpochTimer(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._start = time.perf_counter()
 
-    def on_test_begin(self, logs=None):
+    def _stop(self):
         if hasattr(self, "_start"):
             self.times.append(time.perf_counter() - self._start)
             del self._start
 
-    def on_epoch_end(self, epoch, logs=None):
-        if hasattr(self, "_start"):  # no validation this epoch
-            self.times.append(time.perf_counter() - self._start)
-            del self._start
+    def on_test_begin(self, logs=None):  # validation starts: the epoch's training part is over
+        self._stop()
+
+    def on_epoch_end(self, epoch, logs=None):  # an epoch without validation
+        self._stop()

@@ -9,7 +9,6 @@ version gives the same batches as its copy here.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Callable
 
 import keras
@@ -205,14 +204,22 @@ def paired_training_batches(images: np.ndarray, masks: np.ndarray, *, crop: int,
     ds = ds.repeat().batch(batch_size).enumerate()
 
     def step(k, pair):
-        crop_seed, augment_seed = tf.unstack(tf.random.split(tf.stack([base, k]), 2))
-        x, y = aug.paired_random_crop(pair[0], pair[1], crop, seed=crop_seed)
-        if augment is not None:
-            x, y = augment(x, y, augment_seed)
+        x, y = crop_and_augment(pair[0], pair[1], crop=crop, seed=tf.stack([base, k]), augment=augment)
         return tf.cast(x, tf.float32) / 255.0, tf.cast(y, tf.float32)
 
     ds = ds.map(step, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE), steps_per_epoch(len(images), batch_size)
+
+
+def crop_and_augment(images, masks, *, crop: int, seed, augment: PairAugment | None = None):
+    """One batch of pairs: a random ``crop`` x ``crop`` window per pair, then ``augment(images, masks, seed)``.
+    The crop and augmentation seeds are split from ``seed`` (a stateless pair) with ``tf.random.split``.
+    Dtypes and channels unchanged."""
+    crop_seed, augment_seed = tf.unstack(tf.random.split(aug.as_seed(seed), 2))
+    images, masks = aug.paired_random_crop(images, masks, crop, seed=crop_seed)
+    if augment is not None:
+        images, masks = augment(images, masks, augment_seed)
+    return images, masks
 
 
 def paired_crop_generator(images: np.ndarray, masks: np.ndarray, *, crop: int, batch_size: int, seed: int = 0,

@@ -92,15 +92,14 @@ def learning_curves(histories: dict[str, dict], *, reference: dict[str, dict] | 
     and paler beside the student's own, with ``reference_label`` in their legend entries.
     """
     fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 3.6), squeeze=False)
-    runs = [(name, h, False) for name, h in histories.items()]
-    runs += [(f"{name} ({reference_label})", h, True) for name, h in (reference or {}).items()]
+    runs = [(name, name, h, False) for name, h in histories.items()]
+    runs += [(name, f"{name} ({reference_label})", h, True) for name, h in (reference or {}).items()]
     colours = {}
     for ax, metric in zip(axes[0], metrics):
-        for name, history, pale in runs:
+        for run, name, history, pale in runs:
             if metric not in history:
                 continue
-            base = name.split(" (")[0]
-            colour = colours.setdefault(base, f"C{len(colours)}")
+            colour = colours.setdefault(run, f"C{len(colours)}")
             epochs = np.arange(1, len(history[metric]) + 1)
             style = dict(color=colour, alpha=0.45 if pale else 1.0, linewidth=1.0 if pale else 1.8,
                          marker=None if pale else "o", markersize=4)  # dots: a 1-epoch run is still visible

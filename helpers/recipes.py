@@ -15,8 +15,9 @@ The recipes: ``POST_CIFAR`` (lesson 2's post), ``CROP_FLIP`` (the standard CIFAR
 
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import keras
@@ -35,7 +36,6 @@ class Recipe:
     description: str
     affine: dict
     elastic: dict | None = None
-    _compiled: dict = field(default_factory=dict, compare=False, repr=False)
 
     # ------------------------------------------------------------ the fused op (tf.data, generators)
 
@@ -46,8 +46,7 @@ class Recipe:
         (a generator or a PyDataset batch) runs through one compiled graph and returns NumPy.
         """
         if isinstance(images, np.ndarray):
-            graph = self._graph("fused", lambda x, s: self.fused(x, s))
-            return graph(tf.convert_to_tensor(images), augment.as_seed(seed)).numpy()
+            return self._fused_graph(tf.convert_to_tensor(images), augment.as_seed(seed)).numpy()
         params = {k: v for k, v in self.affine.items() if k != "vertical_flip"}
         return augment.random_affine(images, seed=seed, **params)
 
@@ -66,10 +65,10 @@ class Recipe:
         """The same recipe with no elastic field (cheaper; lesson 5's exercise)."""
         return Recipe(f"{self.name}_no_elastic", self.description + " (no elastic field)", self.affine)
 
-    def _graph(self, key: str, fn: Callable) -> Callable:
-        if key not in self._compiled:
-            self._compiled[key] = tf.function(fn, reduce_retracing=True)
-        return self._compiled[key]
+    @functools.cached_property
+    def _fused_graph(self) -> Callable:
+        """``fused`` as one compiled graph, built on first NumPy use (cached on the instance)."""
+        return tf.function(self.fused, reduce_retracing=True)
 
     # ------------------------------------------------------------ the legacy and layer forms
 

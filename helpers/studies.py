@@ -55,8 +55,9 @@ def cifar_runs(n_train: int = 10_000, epochs_plain: int = 20, epochs_aug: int = 
     Returns one dict per run: test accuracy and loss, last-epoch train/validation accuracy, steps,
     seconds, and the per-epoch history.
     """
-    for arm in arms:
-        recipes.cifar_arm(arm)  # unknown arms fail before any training
+    unknown = sorted(set(arms) - set(recipes.CIFAR_ARMS))
+    if unknown:  # before any training
+        raise ValueError(f"unknown arm(s) {unknown}; choose from {sorted(recipes.CIFAR_ARMS)}")
     fit, val, (x_test, y_test) = datasets.cifar10_splits(n_train, n_test, data_dir=data_dir)
     test = pipelines.evaluation_batches(x_test, y_test, batch_size=batch_size)
     out = []
@@ -162,26 +163,35 @@ def flower_feeding_comparison(train, val, test, *, epochs: int = 6, batch_size: 
     out = []
     logger, level = tf.get_logger(), tf.get_logger().level
     logger.setLevel("ERROR")  # each new model traces its own predict function: TF calls that "retracing"
-    for method in methods:
-        config.set_seed(seed)
-        feeder = flower_feeders(train, batch_size=batch_size, seed=seed, size=train[0].shape[1:3])[method]
-        model = models.flower_cnn(train[0].shape[1:], num_classes)
-        model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
-        timer = metrics.EpochTimer()
-        history = model.fit(feeder, steps_per_epoch=None if method == "pydataset" else steps, epochs=epochs,
-                            validation_data=val_data, callbacks=[timer], shuffle=False, verbose=verbose)
-        predictions = model.predict(test[0], verbose=0).argmax(-1)
-        epoch_seconds = float(np.median(timer.times))
-        out.append({
-            "method": method, "epochs": epochs, "n_train": len(train[0]), "n_val": len(val[0]),
-            "n_test": len(test[0]), "steps_per_epoch": steps, "epoch_seconds": round(epoch_seconds, 2),
-            "images_per_s": round(len(train[0]) / epoch_seconds, 1),
-            "test_accuracy": float((predictions == test[1]).mean()),
-            "history": history_floats(history), "predictions": predictions.tolist(),
-        })
-        print(f"{method:<18} test accuracy {out[-1]['test_accuracy']:.3f}, {epoch_seconds:.1f} s per epoch", flush=True)
-    logger.setLevel(level)
+    try:
+        for method in methods:
+            out.append(_fit_one_feeder(method, train, val_data, test, num_classes, steps, epochs, batch_size, seed,
+                                       verbose))
+    finally:
+        logger.setLevel(level)
     return out
+
+
+def _fit_one_feeder(method, train, val_data, test, num_classes, steps, epochs, batch_size, seed, verbose) -> dict:
+    """One fit of the flower CNN fed by ``method``; see ``flower_feeding_comparison``."""
+    config.set_seed(seed)
+    feeder = flower_feeders(train, batch_size=batch_size, seed=seed, size=train[0].shape[1:3])[method]
+    model = models.flower_cnn(train[0].shape[1:], num_classes)
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    timer = metrics.EpochTimer()
+    history = model.fit(feeder, steps_per_epoch=None if method == "pydataset" else steps, epochs=epochs,
+                        validation_data=val_data, callbacks=[timer], shuffle=False, verbose=verbose)
+    predictions = model.predict(test[0], verbose=0).argmax(-1)
+    epoch_seconds = float(np.median(timer.times))
+    row = {
+        "method": method, "epochs": epochs, "n_train": len(train[0]), "n_val": len(val_data[0]),
+        "n_test": len(test[0]), "steps_per_epoch": steps, "epoch_seconds": round(epoch_seconds, 2),
+        "images_per_s": round(len(train[0]) / epoch_seconds, 1),
+        "test_accuracy": float((predictions == test[1]).mean()),
+        "history": history_floats(history), "predictions": predictions.tolist(),
+    }
+    print(f"{method:<18} test accuracy {row['test_accuracy']:.3f}, {epoch_seconds:.1f} s per epoch", flush=True)
+    return row
 
 
 # ---------------------------------------------------------------- command line
