@@ -64,13 +64,29 @@ def _resolve_dir(raw: str | None, default: Path) -> Path:
     return Path(raw).expanduser().resolve()
 
 
+def _check_data_dir(raw: str | None) -> None:
+    """COURSE_DATA_DIR may be missing (it is created on the first download), but not a file or a
+    link to nowhere (an unmounted USB stick): that would download into the wrong place."""
+    if raw is None or not raw.strip():
+        return
+    given = Path(raw).expanduser()
+    if given.is_symlink() and not given.exists():
+        raise ConfigError(
+            f"COURSE_DATA_DIR={raw!r} is a link to {os.readlink(given)!r}, which does not exist "
+            "(is a drive not mounted?). Mount it, or point COURSE_DATA_DIR elsewhere."
+        )
+    if given.exists() and not given.is_dir():
+        raise ConfigError(f"COURSE_DATA_DIR={raw!r} is a file, not a folder.")
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read the settings from ``environ`` (default: ``os.environ``).
 
-    Raises ConfigError for an unreadable COURSE_QUICK, or an output directory
-    inside the data directory.
+    Raises ConfigError for an unreadable COURSE_QUICK, a COURSE_DATA_DIR that is a file or a
+    dangling link, or an output directory inside the data directory.
     """
     env = os.environ if environ is None else environ
+    _check_data_dir(env.get("COURSE_DATA_DIR"))
     settings = Settings(
         quick=_parse_quick(env.get("COURSE_QUICK")),
         data_dir=_resolve_dir(env.get("COURSE_DATA_DIR"), REPO_ROOT / "data"),

@@ -8,17 +8,21 @@ skips unsafe archive members instead of refusing the archive.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import http.client
+import lzma
 import os
 import shutil
+import stat
 import tarfile
 import tempfile
 import urllib.error
 import urllib.request
 import zipfile
+import zlib
 from contextlib import contextmanager
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Iterator
 
 CHUNK = 1 << 20
@@ -33,7 +37,7 @@ class ChecksumError(RuntimeError):
 
 
 class UnsafeArchiveError(RuntimeError):
-    """An archive member would land outside the extraction folder."""
+    """An archive is unsafe (escaping names, links, special files, absurd sizes) or unreadable."""
 
 
 def file_hash(path: Path, algorithm: str = "sha256") -> str:
@@ -76,6 +80,15 @@ def temporary_sibling(target: Path, *, directory: bool = False) -> Iterator[Path
             tmp.unlink()
 
 
+def _content_length(raw: str | None) -> int | None:
+    """The header as a byte count, or None if absent or malformed (the hash still guards the file)."""
+    try:
+        value = int(raw.strip()) if raw else None
+    except ValueError:
+        return None
+    return value if value is not None and value >= 0 else None
+
+
 def download(
     url: str,
     target: Path,
@@ -96,15 +109,15 @@ def download(
     with temporary_sibling(target) as tmp:
         try:
             with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as out:
-                total = response.headers.get("Content-Length")
-                bar = keras.utils.Progbar(int(total) if total else None, unit_name="B") if progress else None
+                total = _content_length(response.headers.get("Content-Length"))
+                bar = keras.utils.Progbar(total, unit_name="B") if progress else None
                 done = 0
                 for chunk in iter(lambda: response.read(CHUNK), b""):
                     out.write(chunk)
                     done += len(chunk)
                     if bar:
                         bar.update(done)
-            if total and done != int(total):  # http.client ends short reads silently
+            if total is not None and done != total:  # http.client ends short reads silently
                 raise DownloadError(f"could not download {url}: connection closed after {done} of {total} bytes")
         except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
             raise DownloadError(f"could not download {url}: {exc}") from exc
@@ -113,40 +126,164 @@ def download(
     return target
 
 
-def _check_member(name: str, dest: Path, link_target: str | None = None) -> None:
-    """Refuse absolute names, '..' escapes and links pointing outside ``dest``."""
+# The course's archives hold plain files and folders only. Anything else is refused before a byte is
+# written, so the safety of an extraction never depends on the interpreter's tarfile patch level
+# (CVE-2025-4517 defeats ``filter="data"`` on unpatched Pythons; 3.11.0-3.11.3 have no filter at all).
+MAX_MEMBER_BYTES = 4 << 30  # 4 GiB: the largest course file is 30 MB
+MAX_TOTAL_BYTES = 32 << 30
+MAX_MEMBERS = 200_000  # flower_photos.tgz has 3,676
+# What a damaged archive raises while it is read (gzip.BadGzipFile is an OSError; other OSErrors,
+# such as a full disk, are not the archive's fault and pass through unchanged).
+CORRUPT = (tarfile.TarError, zipfile.BadZipFile, zlib.error, EOFError, gzip.BadGzipFile, lzma.LZMAError)
+
+
+class _Plan:
+    """The members of an archive that will be written, checked as a whole before any is."""
+
+    def __init__(self, archive: Path):
+        self.archive = archive
+        self.items: list[tuple[object, PurePosixPath, bool]] = []  # (member, relative path, is_dir)
+        self.total = 0
+
+    def refuse(self, why: str) -> UnsafeArchiveError:
+        return UnsafeArchiveError(f"{self.archive.name}: {why}; refusing the archive, nothing was extracted")
+
+    def add(self, member, name: str, *, is_dir: bool, size: int) -> None:
+        rel = _relative_name(name, self)
+        if rel is None:  # "./" or "" : the archive root itself
+            return
+        if size < 0 or size > MAX_MEMBER_BYTES:
+            raise self.refuse(f"member {name!r} declares an impossible size ({size} bytes)")
+        self.total += size
+        if self.total > MAX_TOTAL_BYTES or len(self.items) >= MAX_MEMBERS:
+            raise self.refuse(f"it declares more than {MAX_TOTAL_BYTES >> 30} GiB or {MAX_MEMBERS} members")
+        self.items.append((member, rel, is_dir))
+
+    def check_tree(self) -> None:
+        """No file is written twice, and no file is also used as a folder ('a' then 'a/b')."""
+        files, folders = set(), set()
+        for _, rel, is_dir in self.items:
+            folders.update(str(parent) for parent in rel.parents if str(parent) != ".")
+            if is_dir:
+                folders.add(str(rel))
+            elif str(rel) in files:
+                raise self.refuse(f"member {str(rel)!r} occurs twice (a later copy would overwrite the first)")
+            else:
+                files.add(str(rel))
+        clash = sorted(files & folders)
+        if clash:
+            raise self.refuse(f"member {clash[0]!r} is both a file and a folder")
+
+
+def _relative_name(name: str, plan: _Plan) -> PurePosixPath | None:
+    """A member name as a clean relative path; absolute names, drives and '..' are refused."""
+    if "\x00" in name:
+        raise plan.refuse(f"member {name!r} has a NUL byte in its name")
     pure = PurePosixPath(name.replace("\\", "/"))
-    resolved = (dest / pure).resolve()
-    if pure.is_absolute() or not resolved.is_relative_to(dest):
-        raise UnsafeArchiveError(f"archive member {name!r} would be written outside {dest}; refusing the archive")
-    if link_target is not None:
-        link = (resolved.parent / link_target).resolve()
-        if PurePosixPath(link_target).is_absolute() or not link.is_relative_to(dest):
-            raise UnsafeArchiveError(
-                f"archive member {name!r} links to {link_target!r}, outside {dest}; refusing the archive"
-            )
+    if pure.is_absolute() or PureWindowsPath(name).drive or ".." in pure.parts:
+        raise plan.refuse(f"member {name!r} would be written outside the destination")
+    parts = [part for part in pure.parts if part not in ("", ".")]
+    return PurePosixPath(*parts) if parts else None
+
+
+def _plan_tar(archive: Path, handle: tarfile.TarFile) -> _Plan:
+    plan = _Plan(archive)
+    last_offset = -1
+    while True:
+        # tarfile.next() reads one header; a negative size makes unpatched tarfile (CVE-2025-8194)
+        # jump backwards and loop forever, so the offsets must strictly increase.
+        member = handle.next()
+        if member is None:
+            break
+        if member.size < 0 or member.offset <= last_offset:
+            raise plan.refuse(f"member {member.name!r} has a negative size or points backwards")
+        last_offset = member.offset
+        if member.issym() or member.islnk():
+            raise plan.refuse(f"member {member.name!r} is a link (to {member.linkname!r}); "
+                              "the course's archives hold none")
+        if not (member.isfile() or member.isdir()):
+            raise plan.refuse(f"member {member.name!r} is a device, FIFO or other special file")
+        plan.add(member, member.name, is_dir=member.isdir(), size=member.size)
+    return plan
+
+
+def _plan_zip(archive: Path, handle: zipfile.ZipFile) -> _Plan:
+    plan = _Plan(archive)
+    for info in handle.infolist():
+        kind = stat.S_IFMT(info.external_attr >> 16)
+        if kind == stat.S_IFLNK:
+            raise plan.refuse(f"member {info.filename!r} is a symbolic link; the course's archives hold none")
+        if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
+            raise plan.refuse(f"member {info.filename!r} is a device, FIFO or other special file")
+        if info.flag_bits & 0x1:
+            raise plan.refuse(f"member {info.filename!r} is encrypted")
+        plan.add(info, info.filename, is_dir=info.is_dir(), size=info.file_size)
+    return plan
+
+
+def _write_plan(plan: _Plan, dest: Path, open_member) -> None:
+    """Write every planned member under ``dest``; on any failure remove what was written."""
+    created: list[Path] = []
+    real_dest = os.path.realpath(dest)
+    try:
+        for member, rel, is_dir in plan.items:
+            target = dest / rel
+            for folder in [*reversed(rel.parents), rel] if is_dir else reversed(rel.parents):
+                path = dest / folder
+                if not path.exists():
+                    path.mkdir()
+                    created.append(path)
+            # Links are refused above, but ``dest`` itself may already hold one: check the real path.
+            parent = os.path.realpath(target.parent)
+            if os.path.commonpath([parent, real_dest]) != real_dest:
+                raise plan.refuse(f"member {str(rel)!r} would be written through a link to {parent}")
+            if is_dir:
+                continue
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+            fd = os.open(target, flags, 0o644)
+            created.append(target)
+            with os.fdopen(fd, "wb") as out, open_member(member) as source:
+                shutil.copyfileobj(source, out, CHUNK)
+    except BaseException as exc:
+        for path in reversed(created):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        if isinstance(exc, FileExistsError):
+            raise plan.refuse(f"{exc.filename} already exists and would be overwritten") from exc
+        if isinstance(exc, CORRUPT):
+            raise UnsafeArchiveError(f"{plan.archive.name} is corrupt or truncated ({type(exc).__name__}: {exc}); "
+                                     "what had been extracted was removed") from exc
+        raise
 
 
 def safe_extract(archive: Path, dest: Path) -> None:
-    """Extract a .zip, .tar, .tar.gz or .tgz into ``dest`` after checking every member.
+    """Extract a .zip, .tar, .tar.gz or .tgz of plain files and folders into ``dest``.
 
-    Raises UnsafeArchiveError before writing anything if one member is unsafe,
-    and ValueError for an unknown archive type.
+    Every member is checked before anything is written. Raises UnsafeArchiveError (nothing written)
+    for absolute or '..' names, links, devices, negative or absurd sizes, duplicate or clashing names,
+    an existing file in the way, and a corrupt or truncated archive; ValueError for an unknown type.
+    Needs no ``tarfile`` extraction filter, so any Python 3.11 patch level behaves the same.
     """
-    dest = dest.resolve()
+    archive = Path(archive)
+    dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     if zipfile.is_zipfile(archive):
-        with zipfile.ZipFile(archive) as zf:
-            for info in zf.infolist():
-                _check_member(info.filename, dest)
-            zf.extractall(dest)
+        try:
+            with zipfile.ZipFile(archive) as handle:
+                plan = _plan_zip(archive, handle)
+                plan.check_tree()
+                _write_plan(plan, dest, handle.open)
+        except CORRUPT as exc:
+            raise UnsafeArchiveError(f"{archive.name} is corrupt or truncated ({exc}); nothing was extracted") from exc
     elif tarfile.is_tarfile(archive):
-        with tarfile.open(archive) as tf:
-            for member in tf.getmembers():
-                _check_member(member.name, dest, member.linkname if member.issym() else None)
-                if member.islnk():  # hard links are named from the archive root
-                    _check_member(member.linkname, dest)
-            # The stdlib "data" filter is a second guard (devices, permissions, ...).
-            tf.extractall(dest, filter="data")
+        try:
+            with tarfile.open(archive) as handle:
+                plan = _plan_tar(archive, handle)
+                plan.check_tree()
+                _write_plan(plan, dest, handle.extractfile)
+        except CORRUPT as exc:
+            raise UnsafeArchiveError(f"{archive.name} is corrupt or truncated ({exc}); nothing was extracted") from exc
     else:
         raise ValueError(f"{archive} is neither a zip nor a tar archive")

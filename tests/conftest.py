@@ -10,6 +10,7 @@ import io
 import socket
 import tarfile
 import threading
+import time
 import zipfile
 from pathlib import Path
 
@@ -31,7 +32,8 @@ def needs_offline(*names: str):
 
 
 class _Origin(http.server.SimpleHTTPRequestHandler):
-    """Serves a folder; counts requests; '/truncated/<file>' promises more bytes than it sends."""
+    """Serves a folder; counts requests; '/truncated/<file>' promises more bytes than it sends;
+    '/slow/<file>' trickles a file out over about 1.5 s; '/badlength/<file>' sends the whole file under a malformed Content-Length."""
 
     requests: list[str]
 
@@ -44,6 +46,25 @@ class _Origin(http.server.SimpleHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
             self.wfile.flush()
+            self.close_connection = True
+            return
+        if self.path.startswith("/slow/"):  # about 1.5 s per file: long enough for two fetches to overlap
+            body = (Path(self.directory) / self.path.removeprefix("/slow/")).read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            step = max(1, len(body) // 30)
+            for start in range(0, len(body), step):
+                self.wfile.write(body[start:start + step])
+                self.wfile.flush()
+                time.sleep(0.05)
+            return
+        if self.path.startswith("/badlength/"):  # a complete body under a header that is not a number
+            body = (Path(self.directory) / self.path.removeprefix("/badlength/")).read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", "about 40 kB")
+            self.end_headers()
+            self.wfile.write(body)
             self.close_connection = True
             return
         super().do_GET()
@@ -83,9 +104,14 @@ def sha256(path: Path) -> str:
 
 
 def make_tar(path: Path, files: dict[str, bytes], *, symlinks: dict[str, str] | None = None,
-             hardlinks: dict[str, str] | None = None) -> Path:
-    """A .tar.gz with the given members (names are used verbatim, even unsafe ones)."""
+             hardlinks: dict[str, str] | None = None, specials: dict[str, bytes] | None = None) -> Path:
+    """A .tar.gz with the given members (names are used verbatim, even unsafe ones); ``specials``
+    maps a name to a tarfile type (e.g. tarfile.FIFOTYPE, tarfile.CHRTYPE)."""
     with tarfile.open(path, "w:gz") as tar:
+        for name, kind in (specials or {}).items():
+            info = tarfile.TarInfo(name)
+            info.type = kind
+            tar.addfile(info)
         for name, data in files.items():
             info = tarfile.TarInfo(name)
             info.size = len(data)
@@ -99,14 +125,71 @@ def make_tar(path: Path, files: dict[str, bytes], *, symlinks: dict[str, str] | 
     return path
 
 
-def make_zip(path: Path, files: dict[str, bytes]) -> Path:
-    """A .zip with the given members (names are used verbatim, even unsafe ones)."""
+def make_zip(path: Path, files: dict[str, bytes], *, symlinks: dict[str, str] | None = None) -> Path:
+    """A .zip with the given members (names are used verbatim, even unsafe ones); ``symlinks`` are
+    stored the way Info-ZIP stores them (mode S_IFLNK, the target as the data)."""
+    import stat
+
     with zipfile.ZipFile(path, "w") as zf:
         for name, data in files.items():
             zf.writestr(zipfile.ZipInfo(name), data)
+        for name, target in (symlinks or {}).items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            zf.writestr(info, target)
     return path
 
 
 def listing(folder: Path) -> list[str]:
     """Every path below ``folder``, hidden ones included, relative and sorted."""
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def make_realpath_overflow_tar(path: Path, dest: Path) -> Path:
+    """CPython's regression archive for CVE-2025-4517, rebuilt for ``dest``: a ladder of folders and
+    symlinks whose expansion overflows PATH_MAX, so ``os.path.realpath`` stops resolving; then a symlink
+    ``escape`` pointing to ``dest``'s parent through it, a hard link to ``escape/flag`` that is then
+    overwritten, and a new file ``escape/newfile``. Extracted naively, it changes ``dest.parent/flag``
+    and creates ``dest.parent/newfile``."""
+    import os
+
+    steps = "abcdefghijklmnop"
+    path_max = os.pathconf(dest.parent, "PC_PATH_MAX")
+    component = "d" * ((path_max - len(str(dest)) - 1) // (len(steps) + 1))
+    with tarfile.open(path, "w") as tar:
+        def add(name, *, kind=tarfile.REGTYPE, link="", data=b""):
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname, info.size = kind, link, len(data)
+            info.mode = 0o777 if kind == tarfile.DIRTYPE else 0o644
+            tar.addfile(info, io.BytesIO(data) if data else None)
+
+        below = ""
+        for step in steps:
+            add(os.path.join(below, component), kind=tarfile.DIRTYPE)
+            add(os.path.join(below, step), kind=tarfile.SYMTYPE, link=component)
+            below = os.path.join(below, component)
+        deep_link = os.path.join(*steps, "l" * 254)
+        add(deep_link, kind=tarfile.SYMTYPE, link=os.path.join(*[".."] * len(steps)))
+        add("escape", kind=tarfile.SYMTYPE, link=os.path.join(deep_link, ".."))
+        add("flaglink", kind=tarfile.LNKTYPE, link=os.path.join("escape", "flag"))
+        add("flaglink", data=b"overwrite")
+        add("escape/newfile", data=b"new")
+    return path
+
+
+def make_negative_size_tar(path: Path) -> Path:
+    """A tar whose second member's size field is -512 in GNU base-256 form: unpatched tarfile
+    (CVE-2025-8194) steps back to the same header and loops forever, its memory growing."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for name in ("top/a.txt", "top/b.txt"):
+            info = tarfile.TarInfo(name)
+            info.size = 4
+            tar.addfile(info, io.BytesIO(b"data"))
+    raw = bytearray(buffer.getvalue())
+    header = 1024  # second member: 512-byte header + one 512-byte data block after the first
+    raw[header + 124: header + 136] = b"\xff" + (-512).to_bytes(11, "big", signed=True)
+    raw[header + 148: header + 156] = b" " * 8
+    raw[header + 148: header + 155] = b"%06o\0" % sum(raw[header: header + 512])
+    path.write_bytes(bytes(raw))
+    return path

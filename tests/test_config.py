@@ -47,6 +47,18 @@ def test_output_dir_inside_data_dir_is_refused(clean_env, tmp_path):
         config.load_settings()
 
 
+def test_a_dangling_link_or_a_file_as_data_dir_is_refused(clean_env, tmp_path):
+    # An unmounted stick behind a link: before, the course downloaded into the link's empty target.
+    (tmp_path / "stick").symlink_to(tmp_path / "not-mounted")
+    clean_env.setenv("COURSE_DATA_DIR", str(tmp_path / "stick"))
+    with pytest.raises(config.ConfigError, match="does not exist"):
+        config.load_settings()
+    (tmp_path / "afile").write_text("x")
+    clean_env.setenv("COURSE_DATA_DIR", str(tmp_path / "afile"))
+    with pytest.raises(config.ConfigError, match="is a file"):
+        config.load_settings()
+
+
 def test_settings_are_read_when_asked_not_at_import(clean_env):
     assert config.quick_mode() is False
     clean_env.setenv("COURSE_QUICK", "1")

@@ -1,6 +1,10 @@
 import dataclasses
+import os
 import pickle
 import shutil
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +15,7 @@ from helpers import datasets
 from helpers.datasets import (
     ChecksumError,
     CourseDataWarning,
+    DataDirError,
     DatasetUnavailableError,
     LayoutError,
     MaskError,
@@ -44,7 +49,8 @@ def test_download_verify_extract_then_reuse(served_toy, tmp_path):
     data = tmp_path / "data"
     folder = datasets.fetch("toy", data_dir=data, progress=False)
     assert folder == data / "toy" and (folder / "train" / "a.png").read_bytes() == b"a"
-    assert sorted(p.name for p in data.iterdir()) == ["toy", "toy.tar.gz"]  # no temp leftovers
+    # no temp leftovers; the lock file stays (removing a lock file races with the next process)
+    assert sorted(p.name for p in data.iterdir()) == [".toy.lock", "toy", "toy.tar.gz"]
     assert datasets.fetch("toy", data_dir=data) == folder
     assert requests == ["/toy.tar.gz"], "a present folder must be used without downloading again"
 
@@ -63,7 +69,7 @@ def test_checksum_mismatch_leaves_nothing_in_the_data_dir(origin, monkeypatch, t
     data = tmp_path / "data"
     with pytest.raises(ChecksumError, match="ffff"):
         datasets.fetch("toy", data_dir=data, progress=False)
-    assert listing(data) == []
+    assert listing(data) == [".toy.lock"]
 
 
 def test_offline_without_a_local_copy_is_one_clear_error(dead_url, monkeypatch, tmp_path):
@@ -73,7 +79,7 @@ def test_offline_without_a_local_copy_is_one_clear_error(dead_url, monkeypatch, 
     message = str(err.value)
     for part in ("toy dataset", dead_url, "COURSE_DATA_DIR", "toy.tar.gz", str(tmp_path)):
         assert part in message
-    assert listing(tmp_path) == []
+    assert listing(tmp_path) == [".toy.lock"]
 
 
 def test_a_present_partial_layout_is_used_as_is(dead_url, monkeypatch, tmp_path):
@@ -120,7 +126,7 @@ def test_a_path_traversal_archive_is_refused(origin, monkeypatch, tmp_path):
     with pytest.raises(UnsafeArchiveError):
         datasets.fetch("toy", data_dir=data, progress=False)
     assert not (tmp_path / "a" / "escaped.txt").exists() and not (tmp_path / "escaped.txt").exists()
-    assert listing(data) == ["toy.tar.gz"], "no extracted folder and no temp folder may remain"
+    assert listing(data) == [".toy.lock", "toy.tar.gz"], "no extracted folder and no temp folder may remain"
 
 
 def test_an_archive_with_the_wrong_layout_leaves_no_folder(origin, monkeypatch, tmp_path):
@@ -128,9 +134,101 @@ def test_an_archive_with_the_wrong_layout_leaves_no_folder(origin, monkeypatch, 
     archive = make_tar(folder / "toy.tar.gz", {"toy/readme.txt": b"not the data"})
     monkeypatch.setitem(datasets.DATASETS, "toy", toy_spec(base + "toy.tar.gz", sha256(archive)))
     data = tmp_path / "data"
-    with pytest.raises(LayoutError):
+    with pytest.raises(LayoutError) as err:
         datasets.fetch("toy", data_dir=data, progress=False)
-    assert listing(data) == ["toy.tar.gz"]
+    message = str(err.value)
+    assert "toy.tar.gz is not the toy archive" in message and "lacking train/, labels.txt" in message
+    assert ".partial-" not in message, "the message must not name a temporary folder that is gone"
+    assert listing(data) == [".toy.lock", "toy.tar.gz"]
+
+
+CONCURRENT_FETCH = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    from helpers import datasets
+    url, checksum, data = sys.argv[1:4]
+    datasets.DATASETS["toy"] = datasets.DatasetSpec(
+        name="toy", folder="toy", url=url, archive="toy.tar.gz", checksum=checksum,
+        required=("train/", "labels.txt"), item_globs=("train/*.png",), full_count=3)
+    print("FOLDER", datasets.fetch("toy", data_dir=Path(data), progress=False))
+""")
+
+
+def test_two_processes_fetching_at_once_both_succeed(origin, tmp_path):
+    # A class on one shared data folder: before the lock, the second process died with
+    # "OSError: [Errno 39] Directory not empty" when its rename found the first one's folder.
+    folder, base, requests = origin
+    archive = make_tar(folder / "toy.tar.gz", TOY_FILES)
+    data = tmp_path / "data"
+    args = [sys.executable, "-c", CONCURRENT_FETCH, base + "slow/toy.tar.gz", sha256(archive), str(data)]
+    root = Path(__file__).resolve().parents[1]
+    children = [subprocess.Popen(args, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for _ in range(2)]
+    results = [child.communicate(timeout=120) for child in children]
+    for child, (out, err) in zip(children, results):
+        assert child.returncode == 0, err
+        assert f"FOLDER {data / 'toy'}" in out
+    assert requests == ["/slow/toy.tar.gz"], "the second process must wait and reuse, not download again"
+    assert listing(data) == sorted([".toy.lock", "toy.tar.gz", "toy", "toy/labels.txt", "toy/train",
+                                    "toy/train/a.png", "toy/train/b.png"])
+
+
+def test_a_folder_that_appears_during_the_rename_is_accepted_when_complete(tmp_path):
+    spec = toy_spec("unused", "0" * 64)
+    for name in ("ours", "theirs"):
+        (tmp_path / name / "train").mkdir(parents=True)
+        (tmp_path / name / "labels.txt").write_text(name)
+    datasets._install(tmp_path / "ours", tmp_path / "theirs", spec)
+    assert (tmp_path / "theirs" / "labels.txt").read_text() == "theirs"
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "junk").write_text("x")
+    with pytest.raises(OSError):  # an incomplete folder in the way is not success
+        datasets._install(tmp_path / "ours", tmp_path / "broken", spec)
+
+
+def test_leftovers_of_a_killed_fetch_are_reported_then_swept(served_toy, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / ".toy.tar.gz.partial-k1ll3d").write_bytes(b"x" * 300_000)
+    (data / ".toy.partial-0omkill").mkdir()
+    (data / ".toy.partial-0omkill" / "half.png").write_bytes(b"y" * 200_000)
+    (data / ".other.partial-keep").write_bytes(b"not ours")
+    row = next(r for r in datasets.inventory(data) if r["dataset"] == "toy")
+    assert [Path(p).name for p in row["leftovers"]] == [".toy.partial-0omkill", ".toy.tar.gz.partial-k1ll3d"]
+    assert row["leftover MB"] == 0.5
+    datasets.fetch("toy", data_dir=data, progress=False)
+    assert not list(data.glob(".toy*.partial-*"))
+    assert (data / ".other.partial-keep").exists(), "only this dataset's leftovers are swept"
+    assert next(r for r in datasets.inventory(data) if r["dataset"] == "toy")["leftovers"] == []
+
+
+def test_a_data_dir_that_is_a_file_is_a_clear_error(served_toy, tmp_path):
+    data = tmp_path / "data"
+    data.write_text("oops")
+    with pytest.raises(DataDirError, match="is a file"):
+        datasets.fetch("toy", data_dir=data, progress=False)
+
+
+def test_a_read_only_data_dir_is_reported_before_downloading(served_toy, tmp_path, monkeypatch):
+    # root may write anywhere, so the permission check is simulated; the point is the order.
+    _, requests = served_toy
+    data = tmp_path / "data"
+    data.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(datasets.os, "access", lambda p, mode: False if Path(p) == data else real_access(p, mode))
+    with pytest.raises(DataDirError, match="read-only"):
+        datasets.fetch("toy", data_dir=data, progress=False)
+    assert requests == []
+
+
+def test_inventory_counts_upper_case_suffixes_and_ignores_dotfiles(dead_url, monkeypatch, tmp_path):
+    monkeypatch.setitem(datasets.DATASETS, "toy", toy_spec(dead_url, "0" * 64))
+    (tmp_path / "toy" / "train").mkdir(parents=True)
+    (tmp_path / "toy" / "labels.txt").write_text("x")
+    for name in ("a.png", "B.PNG", "c.Png", "._a.png", ".DS_Store"):
+        (tmp_path / "toy" / "train" / name).write_bytes(b"x")
+    row = next(r for r in datasets.inventory(tmp_path) if r["dataset"] == "toy")
+    assert (row["items"], row["status"]) == (3, "present")
 
 
 def test_unknown_dataset_name():
@@ -168,7 +266,7 @@ def test_one_bad_file_in_a_file_by_file_set_leaves_nothing(origin, monkeypatch, 
     data = tmp_path / "data"
     with pytest.raises(ChecksumError, match="train/label/0.png"):
         datasets.fetch("membrane", data_dir=data, progress=False)
-    assert listing(data) == []
+    assert listing(data) == [".membrane.lock"]
 
 
 def test_membrane_checksums_cover_the_canonical_90_files():
