@@ -385,14 +385,34 @@ class _ArrayUnpickler(pickle.Unpickler):
 
 
 def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """One CIFAR-10 python batch -> (images uint8 (N, 32, 32, 3) RGB, labels int64 (N,))."""
+    """One CIFAR-10 python batch -> (images uint8 (N, 32, 32, 3) RGB, labels int64 (N,) in 0..9).
+
+    Raises DatasetError naming the file if it is truncated, empty, not a pickle (an HTML error
+    page saved under the batch's name), holds values outside 0..255 or labels outside 0..9.
+    """
     with open(path, "rb") as handle:
-        batch = _ArrayUnpickler(handle, encoding="bytes").load()
+        try:
+            batch = _ArrayUnpickler(handle, encoding="bytes").load()
+        except pickle.UnpicklingError as exc:
+            if "refusing" in str(exc):
+                raise
+            raise DatasetError(f"{path} is not a CIFAR-10 batch file (it is damaged, truncated or not a "
+                               f"pickle: {exc}). Delete it and fetch the dataset again.") from exc
+        except (EOFError, ValueError, TypeError, IndexError, KeyError, AttributeError, MemoryError) as exc:
+            raise DatasetError(f"{path} is not a CIFAR-10 batch file (it is damaged, truncated or empty: "
+                               f"{type(exc).__name__}). Delete it and fetch the dataset again.") from exc
     try:
-        data = np.asarray(batch[b"data"], dtype=np.uint8)
-        labels = np.asarray(batch[b"labels"], dtype=np.int64)
-    except (KeyError, TypeError) as exc:
+        raw, labels = np.asarray(batch[b"data"]), np.asarray(batch[b"labels"])
+    except (KeyError, TypeError, IndexError) as exc:
         raise DatasetError(f"{path} is not a CIFAR-10 batch (no b'data' / b'labels')") from exc
+    if raw.dtype != np.uint8 and (raw.size and (not np.issubdtype(raw.dtype, np.integer)
+                                                or raw.min() < 0 or raw.max() > 255)):
+        raise DatasetError(f"{path}: pixel data must be whole numbers in 0..255, got {raw.dtype} "
+                           "(casting would wrap them silently)")
+    if labels.size and (not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() > 9):
+        raise DatasetError(f"{path}: labels must be class ids 0..9, got {labels.dtype} values "
+                           f"{labels.min()}..{labels.max()}")
+    data, labels = raw.astype(np.uint8), labels.astype(np.int64)
     if data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
         raise DatasetError(f"{path}: expected data (N, 3072) and N labels, got {data.shape} and {labels.shape}")
     # Rows hold the R, G and B planes one after the other: N x 3 x 32 x 32 -> NHWC.
@@ -442,11 +462,14 @@ def load_cifar10(
 
 
 def _natural_key(path: Path):
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name)]
+    """'2.png' before '10.png'. Only ASCII digits count as numbers ('1²2.png' is text)."""
+    return [int(t) if t.isascii() and t.isdigit() else t for t in re.split(r"([0-9]+)", path.name)]
 
 
 def _images_in(folder: Path) -> dict[str, Path]:
-    return {p.name: p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES}
+    """Image files by name; dotfiles (macOS ``._0.png`` companions, ``.DS_Store``) ignored."""
+    return {p.name: p for p in folder.iterdir()
+            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES}
 
 
 def match_pairs(image_dir: Path, mask_dir: Path) -> list[tuple[Path, Path]]:
@@ -492,16 +515,19 @@ def load_membrane(*, data_dir: Path | None = None) -> tuple[np.ndarray, np.ndarr
     with 1 = cell interior (white in the PNGs) and 0 = membrane. N is whatever
     the folder holds (30 in the canonical set).
     """
-    from PIL import Image
+    from helpers.imagefolders import open_8bit
 
     folder = fetch("membrane", data_dir=data_dir)
     pairs = match_pairs(folder / "train" / "image", folder / "train" / "label")
     images, masks = [], []
     for image_path, mask_path in pairs:
-        image = np.asarray(Image.open(image_path).convert("L"))
-        mask = np.asarray(Image.open(mask_path).convert("L"))
+        with open_8bit(image_path) as image, open_8bit(mask_path) as mask:  # 16-bit: high byte, as TF
+            image, mask = np.asarray(image.convert("L")), np.asarray(mask.convert("L"))
         if image.shape != mask.shape:
             raise PairingError(f"{image_path.name}: image is {image.shape} but its mask is {mask.shape}")
+        if images and image.shape != images[0].shape[:2]:
+            raise PairingError(f"{image_path} is {image.shape[1]}x{image.shape[0]} but {pairs[0][0].name} is "
+                               f"{images[0].shape[1]}x{images[0].shape[0]}: every pair must have one size")
         images.append(image[..., None])
         masks.append(binarize_mask(mask, source=str(mask_path))[..., None])
     return np.stack(images), np.stack(masks), [p.name for p, _ in pairs]

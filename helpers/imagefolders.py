@@ -1,17 +1,23 @@
 """Class-per-folder photo collections (flowers, hotdog): check every file up front, then load.
 
 Real folders hold junk: truncated JPEGs, text files, grayscale or CMYK or RGBA images, empty
-class folders. ``scan`` opens every file once. It reports each problem by path, keeps
-files it can convert to RGB, and skips files it cannot read. Training therefore never meets a
-bad file half-way, and labels never shift silently.
+class folders, formats TensorFlow cannot decode (TIFF, ICO, PPM), broken links, huge images.
+``scan`` opens every file once, with PIL (which the in-memory loader uses) AND with
+``tf.io.decode_image`` (which the tf.data pipelines use): a file is usable only if both read it.
+It reports each problem by path, keeps files it can convert to RGB, and skips the rest. Training
+therefore never meets a bad file half-way, and labels never shift silently.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+
+MAX_PIXELS = 40_000_000  # 40 MP, four times a 10-MP photo; a 169-MP "decompression bomb" PNG costs 800 MB
 
 
 class EmptyFolderError(RuntimeError):
@@ -45,22 +51,68 @@ class ScanReport:
         return "\n".join(lines)
 
 
-def _check_file(path: Path) -> str:
-    """The image's mode if PIL can fully decode it; raises OSError/ValueError otherwise."""
+def open_8bit(path: Path):
+    """Open an image with PIL, 16-bit grayscale ("I;16", "I") brought to 8 bits the way TensorFlow's
+    decoder does it (the high byte, v >> 8), so both loaders give the same pixels. PIL's own
+    ``convert("L")`` clips 16-bit values at 255 instead, which turns most of an EM image white."""
     from PIL import Image
 
-    with Image.open(path) as image:
-        mode = image.mode
+    image = Image.open(path)
+    if image.mode.startswith("I;16") or image.mode == "I":
+        image.load()
+        values = np.asarray(image).astype(np.int64)
+        image = Image.fromarray((np.clip(values, 0, 65535) >> 8).astype(np.uint8), mode="L")
+    return image
+
+
+def _check_file(path: Path, max_pixels: int) -> str:
+    """The image's mode if PIL and TensorFlow both fully decode it; raises otherwise."""
+    import tensorflow as tf
+    from PIL import Image
+
+    with warnings.catch_warnings():  # PIL warns from 89 MP on; the limit below decides
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        image = Image.open(path)
+    with image:
+        mode, fmt = image.mode, image.format
+        if image.width * image.height > max_pixels:
+            raise ValueError(f"{image.width}x{image.height} is {image.width * image.height / 1e6:.0f} MP, over the "
+                             f"{max_pixels / 1e6:.0f} MP limit (a decompression bomb, or a scan to shrink first)")
         image.load()  # decodes every pixel: a truncated file fails here, not during training
+    try:
+        tf.io.decode_image(tf.io.read_file(str(path)), channels=3, expand_animations=False)
+    except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as exc:
+        raise ValueError(f"TensorFlow's decoder cannot read this {fmt} file, which the tf.data pipelines need "
+                         f"({exc.message.splitlines()[0] if exc.message else type(exc).__name__}); "
+                         "save it as PNG or JPEG") from None
     return mode
 
 
-def scan(root: Path, *, class_names: list[str] | None = None) -> ScanReport:
+def _entries(folder: Path, report: "ScanReport") -> list[Path]:
+    """The regular files of a class folder, sorted; dotfiles (``._x.jpg``, ``.DS_Store``) ignored;
+    sub-folders, broken links and link loops reported as skipped."""
+    files = []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith("."):
+            continue
+        if path.is_file():
+            files.append(path)
+        elif path.is_dir():
+            report.skipped.append((path, "a folder inside a class folder: its files are not used "
+                                         "(the layout is root/class/image)"))
+        elif path.is_symlink():
+            report.skipped.append((path, "a symbolic link to nothing (or a link loop)"))
+        else:
+            report.skipped.append((path, "not a regular file"))
+    return files
+
+
+def scan(root: Path, *, class_names: list[str] | None = None, max_pixels: int = MAX_PIXELS) -> ScanReport:
     """Open every file under ``root/<class>/`` once and sort it into usable, converted or skipped.
 
     ``class_names`` (default: the sub-folders, sorted) fixes the label order. An empty class
-    folder is reported and left out of ``class_names``. Raises EmptyFolderError if nothing
-    usable remains.
+    folder is reported and left out of ``class_names``. Images over ``max_pixels`` are skipped
+    before they are decoded. Raises EmptyFolderError if nothing usable remains.
     """
     root = Path(root)
     if not root.is_dir():
@@ -68,18 +120,15 @@ def scan(root: Path, *, class_names: list[str] | None = None) -> ScanReport:
     names = class_names or sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not names:
         raise EmptyFolderError(f"{root} has no class folders")
-    files_by_class = {}
     for name in names:
-        folder = root / name
-        if not folder.is_dir():
-            raise EmptyFolderError(f"class folder {folder} does not exist")
-        files_by_class[name] = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+        if not (root / name).is_dir():
+            raise EmptyFolderError(f"class folder {root / name} does not exist")
     report = ScanReport(root=root, class_names=[])
     for name in names:
         usable = []
-        for path in files_by_class[name]:
+        for path in _entries(root / name, report):
             try:
-                mode = _check_file(path)
+                mode = _check_file(path, max_pixels)
             except Exception as exc:  # PIL raises many types for junk; all mean "unreadable"
                 report.skipped.append((path, f"{type(exc).__name__}: {exc}"))
                 continue
@@ -100,14 +149,19 @@ def scan(root: Path, *, class_names: list[str] | None = None) -> ScanReport:
 def load_images(paths: list[Path], size: tuple[int, int]) -> np.ndarray:
     """Read files as RGB and resize to ``size`` = (height, width): uint8 (N, H, W, 3) in [0, 255].
 
-    Uses ``keras.utils.load_img`` (PIL; converts grayscale, CMYK, RGBA and palette images to RGB)
-    with bilinear resizing. Call it on ``scan(...).paths``, which are known to decode.
+    What ``keras.utils.load_img(color_mode="rgb", target_size=size)`` does (PIL: grayscale, CMYK,
+    RGBA and palette images become RGB; bilinear resize), except that 16-bit images are scaled to
+    8 bits as TensorFlow's decoder does (``open_8bit``) instead of clipped. Call it on
+    ``scan(...).paths``, which are known to decode.
     """
-    import keras
+    from PIL import Image
 
-    images = [
-        keras.utils.img_to_array(
-            keras.utils.load_img(p, color_mode="rgb", target_size=size, interpolation="bilinear"), dtype="uint8")
-        for p in paths
-    ]
+    height, width = size
+    images = []
+    for path in paths:
+        with open_8bit(path) as image:
+            rgb = image.convert("RGB")
+        if rgb.size != (width, height):
+            rgb = rgb.resize((width, height), Image.BILINEAR)
+        images.append(np.asarray(rgb, dtype=np.uint8))
     return np.stack(images) if images else np.zeros((0, *size, 3), np.uint8)

@@ -337,6 +337,27 @@ def test_cifar_batch_that_would_run_code_is_refused(tmp_path):
         datasets.read_cifar_batch(tmp_path / "evil")
 
 
+@pytest.mark.parametrize("content", [b"", b"\x80\x04\x95\x10\x00\x00", b"<!DOCTYPE html><title>Rate limited</title>"],
+                         ids=["empty", "truncated", "html"])
+def test_a_damaged_cifar_batch_names_its_file(tmp_path, content):
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(content)
+    with pytest.raises(datasets.DatasetError, match="data_batch_1 is not a CIFAR-10 batch file"):
+        datasets.read_cifar_batch(path)
+
+
+def test_cifar_values_that_would_wrap_and_bad_labels_are_refused(tmp_path):
+    path = tmp_path / "data_batch_1"
+    with open(path, "wb") as handle:
+        pickle.dump({b"data": np.full((2, 3072), 300, np.int32), b"labels": [0, 1]}, handle)
+    with pytest.raises(datasets.DatasetError, match="0..255"):
+        datasets.read_cifar_batch(path)
+    with open(path, "wb") as handle:
+        pickle.dump({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 10]}, handle)
+    with pytest.raises(datasets.DatasetError, match="0..9"):
+        datasets.read_cifar_batch(path)
+
+
 def test_cifar_n_train_must_be_positive(tiny_cifar):
     with pytest.raises(ValueError, match="positive"):
         datasets.load_cifar10(n_train=0, data_dir=tiny_cifar[0])
@@ -399,6 +420,49 @@ def test_load_membrane_rejects_a_grey_mask(tmp_path):
     (tmp_path / "membrane" / "test").mkdir()
     with pytest.raises(MaskError, match="0.png is not binary"):
         datasets.load_membrane(data_dir=tmp_path)
+
+
+def test_macos_companion_files_are_ignored(tmp_path):
+    # A stick from a Mac carries ._0.png beside 0.png: AppleDouble metadata, not a PNG.
+    root = tmp_path / "membrane"
+    image_dir, mask_dir = _pair_dirs(root / "train", ["0.png", "1.png"], ["0.png", "1.png"])
+    (root / "test").mkdir()
+    for folder in (image_dir, mask_dir):
+        (folder / "._0.png").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+        (folder / ".DS_Store").write_bytes(b"Bud1")
+    images, masks, names = datasets.load_membrane(data_dir=tmp_path)
+    assert names == ["0.png", "1.png"]
+
+
+def test_natural_order_survives_non_ascii_digits(tmp_path):
+    image_dir, mask_dir = _pair_dirs(tmp_path, ["1\u00b22.png", "10.png", "2.png"], ["1\u00b22.png", "10.png", "2.png"])
+    names = [i.name for i, _ in datasets.match_pairs(image_dir, mask_dir)]
+    assert names == ["1\u00b22.png", "2.png", "10.png"]
+
+
+def test_pairs_of_different_sizes_name_the_odd_file(tmp_path):
+    root = tmp_path / "membrane"
+    _pair_dirs(root / "train", ["0.png"], ["0.png"])
+    (root / "test").mkdir()
+    for sub, value in (("image", 77), ("label", 255)):
+        Image.fromarray(np.full((20, 16), value, np.uint8)).save(root / "train" / sub / "1.png")
+    with pytest.raises(PairingError, match=r"1.png is 16x20 but 0.png is 16x16"):
+        datasets.load_membrane(data_dir=tmp_path)
+
+
+def test_16_bit_membrane_images_are_scaled_like_the_tf_decoder_not_clipped(tmp_path):
+    import tensorflow as tf
+
+    root = tmp_path / "membrane"
+    _pair_dirs(root / "train", ["0.png"], ["0.png"])
+    (root / "test").mkdir()
+    deep = (np.arange(256, dtype=np.uint32) * 257).astype(np.uint16).reshape(16, 16)
+    path = root / "train" / "image" / "0.png"
+    Image.fromarray(deep).save(path)
+    images, _, _ = datasets.load_membrane(data_dir=tmp_path)
+    decoded = tf.io.decode_png(tf.io.read_file(str(path)), channels=1).numpy()
+    np.testing.assert_array_equal(images[0], decoded)
+    assert (images[0] == 255).mean() < 0.01, "before, PIL's convert('L') made 99% of a ramp white"
 
 
 @needs_offline("membrane")
