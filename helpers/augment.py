@@ -5,7 +5,10 @@ Every op:
 - takes ``seed`` as an int or a stateless seed pair (shape [2]) and returns the same output for the
   same seed; in a batch, every sample gets its own draw (sample i uses ``sample_seeds(seed, N)[i]``);
 - keeps dtype and range: uint8 in [0, 255] -> uint8; float in [0, 1] -> same float dtype in [0, 1];
-- raises ValueError for a bad rank, bad channel count, or a crop larger than the image.
+- refuses float input outside [0, 1], NaN or inf (a forgotten ``/ 255`` would otherwise come back as
+  a white sheet): ValueError when called eagerly, InvalidArgumentError with the same message inside
+  ``tf.data`` or ``tf.function``, where values are only known when the graph runs;
+- raises ValueError for a bad rank, bad channel count, a float seed, or a crop larger than the image.
 
 The rest (flips, brightness, contrast, hue, saturation, erasing) is in ``tf.image.stateless_*`` and
 ``keras.layers``; lesson 1 shows them side by side. Blur is here because Keras 3.15's
@@ -15,7 +18,10 @@ The rest (flips, brightness, contrast, hue, saturation, erasing) is in ``tf.imag
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Callable, Sequence
+
+import numpy as np
 
 import tensorflow as tf
 
@@ -28,13 +34,23 @@ FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 
 
 def as_seed(seed: Seed) -> tf.Tensor:
-    """An int or a pair -> an int64 stateless seed of shape [2]."""
-    if isinstance(seed, int):
-        return tf.constant([seed, 0], tf.int64)
-    seed = tf.cast(tf.convert_to_tensor(seed), tf.int64)
-    if seed.shape.rank != 1 or (seed.shape[0] is not None and seed.shape[0] != 2):
-        raise ValueError(f"seed must be an int or a pair of ints, got shape {seed.shape}")
-    return seed
+    """An int (Python, NumPy or a scalar integer tensor) or a pair of ints -> an int64 stateless
+    seed of shape [2]. Float seeds are refused: truncating 0.7 and 0.2 to 0 would give two "different"
+    seeds the same draws."""
+    if isinstance(seed, bool):
+        raise ValueError("seed must be an int or a pair of ints, got a bool")
+    if isinstance(seed, numbers.Integral):
+        return tf.constant([int(seed), 0], tf.int64)
+    tensor = tf.convert_to_tensor(seed)
+    if not tensor.dtype.is_integer:
+        raise ValueError(f"seed must be an int or a pair of ints, got {tensor.dtype.name} values "
+                         "(a float seed would be truncated silently)")
+    tensor = tf.cast(tensor, tf.int64)
+    if tensor.shape.rank == 0:
+        return tf.stack([tensor, tf.constant(0, tf.int64)])
+    if tensor.shape.rank != 1 or (tensor.shape[0] is not None and tensor.shape[0] != 2):
+        raise ValueError(f"seed must be an int or a pair of ints, got shape {tensor.shape}")
+    return tensor
 
 
 def sample_seeds(seed: Seed, n) -> tf.Tensor:
@@ -51,7 +67,30 @@ def _check_image(image: tf.Tensor, channels: Sequence[int] = (1, 3, 4)) -> tf.Te
         raise ValueError(f"expected {' or '.join(map(str, channels))} channels, got {c} (shape {image.shape})")
     if not (image.dtype == tf.uint8 or image.dtype.is_floating):
         raise ValueError(f"expected uint8 in [0, 255] or float in [0, 1], got dtype {image.dtype.name}")
-    return image
+    return _check_range(image) if image.dtype.is_floating else image
+
+
+RANGE_TOLERANCE = 0.01  # float arithmetic may step a hair past 0 or 1; a forgotten /255 is far beyond
+
+
+def _check_range(image: tf.Tensor, low: float = 0.0, high: float = 1.0) -> tf.Tensor:
+    """``image`` unchanged if every value is finite and in [low, high] (within RANGE_TOLERANCE)."""
+    ok = tf.reduce_all(tf.math.is_finite(image) & (image >= low - RANGE_TOLERANCE)
+                       & (image <= high + RANGE_TOLERANCE))
+    message = ("float images must be finite" if math.isinf(low) else
+               f"float images must be finite and in [{low:g}, {high:g}]; if yours are in [0, 255], did you "
+               "forget /255? (uint8 images are taken as they are.)") + " Found values from"
+    if tf.executing_eagerly():
+        if not bool(ok):
+            finite = tf.boolean_mask(image, tf.math.is_finite(image))
+            found = (f"{float(tf.reduce_min(finite)):g} to {float(tf.reduce_max(finite)):g}"
+                     if tf.size(finite) else "nothing finite")
+            bad = int(tf.size(image)) - int(tf.size(finite))
+            raise ValueError(f"{message} {found}" + (f", and {bad} NaN or inf" if bad else ""))
+        return image
+    check = tf.debugging.Assert(ok, [message, tf.reduce_min(image), "to", tf.reduce_max(image)])
+    with tf.control_dependencies([check]):
+        return tf.identity(image)
 
 
 def to_float(image: tf.Tensor) -> tf.Tensor:
@@ -85,8 +124,13 @@ def _per_sample(fn: Callable, inputs, seed: Seed, out_spec=None):
     return tf.map_fn(lambda args: fn(*args), (*inputs, seeds), fn_output_signature=spec)
 
 
+def _is_scalar(value) -> bool:
+    """A Python or NumPy number (np.int64(3), np.float32(0.1), a 0-d array)."""
+    return isinstance(value, numbers.Real) or (isinstance(value, np.ndarray) and value.ndim == 0)
+
+
 def _pair(value, name: str) -> tuple:
-    pair = (value, value) if isinstance(value, (int, float)) else tuple(value)
+    pair = (value, value) if _is_scalar(value) else tuple(value)
     if len(pair) != 2:
         raise ValueError(f"{name} must be a number or a pair, got {value!r}")
     return pair
@@ -95,11 +139,44 @@ def _pair(value, name: str) -> tuple:
 # ---------------------------------------------------------------- crops
 
 
+def random_resized_crop_box(height, width, area=(0.08, 1.0), ratio=(3 / 4, 4 / 3), *, seed: Seed,
+                            attempts: int = 10) -> tf.Tensor:
+    """The crop box (top, left, crop_height, crop_width), int32 [4], that ``random_resized_crop``
+    cuts from a ``height`` x ``width`` image: Inception's sampling, as torchvision does it.
+
+    Up to ``attempts`` tries: an area uniform in ``area`` (fractions of the image area) and an
+    aspect ratio w/h log-uniform in ``ratio`` (so 1/2 and 2 are equally likely); the first box that
+    fits wins, at a position uniform over ALL positions where it fits (right and bottom edges
+    included). If none fits, the whole image, centre-cropped to the nearest allowed ratio.
+    Written out because ``tf.image.sample_distorted_bounding_box`` draws the ratio linearly
+    (68% landscape on a square image) and never reaches the right and bottom edges.
+    """
+    h, w = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
+    u = tf.random.stateless_uniform([attempts, 4], as_seed(seed))
+    target_area = h * w * (area[0] + (area[1] - area[0]) * u[:, 0])
+    log_lo, log_hi = math.log(ratio[0]), math.log(ratio[1])
+    aspect = tf.exp(log_lo + (log_hi - log_lo) * u[:, 1])
+    crop_w, crop_h = tf.round(tf.sqrt(target_area * aspect)), tf.round(tf.sqrt(target_area / aspect))
+    fits = (crop_w >= 1) & (crop_h >= 1) & (crop_w <= w) & (crop_h <= h)
+    first = tf.argmax(tf.cast(fits, tf.int32), output_type=tf.int32)
+    # Fallback: the largest centred box whose ratio lies in the allowed range.
+    image_ratio = w / h
+    fallback_w = tf.where(image_ratio > ratio[1], tf.round(h * ratio[1]), w)
+    fallback_h = tf.where(image_ratio < ratio[0], tf.round(w / ratio[0]), h)
+    found = tf.reduce_any(fits)
+    box_h = tf.where(found, crop_h[first], fallback_h)
+    box_w = tf.where(found, crop_w[first], fallback_w)
+    top = tf.where(found, tf.floor(u[first, 2] * (h - box_h + 1)), tf.floor((h - box_h) / 2))
+    left = tf.where(found, tf.floor(u[first, 3] * (w - box_w + 1)), tf.floor((w - box_w) / 2))
+    return tf.cast(tf.stack([top, left, box_h, box_w]), tf.int32)
+
+
 def random_resized_crop(
-    image, size, area=(0.1, 1.0), ratio=(0.5, 2.0), *, seed: Seed, antialias: bool = True
+    image, size, area=(0.08, 1.0), ratio=(3 / 4, 4 / 3), *, seed: Seed, antialias: bool = True
 ) -> tf.Tensor:
     """Crop a random box covering ``area`` (fractions of the image area) with width/height
-    ``ratio``, then resize it to ``size`` = (height, width) or one int.
+    ``ratio``, then resize it to ``size`` = (height, width) or one int. The box is drawn by
+    ``random_resized_crop_box`` (Inception's and torchvision's sampling; defaults are theirs).
 
     This is what the hotdog post described but ``tf.image.random_crop`` does not do: that
     cuts a fixed-size window and never rescales. Output (size_h, size_w, C) or batched.
@@ -114,17 +191,8 @@ def random_resized_crop(
         raise ValueError(f"ratio must satisfy 0 < low <= high, got {ratio!r}")
 
     def one(img, s):
-        begin, crop_size, _ = tf.image.stateless_sample_distorted_bounding_box(
-            tf.shape(img),
-            bounding_boxes=tf.constant([[[0.0, 0.0, 1.0, 1.0]]]),
-            seed=s,
-            min_object_covered=0.0,
-            aspect_ratio_range=ratio,
-            area_range=area,
-            max_attempts=100,
-            use_image_if_no_bounding_boxes=True,
-        )
-        crop = tf.slice(img, begin, crop_size)
+        box = random_resized_crop_box(tf.shape(img)[0], tf.shape(img)[1], area, ratio, seed=s)
+        crop = img[box[0]: box[0] + box[2], box[1]: box[1] + box[3]]
         resized = tf.image.resize(to_float(crop), (out_h, out_w), antialias=antialias)
         return from_float(resized, img.dtype)
 
@@ -149,6 +217,8 @@ def paired_random_crop(image, mask, size, *, seed: Seed) -> tuple[tf.Tensor, tf.
     kept exactly. Raises ValueError if the window is larger than the image or the shapes differ.
     """
     image, mask = tf.convert_to_tensor(image), tf.convert_to_tensor(mask)
+    if image.dtype.is_floating:  # cut, not resampled, so any range is fine; NaN and inf are not
+        image = _check_range(image, -np.inf, np.inf)
     if image.shape.rank not in (3, 4) or mask.shape.rank != image.shape.rank:
         raise ValueError(f"image and mask must both be (H, W, C) or (N, H, W, C); got {image.shape} and {mask.shape}")
     if not image.shape[:-1].is_compatible_with(mask.shape[:-1]):
@@ -325,7 +395,7 @@ def random_affine_matrices(
     happens with probability 1/2.
     """
     shift_x, shift_y = _pair(shift, "shift")
-    zoom_lo, zoom_hi = (1 - zoom, 1 + zoom) if isinstance(zoom, (int, float)) else zoom
+    zoom_lo, zoom_hi = (1 - zoom, 1 + zoom) if _is_scalar(zoom) else zoom
     h, w = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
 
     def draw(s):

@@ -1,5 +1,6 @@
 """Property tests for helpers.augment: determinism, dtype/range, shapes, bounds, alignment, errors."""
 
+import functools
 import math
 
 import numpy as np
@@ -342,3 +343,105 @@ def test_paired_transforms_refuse_a_mismatched_or_multichannel_mask():
         A.paired_random_affine(images, masks[:, :32], seed=0)
     with pytest.raises(ValueError, match="channels"):
         A.paired_elastic(images, np.repeat(masks, 3, -1), seed=0)
+
+
+# ---- random_resized_crop: Inception's / torchvision's sampling, checked on its distribution
+
+@functools.lru_cache(maxsize=None)
+def _boxes(height, width, n=3000, **kwargs):
+    seeds = tf.stack([tf.range(n, dtype=tf.int64), tf.fill([n], tf.constant(11, tf.int64))], axis=1)
+    draw = tf.function(lambda seeds: tf.map_fn(
+        lambda s: A.random_resized_crop_box(height, width, seed=s, **kwargs), seeds,
+        fn_output_signature=tf.TensorSpec([4], tf.int32)))
+    return draw(seeds).numpy()  # (n, 4): top, left, h, w
+
+
+def _torchvision_reference(height, width, n, area=(0.08, 1.0), ratio=(3 / 4, 4 / 3), seed=0):
+    """The sampling of torchvision's RandomResizedCrop.get_params, in NumPy: the yardstick."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        for _ in range(10):
+            target = height * width * rng.uniform(*area)
+            aspect = np.exp(rng.uniform(np.log(ratio[0]), np.log(ratio[1])))
+            w, h = int(round(np.sqrt(target * aspect))), int(round(np.sqrt(target / aspect)))
+            if 0 < w <= width and 0 < h <= height:
+                out.append((rng.integers(0, height - h + 1), rng.integers(0, width - w + 1), h, w))
+                break
+        else:
+            out.append(((height - height) // 2, 0, height, width))
+    return np.array(out)
+
+
+def test_crop_boxes_reach_every_edge_and_stay_inside():
+    top, left, h, w = _boxes(64, 64).T
+    assert (top >= 0).all() and (left >= 0).all() and (top + h <= 64).all() and (left + w <= 64).all()
+    # before, offsets were drawn from [0, W - w): no crop smaller than the image touched the right edge
+    small = w < 64
+    assert ((left + w == 64) & small).sum() > 20 and ((top + h == 64) & (h < 64)).sum() > 20
+    assert ((left == 0) & small).sum() > 20 and ((top == 0) & (h < 64)).sum() > 20
+
+
+def test_crop_aspect_is_log_uniform_so_half_the_crops_of_a_square_are_landscape():
+    _, _, h, w = _boxes(224, 224).T
+    landscape, portrait = (w > h).sum(), (w < h).sum()
+    assert 0.45 < landscape / (landscape + portrait) < 0.55  # before: 0.68, a linear draw of the ratio
+
+
+def test_crop_area_and_aspect_match_torchvision_in_distribution():
+    from scipy.stats import ks_2samp
+
+    ours = _boxes(224, 224)
+    reference = _torchvision_reference(224, 224, 3000)
+    for column in (lambda b: b[:, 2] * b[:, 3] / 224**2, lambda b: np.log(b[:, 3] / b[:, 2])):
+        assert ks_2samp(column(ours), column(reference)).pvalue > 0.01
+    # Uniform over [0.08, 1] but for boxes that do not fit, near area 1 (median ~0.5; before: 0.32).
+    median, reference_median = (np.median(b[:, 2] * b[:, 3]) / 224**2 for b in (ours, reference))
+    assert abs(median - reference_median) < 0.03 and median > 0.45
+
+
+def test_crop_falls_back_to_a_centred_box_of_an_allowed_ratio():
+    top, left, h, w = _boxes(60, 60, n=50, area=(0.95, 1.0), ratio=(2.0, 3.0)).T
+    # no 2:1 box of 95% of the area fits in a square: the widest 2:1 box, centred
+    assert (w == 60).all() and (h == 30).all() and (top == 15).all() and (left == 0).all()
+
+
+# ---- range contract and argument types
+
+def test_float_images_outside_0_1_are_refused_with_the_likely_cause():
+    forgot_to_scale = PHOTO_U8.astype(np.float32)  # [0, 255]
+    for op in (lambda x: A.random_affine(x, seed=0, rotation=10), lambda x: A.gaussian_noise(x, 0.1, seed=0),
+               lambda x: A.random_resized_crop(x, 8, seed=0), lambda x: A.gaussian_blur(x, 1.0)):
+        with pytest.raises(ValueError, match=r"did you forget /255\?"):
+            op(forgot_to_scale)
+    assert A.random_affine(forgot_to_scale / 255, seed=0, rotation=10).numpy().max() <= 1.0
+
+
+def test_the_range_check_also_holds_inside_tf_data():
+    ds = tf.data.Dataset.from_tensors(PHOTO_U8.astype(np.float32)).map(lambda x: A.gaussian_noise(x, 0.1, seed=0))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="forget /255"):
+        next(iter(ds))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nan_and_inf_do_not_spread_through_blur_and_crops(bad):
+    image = PHOTO_U8.astype(np.float32) / 255
+    image[3, 4, 0] = bad
+    for op in (lambda x: A.gaussian_blur(x, 1.0), lambda x: A.random_resized_crop(x, 8, seed=0),
+               lambda x: A.paired_random_crop(x, x[..., :1], 8, seed=0)[0]):
+        with pytest.raises(ValueError, match="NaN or inf"):
+            op(image)
+
+
+def test_numpy_and_tensor_scalars_are_accepted_where_ints_and_floats_are():
+    expected = A.random_affine(PHOTO_U8, seed=3, zoom=0.2, shift=0.1).numpy()
+    for seed in (np.int64(3), np.int32(3), tf.constant(3), tf.constant(3, tf.int64), np.array(3)):
+        got = A.random_affine(PHOTO_U8, seed=seed, zoom=np.float64(0.2), shift=np.float32(0.1)).numpy()
+        np.testing.assert_array_equal(got, expected)
+    assert A.random_resized_crop(PHOTO_U8, np.int64(12), seed=0).shape == (12, 12, 3)
+
+
+@pytest.mark.parametrize("seed", [[0.7, 0.2], 1.5, np.float32(2.0), True])
+def test_float_or_bool_seeds_are_refused_not_truncated(seed):
+    with pytest.raises(ValueError, match="seed must be"):
+        A.gaussian_noise(PHOTO_U8, 0.1, seed=seed)
