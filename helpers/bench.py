@@ -29,7 +29,9 @@ import tensorflow as tf
 
 from helpers import augment, config, datasets, imagefolders, models, pipelines, recipes
 
-METHODS = ("imagedatagenerator", "python_generator", "pydataset", "tf_data", "in_model")
+METHODS = ("imagedatagenerator", "python_generator", "pydataset", "tf_data", "in_model", "albumentations",
+           "tf_data_files", "tf_data_service")
+SERVICE_WORKERS = (1, 2)  # tf.data service worker processes measured (quick mode: 2 only)
 
 
 @dataclass
@@ -56,6 +58,11 @@ class Workload:
     crop: int | None = None
     unique_images: int = 0
     details: dict = field(default_factory=dict)
+    # file index (int64 scalar tensor) -> one raw example (x uint8 (H, W, C), y) read from disk;
+    # for the file-reading methods (tf_data_files, tf_data_service). None: the workload has no files.
+    read: Callable | None = None
+    # seed -> an albumentations.Compose of the same augmentation (the albumentations method)
+    albumentations: Callable | None = None
 
     def __post_init__(self):
         # Full batches only: partial last batches would make methods deliver different image counts.
@@ -131,13 +138,35 @@ def flowers_workload() -> Workload:
         legacy=recipe.legacy_kwargs(),
         build_model=lambda: _compiled(models.flower_cnn((size, size, 3), classes), "sparse_categorical_crossentropy"),
         details=dict(model=f"flower_cnn (lesson 3) at {size} px", augmentation=recipe.affine),
+        read=_file_reader([str(p) for p in report.paths], y, size),
+        albumentations=lambda seed: recipe.albumentations(seed),
     )
+
+
+def _file_reader(paths: list[str], labels: np.ndarray, size: int) -> Callable:
+    """index -> (decoded, resized uint8 image, label): what the file-reading methods run per example."""
+    paths, labels = tf.constant(paths), tf.constant(labels)
+    return lambda i: (pipelines.decode_resized(tf.gather(paths, i), (size, size)), tf.gather(labels, i))
+
+
+def _pair_reader(pairs: list[tuple[Path, Path]]) -> Callable:
+    """index -> (image uint8 (H, W, 1), mask uint8 {0, 1} (H, W, 1)) decoded from the PNG pair."""
+    images, masks = (tf.constant([str(pair[k]) for pair in pairs]) for k in (0, 1))
+
+    def read(i):
+        image = tf.io.decode_png(tf.io.read_file(tf.gather(images, i)), channels=1)
+        mask = tf.io.decode_png(tf.io.read_file(tf.gather(masks, i)), channels=1)
+        return image, tf.cast(mask > 127, tf.uint8)
+
+    return read
 
 
 def membrane_workload() -> Workload:
     """ISBI membrane 512x512 pairs: a random paired crop, then flips, rotation, zoom and shift shared
     by image and mask (``recipes.MEMBRANE`` without the elastic field), the lesson-5 U-Net."""
-    images, masks, _ = datasets.load_membrane()
+    images, masks, names = datasets.load_membrane()
+    folder = datasets.fetch("membrane") / "train"
+    pairs = [(folder / "image" / name, folder / "label" / name) for name in names]
     crop = config.pick(quick=128, full=256)
     n = config.pick(quick=8, full=64)
 
@@ -156,6 +185,7 @@ def membrane_workload() -> Workload:
         build_model=lambda: _compiled(models.unet((crop, crop, 1), base_filters=filters, depth=4), "binary_crossentropy"),
         details=dict(model=f"unet base_filters={filters} depth 4 (lesson 5)", crop=crop,
                      augmentation=f"recipes.{recipe.name} (lesson 5)"),
+        read=_pair_reader(pairs), albumentations=lambda seed: recipe.albumentations(seed, crop=crop),
     )
 
 
@@ -220,6 +250,60 @@ def tf_data_batches(w: Workload, seed: int, *, augment_in_pipeline: bool = True)
                                        augment=w.ready if augment_in_pipeline else None, augment_targets=True,
                                        preprocess=None)
     return ds
+
+
+def albumentations_augment(w: Workload) -> Callable:
+    """``(x, y, seed) -> (x, y)`` on a NumPy batch with the workload's albumentations pipeline, one
+    image at a time (how its users call it), then the workload's preprocessing. For pairs, image
+    and mask go through one call, so they share a draw. A fresh Compose per batch, seeded from
+    ``seed``, keeps batches reproducible whichever PyDataset worker thread makes them."""
+    def run(xb, yb, seed):
+        compose = w.albumentations(int(np.random.SeedSequence(list(seed)).generate_state(1)[0]))
+        if w.paired:
+            outs = [compose(image=x, mask=m) for x, m in zip(xb, yb)]
+            xs, ys = np.stack([o["image"] for o in outs]), np.stack([o["mask"] for o in outs]).astype("float32")
+        else:
+            xs, ys = np.stack([compose(image=x)["image"] for x in xb]), yb
+        return np.asarray(w.preprocess(xs)), ys
+
+    return run
+
+
+def _albumentations_batches(w: Workload, seed: int, workers: int) -> Iterator:
+    """albumentations behind a ``PyDataset`` with ``workers`` threads, the way it is fed to ``fit``."""
+    from keras.src.trainers.data_adapters.py_dataset_adapter import PyDatasetAdapter
+
+    ds = pipelines.AugmentedPyDataset(w.images, w.targets, w.batch_size, seed=seed, augment=albumentations_augment(w),
+                                      augment_targets=True, workers=workers, use_multiprocessing=False,
+                                      max_queue_size=10)
+    adapter = PyDatasetAdapter(ds, shuffle=False)
+    while True:
+        adapter.on_epoch_begin()
+        yield from adapter.get_numpy_iterator()
+        adapter.on_epoch_end()
+
+
+def file_batches(w: Workload, seed: int, *, passes: int = 10_000) -> tf.data.Dataset:
+    """The file-reading pipeline that the tf.data service runs: a sample counter i (a splittable
+    ``range``, so ``distributed_epoch`` can hand out its elements) -> read file i mod N -> local
+    shuffle -> batch -> augment + preprocess. Each batch's seed is (seed, smallest i in it): unique,
+    whichever worker makes the batch. (An ``enumerate`` counter would restart at 0 on every service
+    worker, giving two workers the same draws.)"""
+    n = w.unique_images
+    ds = tf.data.Dataset.range(n * passes)
+    ds = ds.map(lambda i: (*w.read(i % n), i), num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.shuffle(4 * w.batch_size, seed=seed).batch(w.batch_size, drop_remainder=True)
+    base = tf.constant(seed, tf.int64)
+    return ds.map(lambda x, y, i: w.ready(x, y, tf.stack([base, tf.reduce_min(i)])),
+                  num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def service_batches(w: Workload, seed: int, service_target: str, job_name: str) -> tf.data.Dataset:
+    """``file_batches`` run by the tf.data service's workers, each sample exactly once per pass
+    (``distributed_epoch``); the training process only receives finished batches."""
+    ds = file_batches(w, seed).apply(tf.data.experimental.service.distribute(
+        processing_mode="distributed_epoch", service=service_target, job_name=job_name))
+    return ds.prefetch(tf.data.AUTOTUNE)
 
 
 # ---------------------------------------------------------------- lesson 6: the tf.data knobs, one at a time
@@ -334,32 +418,67 @@ class Feeder:
     model: keras.Model
     workers: int | None = None
     device_work: Callable | None = None  # raw batch -> augmented batch, as inside the train step
+    close: Callable[[], None] = lambda: None  # stops what the method started (tf.data service servers)
 
 
-def feeders(w: Workload, seed: int = 0, workers: int | None = None, methods=METHODS) -> list[Feeder]:
-    """Every requested method for workload ``w``; PyDataset appears with 1 and with ``workers`` threads."""
+class ServicePool:
+    """tf.data service clusters by worker count, started on first use and shared by every workload
+    of a run (a service runs any number of jobs); ``close()`` stops them all."""
+
+    def __init__(self):
+        self.services = {}
+
+    def get(self, workers: int):
+        from helpers.service import LocalService
+
+        if workers not in self.services:
+            self.services[workers] = LocalService(workers).__enter__()
+        return self.services[workers]
+
+    def close(self) -> None:
+        for service in self.services.values():
+            service.close()
+        self.services = {}
+
+
+def feeders(w: Workload, seed: int = 0, workers: int | None = None, methods=METHODS,
+            service_workers=None, services: ServicePool | None = None) -> Iterator[Feeder]:
+    """Every requested method for workload ``w``, one at a time (a method's servers run only while it
+    is measured); PyDataset and albumentations appear with 1 and with ``workers`` threads, the
+    tf.data service with each count in ``service_workers``. Methods a workload cannot run (no
+    files, no albumentations twin) are left out. Without ``services``, each service feeder starts
+    its own cluster and its ``close`` stops it."""
     workers = workers or os.cpu_count() or 2
+    service_workers = service_workers or config.pick(quick=SERVICE_WORKERS[-1:], full=SERVICE_WORKERS)
     shared = w.build_model()  # every pipeline method feeds the same compiled model
-    out = []
     for method in methods:
         if method == "imagedatagenerator":
-            out.append(Feeder(method, _legacy_batches(w, seed), shared))
+            yield Feeder(method, _legacy_batches(w, seed), shared)
         elif method == "python_generator":
-            out.append(Feeder(method, _generator_batches(w, seed), shared))
+            yield Feeder(method, _generator_batches(w, seed), shared)
         elif method == "pydataset":
             for n in sorted({1, workers}):
-                out.append(Feeder(method, _pydataset_batches(w, seed, n), shared, workers=n))
+                yield Feeder(method, _pydataset_batches(w, seed, n), shared, workers=n)
         elif method == "tf_data":
-            out.append(Feeder(method, iter(tf_data_batches(w, seed)), shared))
+            yield Feeder(method, iter(tf_data_batches(w, seed)), shared)
         elif method == "in_model":
             model = models.AugmentInTrainStep(w.build_model(), w.augment, w.preprocess, seed=seed)
             model.compile(optimizer="adam", loss=shared.loss)
             work = tf.function(lambda x, y, k: model.augment_batch(x, y, k))
-            out.append(Feeder(method, iter(tf_data_batches(w, seed, augment_in_pipeline=False)), model,
-                              device_work=work))
+            yield Feeder(method, iter(tf_data_batches(w, seed, augment_in_pipeline=False)), model, device_work=work)
+        elif method == "albumentations":
+            for n in sorted({1, workers}) if w.albumentations is not None else ():
+                yield Feeder(method, _albumentations_batches(w, seed, n), shared, workers=n)
+        elif method == "tf_data_files":
+            if w.read is not None:
+                yield Feeder(method, iter(file_batches(w, seed).prefetch(tf.data.AUTOTUNE)), shared)
+        elif method == "tf_data_service":
+            for n in service_workers if w.read is not None else ():
+                pool = services or ServicePool()
+                batches = iter(service_batches(w, seed, pool.get(n).target, f"{w.name}-{n}-{seed}"))
+                yield Feeder(method, batches, shared, workers=n, close=pool.close if services is None else lambda: None)
         else:
             raise ValueError(f"unknown method {method!r}; choose from {METHODS}")
-    return out
 
 
 def _pull(feeder: Feeder, n_images: int, step: list) -> int:
@@ -402,12 +521,16 @@ def input_wait(feeder: Feeder, steps: int, *, warmup_steps: int = 2) -> dict:
 
 
 def run_workload(w: Workload, *, seed: int = 0, repeats: int = 3, workers: int | None = None,
-                 methods=METHODS, verbose: bool = True) -> list[dict]:
+                 methods=METHODS, service_workers=None, services: ServicePool | None = None,
+                 verbose: bool = True) -> list[dict]:
     """Throughput and input wait of every method on one workload; one row per method (and worker count)."""
     rows = []
-    for f in feeders(w, seed, workers, methods):
-        rate, counts = throughput(f, w.n_images, batch_size=w.batch_size, repeats=repeats)
-        wait = input_wait(f, w.wait_steps)
+    for f in feeders(w, seed, workers, methods, service_workers, services):
+        try:
+            rate, counts = throughput(f, w.n_images, batch_size=w.batch_size, repeats=repeats)
+            wait = input_wait(f, w.wait_steps)
+        finally:
+            f.close()
         row = {"workload": w.name, "method": f.method, "images_per_s": round(rate, 1),
                "input_wait_fraction": round(wait["input_wait_fraction"], 4),
                "step_seconds": round(wait["step_seconds"], 4), "workers": f.workers,
@@ -424,19 +547,23 @@ def run_workload(w: Workload, *, seed: int = 0, repeats: int = 3, workers: int |
 
 
 def run(workloads=tuple(WORKLOADS), *, seed: int = 0, repeats: int | None = None, workers: int | None = None,
-        methods=METHODS, out_dir=None, verbose: bool = True) -> list[dict]:
+        methods=METHODS, service_workers=None, out_dir=None, verbose: bool = True) -> list[dict]:
     """The whole benchmark: rows for every workload (a name in WORKLOADS, or a Workload) and method,
     saved as ``bench.json`` and ``bench.png`` in ``out_dir`` (default ``<output dir>/bench``)."""
     from helpers import plots
 
     config.set_seed(seed)
     repeats = repeats or config.pick(quick=1, full=5)
-    rows, details = [], {}
-    for workload in workloads:
-        w = WORKLOADS[workload]() if isinstance(workload, str) else workload
-        details[w.name] = {**w.details, "batch_size": w.batch_size, "images_per_pass": w.n_images,
-                           "unique_images": w.unique_images, "image_shape": list(w.images.shape[1:])}
-        rows += run_workload(w, seed=seed, repeats=repeats, workers=workers, methods=methods, verbose=verbose)
+    rows, details, services = [], {}, ServicePool()
+    try:
+        for workload in workloads:
+            w = WORKLOADS[workload]() if isinstance(workload, str) else workload
+            details[w.name] = {**w.details, "batch_size": w.batch_size, "images_per_pass": w.n_images,
+                               "unique_images": w.unique_images, "image_shape": list(w.images.shape[1:])}
+            rows += run_workload(w, seed=seed, repeats=repeats, workers=workers, methods=methods,
+                                 service_workers=service_workers, services=services, verbose=verbose)
+    finally:
+        services.close()
     out_dir = Path(out_dir) if out_dir else config.output_dir("bench")
     out_dir.mkdir(parents=True, exist_ok=True)
     meta = {**config.describe(), "repeats": repeats, "seed": seed, "workloads": details}
@@ -454,10 +581,13 @@ def main(argv=None) -> None:
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--repeats", type=int, default=None, help="timed passes per method (median reported)")
     parser.add_argument("--workers", type=int, default=None, help="PyDataset threads besides 1 (default: CPU count)")
+    parser.add_argument("--service-workers", type=int, nargs="+", default=None,
+                        help="tf.data service worker processes to measure (default: 1 2; quick mode: 2)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     print(config.banner("benchmark"))
-    run(args.workloads, seed=args.seed, repeats=args.repeats, workers=args.workers, methods=args.methods)
+    run(args.workloads, seed=args.seed, repeats=args.repeats, workers=args.workers, methods=args.methods,
+        service_workers=args.service_workers)
 
 
 if __name__ == "__main__":

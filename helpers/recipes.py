@@ -7,7 +7,8 @@ that one definition come:
 - ``recipe.fused(images, seed)``: the course's op, ``augment.random_affine``: one resampling per image;
 - ``recipe.paired(images, masks, seed)``: the same draw for an image and its mask (segmentation);
 - ``recipe.legacy_kwargs()``: the matching ``ImageDataGenerator(**kwargs)`` arguments;
-- ``recipe.keras_layers()``: the naive chain of Keras 3 preprocessing layers, one resampling each.
+- ``recipe.keras_layers()``: the naive chain of Keras 3 preprocessing layers, one resampling each;
+- ``recipe.albumentations()``: the same transforms as an albumentations pipeline (lesson 6 benchmarks it).
 
 The recipes: ``POST_CIFAR`` (lesson 2's post), ``CROP_FLIP`` (the standard CIFAR recipe),
 ``FLOWERS`` (lesson 3's post) and ``MEMBRANE`` (lesson 5, with a paired elastic field).
@@ -127,6 +128,38 @@ class Recipe:
         if flips:
             out.append(keras.layers.RandomFlip("_and_".join(flips), seed=next(seeds)))
         return out
+
+    def albumentations(self, seed: int | None = None, *, crop: int | None = None):
+        """The recipe as an ``albumentations.Compose`` (OpenCV, one image at a time): an optional
+        ``RandomCrop(crop, crop)``, one ``Affine`` (a single resampling, like ``fused``), then the flips.
+        Call it as ``compose(image=x)`` or, for pairs, ``compose(image=x, mask=m)``: one draw for both,
+        the mask resampled nearest-neighbour. Unit changes: ``scale`` magnifies where ``zoom`` shrinks,
+        so zoom factors [1-z, 1+z] become scales [1/(1+z), 1/(1-z)]; ImageDataGenerator's shear is a
+        shear along x. Recipes with an elastic field are refused (its parameters mean other things).
+        """
+        import albumentations as alb
+        import cv2
+
+        if self.elastic:
+            raise ValueError(f"{self.name} has an elastic field with no like-for-like albumentations twin; "
+                             "use recipe.without_elastic()")
+        a = self.affine
+        border = {"nearest": cv2.BORDER_REPLICATE, "reflect": cv2.BORDER_REFLECT_101,
+                  "constant": cv2.BORDER_CONSTANT, "wrap": cv2.BORDER_WRAP}[a.get("fill_mode", "nearest")]
+        zoom = a.get("zoom", 0.0)
+        scale = (1 / (1 + zoom), 1 / (1 - zoom))
+        shift, shear = a.get("shift", 0.0), a.get("shear", 0.0)
+        steps = [alb.RandomCrop(crop, crop)] if crop else []
+        steps.append(alb.Affine(
+            scale={"x": scale, "y": scale}, translate_percent={"x": (-shift, shift), "y": (-shift, shift)},
+            rotate=(-a.get("rotation", 0.0), a.get("rotation", 0.0)), shear={"x": (-shear, shear), "y": (0, 0)},
+            interpolation=cv2.INTER_NEAREST if a.get("interpolation") == "nearest" else cv2.INTER_LINEAR,
+            mask_interpolation=cv2.INTER_NEAREST, border_mode=border, p=1.0))
+        if a.get("horizontal_flip"):
+            steps.append(alb.HorizontalFlip(p=0.5))
+        if a.get("vertical_flip"):
+            steps.append(alb.VerticalFlip(p=0.5))
+        return alb.Compose(steps, seed=seed)
 
     def layer_chain(self) -> Callable:
         """``(uint8 batch, seed) -> uint8 batch`` through ``keras_layers()`` in training mode. The seed

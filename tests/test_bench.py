@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import augment, bench, models, pipelines
+from helpers import augment, bench, models, pipelines, recipes
 from tests.conftest import needs_offline
 
 
@@ -34,12 +34,20 @@ def _blocks(n, size, seed=0):
 
 def classification_workload(n=24, size=16, batch=8):
     rng = np.random.default_rng(1)
+    images, targets = rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8), rng.integers(0, 3, n).astype("int32")
     return bench.Workload(
-        name="toy_classes", images=rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8),
-        targets=rng.integers(0, 3, n).astype("int32"), batch_size=batch, n_images=2 * batch, wait_steps=2,
+        name="toy_classes", images=images, targets=targets, batch_size=batch, n_images=2 * batch, wait_steps=2,
         augment=lambda x, y, s: (augment.random_affine(x, seed=s, rotation=10, shift=0.1), y),
         preprocess=pipelines.scale_to_symmetric, legacy=dict(rotation_range=10, width_shift_range=0.1),
-        build_model=lambda: _tiny_model((size, size, 3), "sparse_categorical_crossentropy"), unique_images=n)
+        build_model=lambda: _tiny_model((size, size, 3), "sparse_categorical_crossentropy"), unique_images=n,
+        read=_memory_reader(images, targets), albumentations=lambda seed: recipes.Recipe(
+            "toy", "", dict(rotation=10, shift=0.1)).albumentations(seed))
+
+
+def _memory_reader(images, targets):
+    """index -> example from in-memory arrays: stands in for a file reader."""
+    images, targets = tf.constant(images), tf.constant(targets)
+    return lambda i: (tf.gather(images, i), tf.gather(targets, i))
 
 
 def paired_workload(n=8, size=64, crop=32, batch=4):
@@ -54,17 +62,22 @@ def paired_workload(n=8, size=64, crop=32, batch=4):
         name="toy_pairs", images=images, targets=masks, batch_size=batch, n_images=2 * batch, wait_steps=2,
         augment=paired, preprocess=lambda x: tf.cast(x, tf.float32) / 255.0,
         legacy=dict(rotation_range=10, horizontal_flip=True), paired=True, crop=crop,
-        build_model=lambda: _tiny_model((crop, crop, 1), "binary_crossentropy"), unique_images=n)
+        build_model=lambda: _tiny_model((crop, crop, 1), "binary_crossentropy"), unique_images=n,
+        read=_memory_reader(images, masks), albumentations=lambda seed: recipes.Recipe(
+            "toy", "", dict(rotation=10, horizontal_flip=True)).albumentations(seed, crop=crop))
+
+
+LOCAL_METHODS = [m for m in bench.METHODS if m != "tf_data_service"]  # the service has its own tests
 
 
 def _first_batches(w):
-    return {(f.method, f.workers): next(f.batches) for f in bench.feeders(w, seed=0, workers=2)}
+    return {(f.method, f.workers): next(f.batches) for f in bench.feeders(w, seed=0, workers=2, methods=LOCAL_METHODS)}
 
 
 def test_every_method_delivers_the_same_kind_of_model_ready_batch():
     w = classification_workload()
     batches = _first_batches(w)
-    assert {m for m, _ in batches} == set(bench.METHODS)
+    assert {m for m, _ in batches} == set(LOCAL_METHODS)
     for (method, _), (x, y) in batches.items():
         if method == "in_model":  # raw batches: the model augments and scales them itself
             assert x.dtype == tf.uint8 and x.shape == (8, 16, 16, 3)
@@ -79,7 +92,7 @@ def test_every_method_keeps_image_and_mask_aligned():
     w = paired_workload()
     for (method, workers), (x, y) in _first_batches(w).items():
         if method == "in_model":
-            model = bench.feeders(w, methods=["in_model"])[0].model
+            model = next(bench.feeders(w, methods=["in_model"])).model
             x, y = model.augment_batch(x, y, 0)
             x = model.preprocess(x)
         x, y = np.asarray(x), np.asarray(y)
@@ -118,13 +131,14 @@ def test_in_model_augments_in_training_only_and_reproducibly():
 
 def test_run_writes_rows_and_chart_with_equal_image_counts(tmp_path):
     rows = bench.run([classification_workload(), paired_workload()], repeats=2, workers=2, out_dir=tmp_path,
-                     verbose=False)
+                     methods=LOCAL_METHODS, verbose=False)
     assert json.loads((tmp_path / "bench.json").read_text()) == rows
     assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     for name in ("toy_classes", "toy_pairs"):
         mine = [r for r in rows if r["workload"] == name]
         assert [r["method"] for r in mine] == ["imagedatagenerator", "python_generator", "pydataset", "pydataset",
-                                               "tf_data", "in_model"]
+                                               "tf_data", "in_model", "albumentations", "albumentations",
+                                               "tf_data_files"]
         assert [r["workers"] for r in mine if r["method"] == "pydataset"] == [1, 2]
         expected = 16 if name == "toy_classes" else 8
         assert all(r["images_per_pass"] == [expected] * 2 for r in mine), "every method must deliver the same images"
@@ -134,7 +148,7 @@ def test_run_writes_rows_and_chart_with_equal_image_counts(tmp_path):
 
 def test_unknown_method_and_partial_batches_are_refused():
     with pytest.raises(ValueError, match="unknown method"):
-        bench.feeders(classification_workload(), methods=["fit_generator"])
+        list(bench.feeders(classification_workload(), methods=["fit_generator"]))
     with pytest.raises(ValueError, match="multiple of batch_size"):
         classification_workload(n=20, batch=8)
 
@@ -143,9 +157,11 @@ def test_unknown_method_and_partial_batches_are_refused():
 def test_quick_benchmark_on_the_course_workloads(tmp_path):
     rows = bench.run(out_dir=tmp_path, verbose=False)
     assert {r["workload"] for r in rows} == {"cifar_32px", "flowers_96px", "membrane_512px_pairs"}
+    file_methods = {"albumentations", "tf_data_files", "tf_data_service"}  # CIFAR has no image files
     for name in {r["workload"] for r in rows}:
         mine = [r for r in rows if r["workload"] == name]
-        assert {r["method"] for r in mine} == set(bench.METHODS)
+        expected = set(bench.METHODS) - (file_methods if name == "cifar_32px" else set())
+        assert {r["method"] for r in mine} == expected, name
         assert len({tuple(r["images_per_pass"]) for r in mine}) == 1, f"{name}: methods delivered different counts"
 
 
@@ -172,3 +188,14 @@ def test_knobs_change_speed_not_content_except_cache_after_augmentation(tmp_path
     streams = [next(iter(bench.knob_pipeline(paths, [0] * 8, size=16, batch_size=8, seed=1, **bench.KNOB_VARIANTS[v])))[0]
                for v in ("sequential map", "parallel map + prefetch")]
     np.testing.assert_array_equal(streams[0], streams[1])
+
+
+def test_albumentations_and_file_reading_batches_are_reproducible():
+    w = paired_workload()
+    a, b = (bench._albumentations_batches(w, seed=4, workers=n) for n in (1, 2))
+    for _ in range(3):
+        (xa, ya), (xb, yb) = next(a), next(b)
+        np.testing.assert_array_equal(xa, xb)
+        np.testing.assert_array_equal(ya, yb)
+    first, again = (next(iter(bench.file_batches(w, seed=4))) for _ in range(2))
+    np.testing.assert_array_equal(first[0], again[0])

@@ -77,3 +77,24 @@ def test_cifar_arms_and_unknown_arm():
     np.testing.assert_array_equal(recipes.cifar_arm("crop_flip")(IMAGES, (1, 2)), recipes.CROP_FLIP.fused(IMAGES, (1, 2)))
     with pytest.raises(ValueError, match="unknown arm 'mixup'"):
         recipes.cifar_arm("mixup")
+
+
+def test_albumentations_twin_keeps_pairs_aligned_and_is_seeded():
+    compose = recipes.MEMBRANE.without_elastic().albumentations(seed=3, crop=48)
+    images, masks = blocky_pairs(n=4, size=64)
+    outs = [compose(image=x, mask=m) for x, m in zip(images, masks)]
+    for out in outs:
+        assert out["image"].shape == (48, 48, 1) and out["mask"].shape == (48, 48, 1)
+        assert_aligned(out["image"], out["mask"])  # one draw for both, the mask resampled nearest
+    again = recipes.MEMBRANE.without_elastic().albumentations(seed=3, crop=48)
+    np.testing.assert_array_equal(again(image=images[0], mask=masks[0])["image"], outs[0]["image"])
+    with pytest.raises(ValueError, match="elastic"):
+        recipes.MEMBRANE.albumentations()
+
+
+def test_albumentations_twin_uses_the_recipes_ranges():
+    affine = recipes.FLOWERS.albumentations(seed=0).transforms[0]
+    assert affine.rotate == (-20, 20)
+    lo, hi = affine.scale["x"]
+    assert math.isclose(lo, 1 / 1.15) and math.isclose(hi, 1 / 0.85)  # zoom shrinks where scale magnifies
+    assert affine.translate_percent["x"] == (-0.2, 0.2)
