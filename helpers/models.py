@@ -12,24 +12,27 @@ import tensorflow as tf
 from keras import layers
 
 
-def cifar_cnn(input_shape=(32, 32, 3), num_classes: int = 10) -> keras.Model:
+def cifar_cnn(input_shape=(32, 32, 3), num_classes: int = 10, *, synchronized_bn: bool = False) -> keras.Model:
     """The CIFAR-10 post's small CNN, layer for layer (Keras 2 defaults: 'valid' padding).
 
     Input float32 (N, 32, 32, 3) in [-1, 1]; output (N, num_classes) softmax probabilities.
     Conv(64) -> BN(no scale/centre) -> Conv(32) -> MaxPool -> Dropout(0.2) -> BN(no scale/centre)
     -> Flatten -> Dense(256) -> Dropout(0.2) -> BN -> Dense(10, softmax).
+    ``synchronized_bn``: BatchNorm statistics over the global batch of a distribution strategy
+    (otherwise each worker keeps moving averages of its own batches, and workers drift apart).
     """
+    bn = lambda **kwargs: layers.BatchNormalization(synchronized=synchronized_bn, **kwargs)  # noqa: E731
     inputs = keras.Input(input_shape)
     x = layers.Conv2D(64, 3, activation="relu")(inputs)
-    x = layers.BatchNormalization(scale=False, center=False)(x)
+    x = bn(scale=False, center=False)(x)
     x = layers.Conv2D(32, 3, activation="relu")(x)
     x = layers.MaxPooling2D(2)(x)
     x = layers.Dropout(0.2)(x)
-    x = layers.BatchNormalization(scale=False, center=False)(x)
+    x = bn(scale=False, center=False)(x)
     x = layers.Flatten()(x)
     x = layers.Dense(256, activation="relu")(x)
     x = layers.Dropout(0.2)(x)
-    x = layers.BatchNormalization()(x)
+    x = bn()(x)
     outputs = layers.Dense(num_classes, activation="softmax")(x)
     return keras.Model(inputs, outputs, name="cifar_post_cnn")
 

@@ -1,11 +1,22 @@
 """Lesson 6: the same training code on one device, several GPUs (MirroredStrategy) or several
-machines (MultiWorkerMirroredStrategy). ``python -m helpers.scaling --cpu-replicas 2`` runs it
-with the CPU split into logical devices, to show two replicas on a machine without GPUs."""
+machines (MultiWorkerMirroredStrategy).
+
+- ``python -m helpers.scaling --cpu-replicas 2`` runs MirroredStrategy with the CPU split into
+  logical devices, to show two replicas on a machine without GPUs;
+- ``python -m helpers.scaling --workers 2`` starts 2 worker processes on 127.0.0.1, each with its own
+  ``TF_CONFIG``, that train the lesson-2 CNN together under MultiWorkerMirroredStrategy. Each prints
+  one JSON line (pid, steps, loss, a hash of its final weights); the hashes must agree.
+"""
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 
 import keras
@@ -66,15 +77,126 @@ def tf_config(workers: list[str], index: int) -> str:
     return json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
 
 
+def weights_digest(arrays) -> str:
+    """A short SHA-256 of a list of weight arrays: equal digests mean bit-identical weights."""
+    digest = hashlib.sha256()
+    for weight in arrays:
+        digest.update(np.ascontiguousarray(weight).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def worker_fit(x: np.ndarray, y: np.ndarray, *, steps: int, per_worker_batch: int = 32, seed: int = 0,
+               synchronized_bn: bool = True) -> dict:
+    """One worker's part of a MultiWorkerMirroredStrategy run; ``TF_CONFIG`` must be set already.
+
+    The lesson-2 pipeline is batched with the GLOBAL batch (per-worker batch x workers);
+    ``experimental_distribute_dataset`` shards it by batches (``AutoShardPolicy.DATA``: the arrays
+    are not files) and splits each global batch between the workers. The step is a custom loop
+    under ``strategy.run``: Keras 3's ``fit`` fails under this strategy (keras-team/keras#20585).
+    The optimizer all-reduces the gradients every step, so the trainable weights stay identical.
+    BatchNorm's moving averages are not gradients: without ``synchronized_bn`` each worker averages
+    its own batches and the workers' models drift apart. Returns digests of both kinds of weights.
+    """
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    task = json.loads(os.environ["TF_CONFIG"])["task"]
+    global_batch = per_worker_batch * strategy.num_replicas_in_sync
+    config.set_seed(seed)
+    train, _ = pipelines.training_batches(x, y, batch_size=global_batch, seed=seed)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    batches = iter(strategy.experimental_distribute_dataset(train.with_options(options)))
+    with strategy.scope():  # variables are created on every worker, kept in sync by all-reduce
+        model = models.cifar_cnn(synchronized_bn=synchronized_bn)
+        optimizer = keras.optimizers.Adam(scaled_learning_rate(1e-3, 128, global_batch))
+        per_example = keras.losses.SparseCategoricalCrossentropy(reduction=None)
+
+    def replica_step(images, labels):
+        with tf.GradientTape() as tape:
+            # average over the GLOBAL batch: the all-reduce then sums the replicas' shares
+            loss = tf.nn.compute_average_loss(per_example(labels, model(images, training=True)),
+                                              global_batch_size=global_batch)
+        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+        return loss
+
+    @tf.function
+    def step(batch):
+        losses = strategy.run(replica_step, args=batch)
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, losses, axis=None)
+
+    losses = [float(step(next(batches))) for _ in range(steps)]
+    return {"worker": task["index"], "pid": os.getpid(), "replicas": strategy.num_replicas_in_sync,
+            "global_batch": global_batch, "steps": int(optimizer.iterations.numpy()),
+            "loss": round(losses[-1], 4), "synchronized_bn": synchronized_bn,
+            "trainable": weights_digest([v.numpy() for v in model.trainable_variables]),
+            "bn_statistics": weights_digest([v.numpy() for v in model.non_trainable_variables]),
+            "weights": weights_digest(model.get_weights())}
+
+
+def multi_worker(workers: int = 2, *, steps: int = 5, images: int = 512, local_bn: bool = False,
+                 timeout: float = 300.0) -> list[dict]:
+    """Start ``workers`` processes on 127.0.0.1 (free ports, one ``TF_CONFIG`` each), let them train
+    together, and return their JSON results. Every process is killed if one fails or time runs out.
+    Raises RuntimeError with the failing worker's output."""
+    from helpers.service import REPO_ROOT, free_port
+
+    cluster = [f"127.0.0.1:{free_port()}" for _ in range(workers)]
+    processes = []
+    try:
+        for index in range(workers):
+            env = {**os.environ, "TF_CONFIG": tf_config(cluster, index), "TF_CPP_MIN_LOG_LEVEL": "2",
+                   "CUDA_VISIBLE_DEVICES": ""}
+            processes.append(subprocess.Popen(
+                [sys.executable, "-m", "helpers.scaling", "--as-worker", "--steps", str(steps), "--images", str(images)]
+                + (["--local-bn"] if local_bn else []),
+                cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                start_new_session=True))
+        deadline = time.monotonic() + timeout
+        outputs = [p.communicate(timeout=max(1.0, deadline - time.monotonic())) for p in processes]
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"the {workers} workers did not finish within {timeout:.0f} s") from None
+    finally:
+        for p in processes:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+    results = []
+    for index, (p, (out, err)) in enumerate(zip(processes, outputs)):
+        lines = [line for line in out.splitlines() if line.startswith("{")]
+        if p.returncode != 0 or not lines:
+            raise RuntimeError(f"worker {index} failed (exit {p.returncode}):\n{err[-6000:]}")
+        results.append(json.loads(lines[-1]))
+    return results
+
+
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description="Train the lesson-2 CNN under MirroredStrategy.")
+    parser = argparse.ArgumentParser(description="Train the lesson-2 CNN under MirroredStrategy, or under "
+                                                 "MultiWorkerMirroredStrategy with worker processes on 127.0.0.1.")
     parser.add_argument("--cpu-replicas", type=int, default=1, help="split the CPU into this many logical devices")
+    parser.add_argument("--workers", type=int, default=0, help="start this many worker processes on loopback")
+    parser.add_argument("--steps", type=int, default=5, help="training steps of the multi-worker run")
     parser.add_argument("--images", type=int, default=1024)
+    parser.add_argument("--local-bn", action="store_true",
+                        help="per-worker BatchNorm statistics (shows the workers drifting apart)")
+    parser.add_argument("--as-worker", action="store_true", help=argparse.SUPPRESS)  # set by --workers
     args = parser.parse_args(argv)
-    if args.cpu_replicas > 1:
-        split_cpu(args.cpu_replicas)
     from helpers import datasets
 
+    if args.as_worker:
+        (x, y), _ = datasets.load_cifar10(args.images)
+        print(json.dumps(worker_fit(x, y.astype("int32"), steps=args.steps, synchronized_bn=not args.local_bn)),
+              flush=True)
+        return
+    if args.workers:
+        results = multi_worker(args.workers, steps=args.steps, images=args.images, local_bn=args.local_bn)
+        for row in results:
+            print(json.dumps(row))
+        same = len({row["weights"] for row in results}) == 1
+        print(f"{len(results)} workers, weights {'IDENTICAL' if same else 'DIFFERENT'} after {results[0]['steps']} steps")
+        if not same:
+            sys.exit(1)
+        return
+    if args.cpu_replicas > 1:
+        split_cpu(args.cpu_replicas)
     (x, y), _ = datasets.load_cifar10(args.images)
     print(json.dumps(mirrored_fit(tf.distribute.MirroredStrategy(), x, y.astype("int32")), indent=1))
 

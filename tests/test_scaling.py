@@ -46,3 +46,31 @@ def test_two_cpu_replicas_in_a_fresh_process():
     result = json.loads(out.stdout[out.stdout.index("{"):])
     assert result["replicas"] == 2 and len(result["devices"]) == 2
     assert result["global_batch"] == 128 and result["learning_rate"] == pytest.approx(1e-3)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return not Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z" if Path(f"/proc/{pid}").exists() else False
+
+
+@needs_offline("cifar-10-batches-py")
+def test_two_workers_on_loopback_end_with_identical_weights():
+    done = subprocess.run([sys.executable, "-m", "helpers.scaling", "--workers", "2", "--steps", "3", "--images", "256"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert [r["worker"] for r in rows] == [0, 1] and len({r["pid"] for r in rows}) == 2
+    assert all(r["replicas"] == 2 and r["steps"] == 3 and r["global_batch"] == 64 for r in rows)
+    assert len({r["weights"] for r in rows}) == 1, "all-reduced gradients and synchronized BatchNorm: one model"
+    assert "weights IDENTICAL" in done.stdout
+    assert not any(_alive(r["pid"]) for r in rows)
+
+
+def test_workers_that_overrun_their_time_are_killed():
+    with pytest.raises(RuntimeError, match="did not finish"):
+        scaling.multi_worker(2, steps=1, images=64, timeout=0.5)
+    leftovers = subprocess.run(["pgrep", "-f", "helpers.scaling --as-worker"], capture_output=True, text=True)
+    assert leftovers.stdout.strip() == "", "no worker process may outlive the run"
