@@ -283,19 +283,20 @@ def _albumentations_batches(w: Workload, seed: int, workers: int) -> Iterator:
         adapter.on_epoch_end()
 
 
-def file_batches(w: Workload, seed: int, *, passes: int = 10_000) -> tf.data.Dataset:
+def file_batches(w: Workload, seed: int, *, passes: int = 10_000, parallel_calls=tf.data.AUTOTUNE) -> tf.data.Dataset:
     """The file-reading pipeline that the tf.data service runs: a sample counter i (a splittable
     ``range``, so ``distributed_epoch`` can hand out its elements) -> read file i mod N -> local
-    shuffle -> batch -> augment + preprocess. Each batch's seed is (seed, smallest i in it): unique,
+    shuffle -> batch -> augment + preprocess (both maps with ``parallel_calls``: an int, or AUTOTUNE).
+    Each batch's seed is (seed, smallest i in it): unique,
     whichever worker makes the batch. (An ``enumerate`` counter would restart at 0 on every service
     worker, giving two workers the same draws.)"""
     n = w.unique_images
     ds = tf.data.Dataset.range(n * passes)
-    ds = ds.map(lambda i: (*w.read(i % n), i), num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.map(lambda i: (*w.read(i % n), i), num_parallel_calls=parallel_calls)
     ds = ds.shuffle(4 * w.batch_size, seed=seed).batch(w.batch_size, drop_remainder=True)
     base = tf.constant(seed, tf.int64)
     return ds.map(lambda x, y, i: w.ready(x, y, tf.stack([base, tf.reduce_min(i)])),
-                  num_parallel_calls=tf.data.AUTOTUNE)
+                  num_parallel_calls=parallel_calls)
 
 
 def service_batches(w: Workload, seed: int, service_target: str, job_name: str) -> tf.data.Dataset:
@@ -304,6 +305,31 @@ def service_batches(w: Workload, seed: int, service_target: str, job_name: str) 
     ds = file_batches(w, seed).apply(tf.data.experimental.service.distribute(
         processing_mode="distributed_epoch", service=service_target, job_name=job_name))
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def input_scaling(w: Workload, *, seed: int = 0, calls=(1, 2, "autotune"), service_workers=(1, 2),
+                  repeats: int = 3, verbose: bool = True) -> list[dict]:
+    """How the file-reading pipeline's images/s grows with its map parallelism (``calls``) and with
+    tf.data service workers (each a process; maps AUTOTUNE inside): the pipeline alone, median of
+    ``repeats`` passes of ``w.n_images`` after a warm-up. One row per setting."""
+    from helpers.service import LocalService
+
+    rows = []
+
+    def measure(kind, setting, batches):
+        feeder = Feeder(kind, iter(batches), model=None)
+        rate, _ = throughput(feeder, w.n_images, batch_size=w.batch_size, repeats=repeats)
+        rows.append({"workload": w.name, "how": kind, "setting": setting, "images_per_s": round(rate, 1)})
+        if verbose:
+            print(f"{w.name:<22}{kind:<26}{setting!s:<10}{rate:>9.1f} images/s", flush=True)
+
+    for c in calls:
+        parallel = tf.data.AUTOTUNE if c == "autotune" else int(c)
+        measure("parallel calls", c, file_batches(w, seed, parallel_calls=parallel).prefetch(tf.data.AUTOTUNE))
+    for n in service_workers:
+        with LocalService(n) as service:
+            measure("tf.data service workers", n, service_batches(w, seed, service.target, f"scaling-{n}-{seed}"))
+    return rows
 
 
 # ---------------------------------------------------------------- lesson 6: the tf.data knobs, one at a time
@@ -584,8 +610,18 @@ def main(argv=None) -> None:
     parser.add_argument("--service-workers", type=int, nargs="+", default=None,
                         help="tf.data service worker processes to measure (default: 1 2; quick mode: 2)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--scaling", action="store_true",
+                        help="instead: images/s against map parallelism and tf.data service workers "
+                             "(input_scaling.json)")
     args = parser.parse_args(argv)
     print(config.banner("benchmark"))
+    if args.scaling:
+        rows = [row for name in args.workloads if name != "cifar"
+                for row in input_scaling(WORKLOADS[name](), seed=args.seed, repeats=args.repeats or 3)]
+        out = config.output_dir("bench") / "input_scaling.json"
+        out.write_text(json.dumps(rows, indent=1))
+        print(f"saved {out}")
+        return
     run(args.workloads, seed=args.seed, repeats=args.repeats, workers=args.workers, methods=args.methods,
         service_workers=args.service_workers)
 

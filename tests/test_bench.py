@@ -199,3 +199,10 @@ def test_albumentations_and_file_reading_batches_are_reproducible():
         np.testing.assert_array_equal(ya, yb)
     first, again = (next(iter(bench.file_batches(w, seed=4))) for _ in range(2))
     np.testing.assert_array_equal(first[0], again[0])
+
+
+def test_input_scaling_rows_for_each_parallelism():
+    rows = bench.input_scaling(classification_workload(), calls=(1, "autotune"), service_workers=(), repeats=1,
+                               verbose=False)
+    assert [(r["how"], r["setting"]) for r in rows] == [("parallel calls", 1), ("parallel calls", "autotune")]
+    assert all(r["images_per_s"] > 0 for r in rows)
