@@ -13,7 +13,8 @@
 - ``measured``:     the measured full-mode results in notebooks/measured/
 - ``studies``:      command-line drivers for the long studies
 - ``bench``:        the input-pipeline benchmark (lesson 6)
-- ``scaling``:      distribution strategies, learning-rate rule, sharding (lesson 6)
+- ``scaling``:      distribution strategies, learning-rate rule, sharding, loopback workers (lesson 6)
+- ``service``:      a local tf.data service: dispatcher and worker processes (lesson 6)
 """
 
 import os

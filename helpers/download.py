@@ -104,13 +104,15 @@ def download(
     with the expected hash is renamed to ``target``. On any failure nothing is
     left behind. Raises DownloadError (URL unreachable) or ChecksumError.
     """
-    import keras  # the progress bar only; imported late to keep this module light
-
     with temporary_sibling(target) as tmp:
         try:
             with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as out:
                 total = _content_length(response.headers.get("Content-Length"))
-                bar = keras.utils.Progbar(total, unit_name="B") if progress else None
+                bar = None
+                if progress:  # Keras (and so TensorFlow) only for the progress bar
+                    import keras
+
+                    bar = keras.utils.Progbar(total, unit_name="B")
                 done = 0
                 for chunk in iter(lambda: response.read(CHUNK), b""):
                     out.write(chunk)

@@ -33,7 +33,7 @@ def needs_offline(*names: str):
 
 class _Origin(http.server.SimpleHTTPRequestHandler):
     """Serves a folder; counts requests; '/truncated/<file>' promises more bytes than it sends;
-    '/slow/<file>' trickles a file out over about 1.5 s; '/badlength/<file>' sends the whole file under a malformed Content-Length."""
+    '/slow/<file>' trickles a file out over about 0.6 s; '/badlength/<file>' sends the whole file under a malformed Content-Length."""
 
     requests: list[str]
 
@@ -48,7 +48,7 @@ class _Origin(http.server.SimpleHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             return
-        if self.path.startswith("/slow/"):  # about 1.5 s per file: long enough for two fetches to overlap
+        if self.path.startswith("/slow/"):  # about 0.6 s per file: long enough for two fetches to overlap
             body = (Path(self.directory) / self.path.removeprefix("/slow/")).read_bytes()
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
@@ -57,7 +57,7 @@ class _Origin(http.server.SimpleHTTPRequestHandler):
             for start in range(0, len(body), step):
                 self.wfile.write(body[start:start + step])
                 self.wfile.flush()
-                time.sleep(0.05)
+                time.sleep(0.02)
             return
         if self.path.startswith("/badlength/"):  # a complete body under a header that is not a number
             body = (Path(self.directory) / self.path.removeprefix("/badlength/")).read_bytes()
