@@ -198,7 +198,10 @@ def main(argv=None) -> None:
     if args.cpu_replicas > 1:
         split_cpu(args.cpu_replicas)
     (x, y), _ = datasets.load_cifar10(args.images)
-    print(json.dumps(mirrored_fit(tf.distribute.MirroredStrategy(), x, y.astype("int32")), indent=1))
+    result = mirrored_fit(tf.distribute.MirroredStrategy(), x, y.astype("int32"))
+    print(json.dumps(result, indent=1))
+    if result["replicas"] != args.cpu_replicas or len(result["devices"]) != args.cpu_replicas:
+        sys.exit(f"asked for {args.cpu_replicas} replicas, got {result['replicas']} on {result['devices']}")
 
 
 if __name__ == "__main__":

@@ -131,14 +131,13 @@ def test_in_model_augments_in_training_only_and_reproducibly():
 
 def test_run_writes_rows_and_chart_with_equal_image_counts(tmp_path):
     rows = bench.run([classification_workload(), paired_workload()], repeats=2, workers=2, out_dir=tmp_path,
-                     methods=LOCAL_METHODS, verbose=False)
+                     methods=bench.METHODS[:5], verbose=False)  # the course's five; the peers are tested above
     assert json.loads((tmp_path / "bench.json").read_text()) == rows
     assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     for name in ("toy_classes", "toy_pairs"):
         mine = [r for r in rows if r["workload"] == name]
         assert [r["method"] for r in mine] == ["imagedatagenerator", "python_generator", "pydataset", "pydataset",
-                                               "tf_data", "in_model", "albumentations", "albumentations",
-                                               "tf_data_files"]
+                                               "tf_data", "in_model"]
         assert [r["workers"] for r in mine if r["method"] == "pydataset"] == [1, 2]
         expected = 16 if name == "toy_classes" else 8
         assert all(r["images_per_pass"] == [expected] * 2 for r in mine), "every method must deliver the same images"

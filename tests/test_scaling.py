@@ -40,12 +40,8 @@ def test_mirrored_fit_on_one_device():
 
 
 @needs_offline("cifar-10-batches-py")
-def test_two_cpu_replicas_in_a_fresh_process():
-    out = subprocess.run([sys.executable, "-m", "helpers.scaling", "--cpu-replicas", "2", "--images", "256"],
-                         cwd=ROOT, capture_output=True, text=True, check=True, env={**os.environ})
-    result = json.loads(out.stdout[out.stdout.index("{"):])
-    assert result["replicas"] == 2 and len(result["devices"]) == 2
-    assert result["global_batch"] == 128 and result["learning_rate"] == pytest.approx(1e-3)
+# `python -m helpers.scaling --cpu-replicas 2` runs in lesson 6 (with check=True); the command itself exits
+# non-zero unless it got the replicas it asked for. Not repeated here: it costs a TensorFlow start-up.
 
 
 def _alive(pid: int) -> bool:
@@ -58,12 +54,12 @@ def _alive(pid: int) -> bool:
 
 @needs_offline("cifar-10-batches-py")
 def test_two_workers_on_loopback_end_with_identical_weights():
-    done = subprocess.run([sys.executable, "-m", "helpers.scaling", "--workers", "2", "--steps", "3", "--images", "256"],
+    done = subprocess.run([sys.executable, "-m", "helpers.scaling", "--workers", "2", "--steps", "2", "--images", "128"],
                           cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     assert [r["worker"] for r in rows] == [0, 1] and len({r["pid"] for r in rows}) == 2
-    assert all(r["replicas"] == 2 and r["steps"] == 3 and r["global_batch"] == 64 for r in rows)
+    assert all(r["replicas"] == 2 and r["steps"] == 2 and r["global_batch"] == 64 for r in rows)
     assert len({r["weights"] for r in rows}) == 1, "all-reduced gradients and synchronized BatchNorm: one model"
     assert "weights IDENTICAL" in done.stdout
     assert not any(_alive(r["pid"]) for r in rows)
