@@ -92,7 +92,8 @@ def worker_fit(x: np.ndarray, y: np.ndarray, *, steps: int, per_worker_batch: in
     The lesson-2 pipeline is batched with the GLOBAL batch (per-worker batch x workers);
     ``experimental_distribute_dataset`` shards it by batches (``AutoShardPolicy.DATA``: the arrays
     are not files) and splits each global batch between the workers. The step is a custom loop
-    under ``strategy.run``: Keras 3's ``fit`` fails under this strategy (keras-team/keras#20585).
+    under ``strategy.run``: as of Keras 3.15, ``fit`` fails under this strategy with two workers
+    (reported as keras-team/keras issue 20585).
     The optimizer all-reduces the gradients every step, so the trainable weights stay identical.
     BatchNorm's moving averages are not gradients: without ``synchronized_bn`` each worker averages
     its own batches and the workers' models drift apart. Returns digests of both kinds of weights.
