@@ -154,10 +154,10 @@ def test_unknown_method_and_partial_batches_are_refused():
 
 @needs_offline("cifar-10-batches-py", "membrane", "flower_photos")
 def test_quick_benchmark_on_the_course_workloads(tmp_path):
-    # The real workloads build and feed: the paired membranes through the legacy pair, tf.data, the training step,
-    # albumentations and the file reader; CIFAR through two methods. The toy workloads above check every method;
-    # lesson 6 runs the flowers workload with every local method; tests/test_service.py covers the service.
-    pair_methods = ["imagedatagenerator", "tf_data", "in_model", "albumentations", "tf_data_files"]
+    # The real workloads build and feed: the paired membranes through tf.data, albumentations and the file reader;
+    # CIFAR through two methods. The toy workloads above check every method on pairs and classes; lesson 6 runs
+    # the flowers workload; tests/test_service.py covers the service.
+    pair_methods = ["tf_data", "albumentations", "tf_data_files"]
     rows = bench.run(["membrane"], out_dir=tmp_path, methods=pair_methods, verbose=False)
     rows += bench.run(["cifar"], out_dir=tmp_path, methods=["imagedatagenerator", "tf_data"], verbose=False)
     assert {r["workload"] for r in rows} == {"cifar_32px", "membrane_512px_pairs"}
