@@ -221,17 +221,18 @@ def _generator_batches(w: Workload, seed: int) -> Iterator:
                                      augment_targets=True)
 
 
-def _pydataset_batches(w: Workload, seed: int, workers: int) -> Iterator:
-    """Batches of ``AugmentedPyDataset`` exactly as ``fit`` draws them, epoch after epoch.
+def _pydataset_batches(w: Workload, seed: int, workers: int, augment: Callable | None = None) -> Iterator:
+    """Batches of ``AugmentedPyDataset`` exactly as ``fit`` draws them, epoch after epoch; ``augment``
+    (default: the workload's compiled graph, ``w.numpy_augment``) makes each NumPy batch.
 
     Keras 3 has no public iterator that starts a PyDataset's worker threads outside ``fit``, so this
     uses the adapter that ``fit`` itself uses (private API; the Keras version is pinned).
     """
     from keras.src.trainers.data_adapters.py_dataset_adapter import PyDatasetAdapter
 
-    ds = pipelines.AugmentedPyDataset(w.images, w.targets, w.batch_size, seed=seed, augment=w.numpy_augment,
-                                      augment_targets=True, workers=workers, use_multiprocessing=False,
-                                      max_queue_size=10)
+    ds = pipelines.AugmentedPyDataset(w.images, w.targets, w.batch_size, seed=seed,
+                                      augment=augment or w.numpy_augment, augment_targets=True, workers=workers,
+                                      use_multiprocessing=False, max_queue_size=10)
     adapter = PyDatasetAdapter(ds, shuffle=False)
     while True:
         adapter.on_epoch_begin()
@@ -267,20 +268,6 @@ def albumentations_augment(w: Workload) -> Callable:
         return np.asarray(w.preprocess(xs)), ys
 
     return run
-
-
-def _albumentations_batches(w: Workload, seed: int, workers: int) -> Iterator:
-    """albumentations behind a ``PyDataset`` with ``workers`` threads, the way it is fed to ``fit``."""
-    from keras.src.trainers.data_adapters.py_dataset_adapter import PyDatasetAdapter
-
-    ds = pipelines.AugmentedPyDataset(w.images, w.targets, w.batch_size, seed=seed, augment=albumentations_augment(w),
-                                      augment_targets=True, workers=workers, use_multiprocessing=False,
-                                      max_queue_size=10)
-    adapter = PyDatasetAdapter(ds, shuffle=False)
-    while True:
-        adapter.on_epoch_begin()
-        yield from adapter.get_numpy_iterator()
-        adapter.on_epoch_end()
 
 
 def file_batches(w: Workload, seed: int, *, passes: int = 10_000, parallel_calls=tf.data.AUTOTUNE) -> tf.data.Dataset:
@@ -494,7 +481,8 @@ def feeders(w: Workload, seed: int = 0, workers: int | None = None, methods=METH
             yield Feeder(method, iter(tf_data_batches(w, seed, augment_in_pipeline=False)), model, device_work=work)
         elif method == "albumentations":
             for n in sorted({1, workers}) if w.albumentations is not None else ():
-                yield Feeder(method, _albumentations_batches(w, seed, n), shared, workers=n)
+                # albumentations behind a PyDataset with n threads, the way it is fed to fit
+                yield Feeder(method, _pydataset_batches(w, seed, n, albumentations_augment(w)), shared, workers=n)
         elif method == "tf_data_files":
             if w.read is not None:
                 yield Feeder(method, iter(file_batches(w, seed).prefetch(tf.data.AUTOTUNE)), shared)

@@ -270,22 +270,17 @@ def safe_extract(archive: Path, dest: Path) -> None:
     """
     archive = Path(archive)
     dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
     if zipfile.is_zipfile(archive):
-        try:
-            with zipfile.ZipFile(archive) as handle:
-                plan = _plan_zip(archive, handle)
-                plan.check_tree()
-                _write_plan(plan, dest, handle.open)
-        except CORRUPT as exc:
-            raise UnsafeArchiveError(f"{archive.name} is corrupt or truncated ({exc}); nothing was extracted") from exc
+        opener, planner, member_reader = zipfile.ZipFile, _plan_zip, lambda handle: handle.open
     elif tarfile.is_tarfile(archive):
-        try:
-            with tarfile.open(archive) as handle:
-                plan = _plan_tar(archive, handle)
-                plan.check_tree()
-                _write_plan(plan, dest, handle.extractfile)
-        except CORRUPT as exc:
-            raise UnsafeArchiveError(f"{archive.name} is corrupt or truncated ({exc}); nothing was extracted") from exc
+        opener, planner, member_reader = tarfile.open, _plan_tar, lambda handle: handle.extractfile
     else:
         raise ValueError(f"{archive} is neither a zip nor a tar archive")
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        with opener(archive) as handle:
+            plan = planner(archive, handle)
+            plan.check_tree()
+            _write_plan(plan, dest, member_reader(handle))
+    except CORRUPT as exc:
+        raise UnsafeArchiveError(f"{archive.name} is corrupt or truncated ({exc}); nothing was extracted") from exc

@@ -194,7 +194,7 @@ def test_knobs_change_speed_not_content_except_cache_after_augmentation(tmp_path
 
 def test_albumentations_and_file_reading_batches_are_reproducible():
     w = paired_workload()
-    a, b = (bench._albumentations_batches(w, seed=4, workers=n) for n in (1, 2))
+    a, b = (bench._pydataset_batches(w, 4, n, bench.albumentations_augment(w)) for n in (1, 2))
     for _ in range(3):
         (xa, ya), (xb, yb) = next(a), next(b)
         np.testing.assert_array_equal(xa, xb)
