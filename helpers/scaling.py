@@ -138,7 +138,7 @@ def multi_worker(workers: int = 2, *, steps: int = 5, images: int = 512, local_b
     """Start ``workers`` processes on 127.0.0.1 (free ports, one ``TF_CONFIG`` each), let them train
     together, and return their JSON results. Every process is killed if one fails or time runs out.
     Raises RuntimeError with the failing worker's output."""
-    from helpers.service import REPO_ROOT, free_port
+    from helpers.service import free_port
 
     cluster = [f"127.0.0.1:{free_port()}" for _ in range(workers)]
     processes = []
@@ -149,7 +149,7 @@ def multi_worker(workers: int = 2, *, steps: int = 5, images: int = 512, local_b
             processes.append(subprocess.Popen(
                 [sys.executable, "-m", "helpers.scaling", "--as-worker", "--steps", str(steps), "--images", str(images)]
                 + (["--local-bn"] if local_bn else []),
-                cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                cwd=config.REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                 start_new_session=True))
         deadline = time.monotonic() + timeout
         outputs = [p.communicate(timeout=max(1.0, deadline - time.monotonic())) for p in processes]

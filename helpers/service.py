@@ -21,10 +21,8 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
+from helpers.config import REPO_ROOT
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
