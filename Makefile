@@ -16,8 +16,9 @@ help:
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
+# Two pytest workers; --dist loadscope keeps each notebook's cells together, in order, in one kernel.
 test: $(STAMP)
-	COURSE_QUICK=1 $(BIN)/python -m pytest
+	COURSE_QUICK=1 $(BIN)/python -m pytest -n 2 --dist loadscope
 
 bench: $(STAMP)
 	$(BIN)/python -m helpers.bench
