@@ -12,6 +12,7 @@ that one definition come:
 
 The recipes: ``POST_CIFAR`` (lesson 2's post), ``CROP_FLIP`` (the standard CIFAR recipe),
 ``FLOWERS`` (lesson 3's post) and ``MEMBRANE`` (lesson 5, with a paired elastic field).
+Lesson 7's arms (``policy_arm``) stack ``CROP_FLIP`` with the policies of ``helpers.policies``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from helpers import augment
+from helpers import augment, policies
 
 
 @dataclass(frozen=True)
@@ -201,3 +202,51 @@ def cifar_arm(name: str) -> Callable | None:
     if name not in CIFAR_ARMS:
         raise ValueError(f"unknown arm {name!r}; choose from {sorted(CIFAR_ARMS)}")
     return CIFAR_ARMS[name]()
+
+
+# Lesson 7's parts. An arm is "crop_flip" followed by parts joined with "+", e.g. "crop_flip+trivial+erasing".
+# Per-image parts take (uint8 batch, seed); the batch blends ("mixup", "cutmix") take labels too and come last.
+POLICY_PARTS = {
+    "crop_flip": CROP_FLIP.fused,
+    "randaugment_n2_m9": functools.partial(policies.rand_augment, num_ops=2, magnitude=9),
+    "randaugment_n1_m5": functools.partial(policies.rand_augment, num_ops=1, magnitude=5),
+    "trivial": policies.trivial_augment,
+    "augmix": policies.aug_mix,
+    "erasing": policies.random_erasing,
+}
+BATCH_PARTS = {"mixup": policies.mix_up, "cutmix": policies.cut_mix}
+POLICY_ARMS = ("crop_flip", "crop_flip+erasing", "crop_flip+randaugment_n2_m9", "crop_flip+randaugment_n1_m5",
+               "crop_flip+trivial", "crop_flip+augmix", "crop_flip+mixup", "crop_flip+cutmix")
+
+
+def policy_arm(name: str) -> tuple[Callable, bool]:
+    """Lesson 7's arm ``name`` as ``(augment, takes_labels)``: ``augment(x, seed)`` on a uint8 batch, or, when
+    the arm ends with a batch blend, ``augment(x, y, seed) -> (x, soft y)``. Each part gets its own seed,
+    split from the batch's seed with ``tf.random.split``. Any "+"-joined list of parts is an arm."""
+    parts = name.split("+")
+    known = sorted(POLICY_PARTS) + sorted(BATCH_PARTS)
+    unknown = [p for p in parts if p not in POLICY_PARTS and p not in BATCH_PARTS]
+    if unknown or not parts:
+        raise ValueError(f"unknown part(s) {unknown} in arm {name!r}; an arm joins parts with '+', from {known}")
+    blends = [p for p in parts if p in BATCH_PARTS]
+    if len(blends) > 1 or (blends and parts[-1] not in BATCH_PARTS):
+        raise ValueError(f"arm {name!r}: at most one batch blend (mixup or cutmix), and it must come last "
+                         "(it mixes finished images and their labels)")
+    image_parts = [POLICY_PARTS[p] for p in parts if p in POLICY_PARTS]
+    blend = BATCH_PARTS[blends[0]] if blends else None
+
+    def per_image(x, seed):
+        if len(parts) == 1:  # a lone part keeps the batch's seed ("crop_flip" draws as in lesson 2)
+            return image_parts[0](x, seed)
+        for part, s in zip(image_parts, tf.unstack(tf.random.split(augment.as_seed(seed), len(parts)))):
+            x = part(x, s)
+        return x
+
+    if blend is None:
+        return per_image, False
+
+    def with_labels(x, y, seed):
+        last = tf.random.split(augment.as_seed(seed), len(parts))[-1]
+        return blend(per_image(x, seed), y, last)
+
+    return with_labels, True

@@ -9,6 +9,7 @@ give the same batches for the same seed.
     python -m helpers.studies fractions --fractions 0.05 0.1 0.4 --out fractions.json
     python -m helpers.studies bn-check --out bn.json
     python -m helpers.studies flowers --out flowers.json
+    python -m helpers.studies policies --arms crop_flip+trivial,crop_flip+cutmix --seeds 0,1,2 --out policies.json
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from helpers import config, datasets, measured, metrics, models, pipelines, recipes
+from helpers import config, datasets, measured, metrics, models, pipelines, policies, recipes
 
 
 def history_floats(history: keras.callbacks.History) -> dict[str, list[float]]:
@@ -194,6 +195,79 @@ def _fit_one_feeder(method, train, val_data, test, num_classes, steps, epochs, b
     return row
 
 
+# ---------------------------------------------------------------- lesson 7: augmentation policies
+
+
+def train_policy_arm(arm: str, fit, val, *, epochs: int, seed: int, batch_size: int = 128, verbose: int = 0):
+    """Lesson 7's training of one arm (``recipes.policy_arm``): lesson 2's CNN, adam, categorical
+    cross-entropy (the blends make soft labels), ``model.fit`` on ``pipelines.training_batches``.
+    Returns (model, history, steps taken, per-epoch training seconds)."""
+    augment, takes_labels = recipes.policy_arm(arm)
+    config.set_seed(seed)
+    train, steps = pipelines.training_batches(fit[0], fit[1].astype("float32"), batch_size=min(batch_size, len(fit[0])),
+                                              seed=seed, augment=augment, augment_targets=takes_labels)
+    model = models.cifar_cnn()
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    timer = metrics.EpochTimer()
+    history = model.fit(train, steps_per_epoch=steps, epochs=epochs, verbose=verbose, callbacks=[timer], shuffle=False,
+                        validation_data=pipelines.evaluation_batches(*val, batch_size=batch_size))
+    return model, history, epochs * steps, timer.times
+
+
+def tta_scores(model, x_test, y_test, views: Sequence[str] = ("none", "flip", "flip_shift")) -> dict:
+    """Test accuracy and prediction seconds with each test-time augmentation of ``policies.TTA_VIEWS``."""
+    out = {}
+    for name in views:
+        start = time.perf_counter()
+        probs = policies.predict_tta(model, x_test, views=name, preprocess=pipelines.scale_to_symmetric)
+        seconds = time.perf_counter() - start
+        accuracy = float(np.mean(probs.argmax(axis=1) == np.asarray(y_test).argmax(axis=1)))
+        out[name] = {"accuracy": accuracy, "seconds": round(seconds, 2), "views": len(policies.TTA_VIEWS[name])}
+    return out
+
+
+def policy_runs(arms: Sequence[str], seeds: Sequence[int] = (0,), *, n_train: int = 10_000, epochs: int = 80,
+                batch_size: int = 128, n_test: int | None = None, data_dir=None, verbose: int = 0,
+                on_row=None) -> list[dict]:
+    """Train lesson 2's CNN once per (seed, arm) of lesson 7 on lesson 2's data (the first ``n_train`` CIFAR-10
+    images, 10% held out) and score it on the test set, plain and with test-time augmentation.
+
+    Rows as ``cifar_runs``, plus ``seconds_per_epoch`` (median training time of an epoch) and ``tta``.
+    ``on_row(rows so far)`` is called after each run (the driver saves there, so a stopped study keeps its rows).
+    """
+    for arm in arms:  # every arm checked before any training
+        recipes.policy_arm(arm)
+    fit, val, (x_test, y_test) = datasets.cifar10_splits(n_train, n_test, data_dir=data_dir)
+    out = []
+    for seed in seeds:
+        for arm in arms:
+            start = time.perf_counter()
+            model, history, steps, epoch_times = train_policy_arm(arm, fit, val, epochs=epochs, seed=seed,
+                                                                  batch_size=batch_size, verbose=verbose)
+            train_seconds = time.perf_counter() - start
+            tta = tta_scores(model, x_test, y_test)
+            test_loss, _ = model.evaluate(pipelines.evaluation_batches(x_test, y_test, batch_size=batch_size), verbose=0)
+            out.append({
+                "arm": arm, "seed": seed, "n_train": len(fit[0]), "n_val": len(val[0]), "n_test": len(x_test),
+                "epochs": epochs, "steps": steps, "test_accuracy": tta["none"]["accuracy"], "test_loss": float(test_loss),
+                "train_accuracy": float(history.history["accuracy"][-1]),
+                "val_accuracy": float(history.history["val_accuracy"][-1]),
+                "seconds": round(train_seconds, 1), "seconds_per_epoch": round(float(np.median(epoch_times)), 2),
+                "tta": tta, "history": history_floats(history),
+            })
+            print(f"{arm:<30} seed {seed}: test accuracy {out[-1]['test_accuracy']:.4f} "
+                  f"(flip TTA {tta['flip']['accuracy']:.4f}), {out[-1]['seconds_per_epoch']:.1f} s/epoch", flush=True)
+            if on_row is not None:
+                on_row(out)
+    return out
+
+
+def _listed(text: str) -> list[str]:
+    """'a,b' or 'a' -> ['a', 'b'] (the command line takes comma-separated lists)."""
+    return [part for part in text.split(",") if part]
+
+
+
 # ---------------------------------------------------------------- command line
 
 
@@ -218,12 +292,29 @@ def main(argv=None) -> None:
     flowers = sub.add_parser("flowers", help="lesson 3: the flower CNN fed by a generator, a PyDataset and tf.data")
     flowers.add_argument("--epochs", type=int, default=config.pick(quick=1, full=6))
     flowers.add_argument("--seed", type=int, default=0)
-    for p in (cifar, fractions, bn, flowers):
+    pol = sub.add_parser("policies", help="lesson 7: augmentation policies on lesson 2's setting, with test-time augmentation")
+    pol.add_argument("--arms", type=_listed, nargs="+", default=[list(recipes.POLICY_ARMS)],
+                     help="comma-separated arms, each crop_flip and parts joined by '+' (see recipes.policy_arm)")
+    pol.add_argument("--seeds", type=_listed, nargs="+", default=[["0"]], help="comma-separated seeds")
+    pol.add_argument("--epochs", type=int, default=config.pick(quick=1, full=80))
+    pol.add_argument("--n-train", type=int, default=config.pick(quick=512, full=10_000))
+    for p in (cifar, fractions, bn, flowers, pol):
         p.add_argument("--n-test", type=int, default=None, help="score on the first N test images (default: all)")
         p.add_argument("--out", default=None, help="JSON file (default: <output dir>/results/<study>_<mode>.json)")
     args = parser.parse_args(argv)
 
     print(config.banner(f"study: {args.study}"), flush=True)
+    path = args.out or config.output_dir("results") / f"{args.study}_{config.load_settings().mode}.json"
+    if args.study == "policies":
+        about = ("Lesson 7: lesson 2's CNN and data (the first n_train CIFAR-10 images, 10% held out; adam, batch 128) "
+                 "trained with each augmentation policy, scored on the test set plain and with test-time augmentation. "
+                 "'seconds_per_epoch' is the median training time of an epoch on this machine.")
+        arms = [arm for group in args.arms for arm in group]
+        seeds = [int(s) for group in args.seeds for s in group]
+        policy_runs(arms, seeds, n_train=args.n_train, epochs=args.epochs, n_test=args.n_test,
+                    on_row=lambda rows: measured.write(path, rows, about=about))
+        print("saved", path)
+        return
     if args.study == "cifar":
         out = cifar_runs(args.n_train, args.epochs_plain, args.epochs_aug, args.seeds, args.arms, n_test=args.n_test)
         about = "Lesson 2: the post's CNN on the first n_train CIFAR-10 images (10% held out), per arm and seed."
@@ -242,7 +333,6 @@ def main(argv=None) -> None:
             train = tuple(part[:48] for part in train)
         out = flower_feeding_comparison(train, val, test, epochs=args.epochs, seed=args.seed)
         about = "Lesson 3: the flower post's CNN (batch 6), fed three ways, from the same initial weights."
-    path = args.out or config.output_dir("results") / f"{args.study}_{config.load_settings().mode}.json"
     print("saved", measured.write(path, out, about=about))
 
 

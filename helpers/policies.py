@@ -1,0 +1,365 @@
+"""Lesson 7's augmentation policies, per image and explicitly seeded.
+
+- ``rand_augment``: RandAugment (Cubuk et al., 2020): N operations per image at one magnitude M;
+- ``trivial_augment``: TrivialAugment-style (Mueller & Hutter, 2021): one operation per image at a random
+  magnitude;
+- ``aug_mix``: AugMix's mixing (Hendrycks et al., 2020): three short chains, blended with Dirichlet weights,
+  then blended with the original (without the paper's Jensen-Shannon consistency loss);
+- ``random_erasing``: random erasing / cutout (Zhong et al., 2020);
+- ``mix_up`` and ``cut_mix``: batch-level blends of images and of their one-hot labels;
+- ``tta_views`` and ``predict_tta``: test-time augmentation (the average over flipped and shifted views).
+
+Keras 3.15 ships ``RandAugment``, ``AugMix``, ``RandomErasing``, ``MixUp`` and ``CutMix`` as layers, and lesson 7
+shows them. The course writes its own because those layers draw from their own stateful generators and ignore
+a per-batch seed, so a batch cannot be reproduced from its seed; and ``RandAugment`` and ``AugMix`` choose their
+operations once per batch (``AugMix`` with Python's ``random``, once per traced graph). Lesson 7 measures both.
+
+Every function takes uint8 [0, 255] or float [0, 1] images, one (H, W, C) or a batch (N, H, W, C) (the batch
+blends need a batch), and returns the same shape and dtype. ``seed`` is an int or a stateless pair.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from helpers import augment
+
+# The operations and their strength at magnitude 1 (RandAugment's M = 10 on the 0-10 scale of its reference code).
+OPS = ("identity", "auto_contrast", "equalize", "rotate", "solarize", "color", "posterize", "contrast", "brightness",
+       "sharpness", "shear_x", "shear_y", "translate_x", "translate_y")
+AUGMIX_OPS = ("auto_contrast", "equalize", "posterize", "rotate", "solarize", "shear_x", "shear_y", "translate_x",
+              "translate_y")  # AugMix leaves out the colour ops that resemble the corruptions of its test sets
+MAX_ROTATE = 30.0      # degrees
+MAX_SHEAR = 0.3        # tan of the shear angle (16.7 degrees)
+MAX_TRANSLATE = 0.3    # fraction of the side (about 10 px on a 32-px image)
+MAX_ENHANCE = 0.9      # brightness, colour, contrast, sharpness: factor 1 +- 0.9 (0 = grey/black/blurred, 1 = unchanged)
+MAX_POSTERIZE = 4      # bits removed (8 -> 4)
+FILL = 0.5             # grey, what the geometric ops show where they uncover the border
+_GEOMETRIC = ("rotate", "shear_x", "shear_y", "translate_x", "translate_y")
+_SIGNED = _GEOMETRIC + ("color", "contrast", "brightness", "sharpness")
+
+
+# ---------------------------------------------------------------- the operations, on float batches
+
+
+def _grey(x: tf.Tensor) -> tf.Tensor:
+    """Luma (N, H, W, 1) of a float batch (ITU-R 601-2, as PIL's convert('L'))."""
+    if x.shape[-1] == 1:
+        return x
+    return tf.reduce_sum(x[..., :3] * tf.constant([0.299, 0.587, 0.114]), axis=-1, keepdims=True)
+
+
+def _per_image(v: tf.Tensor) -> tf.Tensor:
+    return v[:, None, None, None]
+
+
+def _smooth(x: tf.Tensor) -> tf.Tensor:
+    """PIL's SMOOTH filter (centre weight 5 of 13) inside the image; the one-pixel border kept, as PIL does."""
+    c = x.shape[-1]
+    kernel = tf.constant([[1, 1, 1], [1, 5, 1], [1, 1, 1]], tf.float32) / 13.0
+    kernel = tf.tile(kernel[:, :, None, None], [1, 1, c, 1])
+    inner = tf.nn.depthwise_conv2d(x, kernel, [1, 1, 1, 1], "VALID")
+    border = tf.pad(tf.ones_like(inner), [[0, 0], [1, 1], [1, 1], [0, 0]])
+    return border * tf.pad(inner, [[0, 0], [1, 1], [1, 1], [0, 0]]) + (1 - border) * x
+
+
+def _equalize(x: tf.Tensor) -> tf.Tensor:
+    """Histogram equalisation per image and channel, PIL's ImageOps.equalize on 8-bit values."""
+    shape = tf.shape(x)
+    n, c = shape[0], shape[3]
+    v = tf.cast(tf.round(x * 255.0), tf.int32)
+    rows = tf.reshape(tf.transpose(v, [0, 3, 1, 2]), [n * c, -1])                 # (N*C, H*W)
+    offsets = tf.range(n * c)[:, None] * 256
+    hist = tf.reshape(tf.math.bincount(rows + offsets, minlength=n * c * 256, maxlength=n * c * 256), [n * c, 256])
+    last = tf.gather(hist, tf.reduce_max(rows, axis=1), batch_dims=1)               # count of the top value
+    step = (tf.reduce_sum(hist, axis=1) - last) // 255
+    safe = tf.maximum(step, 1)[:, None]
+    lut = tf.minimum((safe // 2 + tf.cumsum(hist, axis=1, exclusive=True)) // safe, 255)
+    out = tf.where(step[:, None] > 0, tf.gather(lut, rows, batch_dims=1), rows)
+    out = tf.transpose(tf.reshape(out, [n, c, shape[1], shape[2]]), [0, 2, 3, 1])
+    return tf.cast(out, tf.float32) / 255.0
+
+
+def _warp(x: tf.Tensor, ops: tf.Tensor, v: tf.Tensor, names: Sequence[str]) -> tf.Tensor:
+    """The geometric ops, one resampling per image: an identity matrix for images whose op is not geometric."""
+    def amount(name, scale):
+        return tf.where(ops == names.index(name), v * scale, 0.0) if name in names else tf.zeros_like(v)
+
+    theta = amount("rotate", MAX_ROTATE * math.pi / 180)
+    shx, shy = amount("shear_x", MAX_SHEAR), amount("shear_y", MAX_SHEAR)
+    h, w = tf.cast(tf.shape(x)[1], tf.float32), tf.cast(tf.shape(x)[2], tf.float32)
+    tx, ty = amount("translate_x", MAX_TRANSLATE) * w, amount("translate_y", MAX_TRANSLATE) * h
+    cos, sin = tf.cos(theta), tf.sin(theta)
+    # output pixel p -> input pixel  c + A (p - c) - t,  A = R(theta) [[1, shx], [shy, 1]]
+    a00, a01 = cos - sin * shy, cos * shx - sin
+    a10, a11 = sin + cos * shy, sin * shx + cos
+    cx, cy = (w - 1) / 2, (h - 1) / 2
+    b0 = cx - a00 * cx - a01 * cy - tx
+    b1 = cy - a10 * cx - a11 * cy - ty
+    zero = tf.zeros_like(theta)
+    transforms = tf.stack([a00, a01, b0, a10, a11, b1, zero, zero], axis=1)
+    return tf.raw_ops.ImageProjectiveTransformV3(images=x, transforms=transforms, output_shape=tf.shape(x)[1:3],
+                                                 fill_value=FILL, interpolation="BILINEAR", fill_mode="CONSTANT")
+
+
+def apply_ops(images, ops, magnitudes, signs=None, names: Sequence[str] = OPS) -> tf.Tensor:
+    """Apply operation ``names[ops[i]]`` at magnitude ``magnitudes[i]`` to image i of a batch.
+
+    images: float32 (N, H, W, C) in [0, 1]; ops: int (N,); magnitudes: float (N,) in [0, 1] (1 = the
+    MAX_* constants); signs: (N,) of +1/-1 for the ops that have a direction (None: all +1).
+    Magnitude 0 leaves every op's image unchanged, except auto_contrast and equalize, which have none.
+    Returns float32 (N, H, W, C) in [0, 1].
+    """
+    x = tf.convert_to_tensor(images, tf.float32)
+    ops = tf.cast(ops, tf.int32)
+    m = tf.cast(magnitudes, tf.float32)
+    s = tf.ones_like(m) if signs is None else tf.cast(signs, tf.float32)
+    v = m * s
+    factor = _per_image(1.0 + MAX_ENHANCE * v)
+    candidates = {
+        "identity": lambda: x,
+        "auto_contrast": lambda: _auto_contrast(x),
+        "equalize": lambda: _equalize(x),
+        "solarize": lambda: tf.where(x * 255.0 >= _per_image(256.0 * (1.0 - m)), 1.0 - x, x),
+        "posterize": lambda: _posterize(x, m),
+        "color": lambda: _grey(x) + factor * (x - _grey(x)),
+        "contrast": lambda: (_per_image(tf.reduce_mean(_grey(x), axis=[1, 2, 3]))
+                             + factor * (x - _per_image(tf.reduce_mean(_grey(x), axis=[1, 2, 3])))),
+        "brightness": lambda: factor * x,
+        "sharpness": lambda: _smooth(x) + factor * (x - _smooth(x)),
+    }
+    warped = _warp(x, ops, v, names) if any(n in _GEOMETRIC for n in names) else x
+    results = [warped if name in _GEOMETRIC else candidates[name]() for name in names]
+    picked = tf.gather_nd(tf.stack(results), tf.stack([ops, tf.range(tf.shape(x)[0])], axis=1))
+    return tf.clip_by_value(picked, 0.0, 1.0)
+
+
+def _auto_contrast(x: tf.Tensor) -> tf.Tensor:
+    lo = tf.reduce_min(x, axis=[1, 2], keepdims=True)
+    hi = tf.reduce_max(x, axis=[1, 2], keepdims=True)
+    return tf.where(hi > lo, (x - lo) / tf.maximum(hi - lo, 1e-6), x)
+
+
+def _posterize(x: tf.Tensor, m: tf.Tensor) -> tf.Tensor:
+    step = _per_image(tf.pow(2.0, tf.round(MAX_POSTERIZE * m)))   # keep 8 - round(4 m) bits
+    return tf.floor(tf.round(x * 255.0) / step) * step / 255.0
+
+
+# ---------------------------------------------------------------- policies
+
+
+def _as_batch(images):
+    """(float32 batch in [0, 1], dtype, whether the input was one image)."""
+    images = augment._check_image(tf.convert_to_tensor(images), channels=(1, 3))
+    single = images.shape.rank == 3
+    batch = images[None] if single else images
+    return augment.to_float(batch), images.dtype, single
+
+
+def _restore(batch, dtype, single):
+    out = augment.from_float(batch, dtype)
+    return out[0] if single else out
+
+
+def _seeds(seed, k: int) -> list[tf.Tensor]:
+    return tf.unstack(tf.random.split(augment.as_seed(seed), k))
+
+
+def _uniform(shape, seed, low=0.0, high=1.0):
+    return tf.random.stateless_uniform(shape, seed, low, high)
+
+
+def _signs(n, seed):
+    return tf.where(_uniform([n], seed) < 0.5, -1.0, 1.0)
+
+
+def rand_augment(images, seed, *, num_ops: int = 2, magnitude: float = 9, names: Sequence[str] = OPS):
+    """RandAugment: ``num_ops`` operations in a row, each drawn uniformly per image from ``names``, all at
+    magnitude ``magnitude`` on the 0-10 scale (10 = the MAX_* constants), each with a random direction."""
+    if not 0 <= magnitude <= 10:
+        raise ValueError(f"RandAugment's magnitude is on a 0-10 scale, got {magnitude}")
+    x, dtype, single = _as_batch(images)
+    n = tf.shape(x)[0]
+    for op_seed, sign_seed in zip(*[iter(_seeds(seed, 2 * num_ops))] * 2):
+        ops = tf.random.stateless_uniform([n], op_seed, 0, len(names), tf.int32)
+        x = apply_ops(x, ops, tf.fill([n], magnitude / 10.0), _signs(n, sign_seed), names)
+    return _restore(x, dtype, single)
+
+
+def trivial_augment(images, seed, *, names: Sequence[str] = OPS):
+    """TrivialAugment-style: ONE operation per image, drawn uniformly from ``names``, at a magnitude drawn
+    uniformly from [0, 1] (0-10 scale: [0, 10]), with a random direction. No parameters to tune."""
+    x, dtype, single = _as_batch(images)
+    n = tf.shape(x)[0]
+    op_seed, m_seed, sign_seed = _seeds(seed, 3)
+    ops = tf.random.stateless_uniform([n], op_seed, 0, len(names), tf.int32)
+    x = apply_ops(x, ops, _uniform([n], m_seed), _signs(n, sign_seed), names)
+    return _restore(x, dtype, single)
+
+
+def _gamma(shape, seed, alpha):
+    return tf.random.stateless_gamma(shape, seed, alpha=tf.constant(alpha, tf.float32))
+
+
+def aug_mix(images, seed, *, width: int = 3, max_depth: int = 3, severity: float = 3, alpha: float = 1.0,
+            names: Sequence[str] = AUGMIX_OPS):
+    """AugMix's augment-and-mix: ``width`` chains of 1..``max_depth`` random ops (magnitudes uniform in
+    [0, severity/10]), mixed with Dirichlet(alpha) weights; the mixture is then blended with the original
+    image with a Beta(alpha, alpha) weight. All draws per image."""
+    x, dtype, single = _as_batch(images)
+    n = tf.shape(x)[0]
+    seeds = _seeds(seed, 3 + width * (1 + 3 * max_depth))
+    weights = _gamma([n, width], seeds[0], alpha)
+    weights = weights / tf.reduce_sum(weights, axis=1, keepdims=True)
+    g1, g2 = _gamma([n], seeds[1], alpha), _gamma([n], seeds[2], alpha)
+    blend = g1 / (g1 + g2)                                        # Beta(alpha, alpha)
+    chain_seeds = iter(seeds[3:])
+    mix = tf.zeros_like(x)
+    for j in range(width):
+        depth = tf.random.stateless_uniform([n], next(chain_seeds), 1, max_depth + 1, tf.int32)
+        chain = x
+        for step in range(max_depth):
+            ops = tf.random.stateless_uniform([n], next(chain_seeds), 0, len(names), tf.int32)
+            m = _uniform([n], next(chain_seeds), 0.01, severity / 10.0)
+            stepped = apply_ops(chain, ops, m, _signs(n, next(chain_seeds)), names)
+            chain = tf.where(_per_image(step < depth), stepped, chain)
+        mix += _per_image(weights[:, j]) * chain
+    out = _per_image(1.0 - blend) * x + _per_image(blend) * mix
+    return _restore(out, dtype, single)
+
+
+def random_erasing(images, seed, *, probability: float = 0.5, area=(0.02, 0.33), ratio=(0.3, 3.3)):
+    """Random erasing: with ``probability``, replace one rectangle per image with uniform noise. Its area is
+    uniform in ``area`` (a share of the image), its aspect h/w log-uniform in ``ratio``; a rectangle that
+    would not fit is clipped to the image (the paper draws again instead)."""
+    x, dtype, single = _as_batch(images)
+    n = tf.shape(x)[0]
+    h, w = tf.shape(x)[1], tf.shape(x)[2]
+    hf, wf = tf.cast(h, tf.float32), tf.cast(w, tf.float32)
+    s_on, s_area, s_ratio, s_y, s_x, s_fill = _seeds(seed, 6)
+    target = _uniform([n], s_area, *area) * hf * wf
+    aspect = tf.exp(_uniform([n], s_ratio, math.log(ratio[0]), math.log(ratio[1])))
+    eh = tf.clip_by_value(tf.round(tf.sqrt(target * aspect)), 1.0, hf)
+    ew = tf.clip_by_value(tf.round(tf.sqrt(target / aspect)), 1.0, wf)
+    y0 = tf.floor(_uniform([n], s_y) * (hf - eh + 1))
+    x0 = tf.floor(_uniform([n], s_x) * (wf - ew + 1))
+    rows = tf.range(hf)[None, :, None]
+    cols = tf.range(wf)[None, None, :]
+    inside = ((rows >= y0[:, None, None]) & (rows < (y0 + eh)[:, None, None])
+              & (cols >= x0[:, None, None]) & (cols < (x0 + ew)[:, None, None]))
+    inside &= (_uniform([n], s_on) < probability)[:, None, None]
+    noise = _uniform(tf.shape(x), s_fill)
+    return _restore(tf.where(inside[..., None], noise, x), dtype, single)
+
+
+def _check_mix_inputs(images, labels, what: str):
+    images = tf.convert_to_tensor(images)
+    labels = tf.convert_to_tensor(labels)
+    if images.shape.rank != 4:
+        raise ValueError(f"{what} blends the images of a batch: give it a batch (N, H, W, C), after .batch(), "
+                         f"not shape {images.shape}")
+    if labels.shape.rank != 2 or not labels.dtype.is_floating:
+        raise ValueError(f"{what} blends labels, so it needs one-hot (or soft) float labels of shape (N, classes), "
+                         f"got {labels.dtype.name} labels of shape {labels.shape}. Integer class ids cannot be "
+                         "blended (a 50/50 mix of classes 2 and 8 is not class 5): use keras.utils.to_categorical "
+                         "and categorical_crossentropy")
+    return images, labels
+
+
+def _partners(n, seed):
+    """A random permutation of 0..n-1: image i is blended with image partners[i] of the same batch."""
+    return tf.argsort(_uniform([n], seed))
+
+
+def mix_up(images, labels, seed, *, alpha: float = 0.2):
+    """MixUp: image i becomes lam_i x_i + (1 - lam_i) x_j (j a random partner in the batch), and so does its
+    label; lam_i ~ Beta(alpha, alpha). Returns (images, float32 labels)."""
+    images, labels = _check_mix_inputs(images, labels, "MixUp")
+    x, dtype, _ = _as_batch(images)
+    n = tf.shape(x)[0]
+    s_pair, s_a, s_b = _seeds(seed, 3)
+    g1, g2 = _gamma([n], s_a, alpha), _gamma([n], s_b, alpha)
+    lam = g1 / (g1 + g2)
+    partner = _partners(n, s_pair)
+    y = tf.cast(labels, tf.float32)
+    x = _per_image(lam) * x + _per_image(1 - lam) * tf.gather(x, partner)
+    y = lam[:, None] * y + (1 - lam[:, None]) * tf.gather(y, partner)
+    return augment.from_float(x, dtype), y
+
+
+def cut_mix(images, labels, seed, *, alpha: float = 1.0):
+    """CutMix: paste a random box of a partner image (same batch) into each image; the label is mixed by the
+    share of pixels each image keeps. Box area share 1 - lam, lam ~ Beta(alpha, alpha), centre uniform, clipped
+    at the border (the label uses the clipped area). Returns (images, float32 labels)."""
+    images, labels = _check_mix_inputs(images, labels, "CutMix")
+    x, dtype, _ = _as_batch(images)
+    n, h, w = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
+    hf, wf = tf.cast(h, tf.float32), tf.cast(w, tf.float32)
+    s_pair, s_a, s_b, s_y, s_x = _seeds(seed, 5)
+    g1, g2 = _gamma([n], s_a, alpha), _gamma([n], s_b, alpha)
+    cut = tf.sqrt(1.0 - g1 / (g1 + g2))
+    cy, cx = _uniform([n], s_y) * hf, _uniform([n], s_x) * wf
+    y0 = tf.clip_by_value(tf.round(cy - cut * hf / 2), 0, hf)
+    y1 = tf.clip_by_value(tf.round(cy + cut * hf / 2), 0, hf)
+    x0 = tf.clip_by_value(tf.round(cx - cut * wf / 2), 0, wf)
+    x1 = tf.clip_by_value(tf.round(cx + cut * wf / 2), 0, wf)
+    rows = tf.range(hf)[None, :, None]
+    cols = tf.range(wf)[None, None, :]
+    inside = ((rows >= y0[:, None, None]) & (rows < y1[:, None, None])
+              & (cols >= x0[:, None, None]) & (cols < x1[:, None, None]))
+    partner = _partners(n, s_pair)
+    x = tf.where(inside[..., None], tf.gather(x, partner), x)
+    kept = 1.0 - (y1 - y0) * (x1 - x0) / (hf * wf)
+    y = tf.cast(labels, tf.float32)
+    y = kept[:, None] * y + (1 - kept[:, None]) * tf.gather(y, partner)
+    return augment.from_float(x, dtype), y
+
+
+# ---------------------------------------------------------------- test-time augmentation
+
+
+def _shift(images, dy: int, dx: int):
+    """Shift a batch by whole pixels, reflecting at the border (crop_flip's own kind of view)."""
+    pad = max(abs(dy), abs(dx))
+    if pad == 0:
+        return images
+    padded = tf.pad(images, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode="REFLECT")
+    h, w = tf.shape(images)[1], tf.shape(images)[2]
+    return padded[:, pad - dy:pad - dy + h, pad - dx:pad - dx + w]
+
+
+TTA_VIEWS = {
+    "none": [(0, 0, False)],
+    "flip": [(0, 0, False), (0, 0, True)],
+    "flip_shift": [(dy, dx, f) for dy, dx in ((0, 0), (-2, 0), (2, 0), (0, -2), (0, 2)) for f in (False, True)],
+}
+
+
+def tta_views(images, views: str = "flip") -> list[tf.Tensor]:
+    """The views a test-time augmentation averages over: ``"none"`` (1), ``"flip"`` (the image and its mirror,
+    2), ``"flip_shift"`` (those two, each also shifted 2 px up, down, left and right, 10). Same dtype."""
+    if views not in TTA_VIEWS:
+        raise ValueError(f"views must be one of {sorted(TTA_VIEWS)}, got {views!r}")
+    images = tf.convert_to_tensor(images)
+    out = []
+    for dy, dx, flip in TTA_VIEWS[views]:
+        view = _shift(images, dy, dx)
+        out.append(tf.reverse(view, axis=[2]) if flip else view)
+    return out
+
+
+def predict_tta(model, images: np.ndarray, *, views: str = "flip", preprocess=None, batch_size: int = 500):
+    """The model's class probabilities averaged over ``tta_views(images, views)``: (N, classes) float32.
+    ``images``: uint8 (N, H, W, C); ``preprocess`` maps a uint8 batch to the model's input (None: as is)."""
+    total = None
+    for view in tta_views(images, views):
+        ds = tf.data.Dataset.from_tensor_slices(view).batch(batch_size)
+        if preprocess is not None:
+            ds = ds.map(preprocess)
+        probs = model.predict(ds, verbose=0)
+        total = probs if total is None else total + probs
+    return total / len(TTA_VIEWS[views])
