@@ -15,7 +15,10 @@ a per-batch seed, so a batch cannot be reproduced from its seed; and ``RandAugme
 operations once per batch (``AugMix`` with Python's ``random``, once per traced graph). Lesson 7 measures both.
 
 Every function takes uint8 [0, 255] or float [0, 1] images, one (H, W, C) or a batch (N, H, W, C) (the batch
-blends need a batch), and returns the same shape and dtype. ``seed`` is an int or a stateless pair.
+blends need a batch), and returns the same shape and dtype. ``seed`` is an int or a stateless pair: the same
+seed gives the same batch in every traced copy (every ``tf.data`` pipeline). An eager call draws the same
+operations, but its last-bit float rounding may differ, which a posterize after another op can turn into
+one 8-bit step on a few pixels.
 """
 
 from __future__ import annotations

@@ -98,3 +98,22 @@ def test_albumentations_twin_uses_the_recipes_ranges():
     lo, hi = affine.scale["x"]
     assert math.isclose(lo, 1 / 1.15) and math.isclose(hi, 1 / 0.85)  # zoom shrinks where scale magnifies
     assert affine.translate_percent["x"] == (-0.2, 0.2)
+
+
+def test_policy_arms_build_split_their_seeds_and_keep_blends_last():
+    lone, takes_labels = recipes.policy_arm("crop_flip")
+    assert not takes_labels and np.array_equal(lone(IMAGES, 7), recipes.CROP_FLIP.fused(IMAGES, 7)), \
+        "lesson 7's baseline draws exactly as lesson 2's crop_flip"
+    for arm in recipes.POLICY_ARMS:
+        augment_fn, takes_labels = recipes.policy_arm(arm)
+        assert takes_labels == arm.endswith(("mixup", "cutmix"))
+    stacked, _ = recipes.policy_arm("crop_flip+erasing")
+    assert np.array_equal(stacked(IMAGES, 3), stacked(IMAGES, 3)) and not np.array_equal(stacked(IMAGES, 3),
+                                                                                         stacked(IMAGES, 4))
+    blended, _ = recipes.policy_arm("crop_flip+trivial+cutmix")
+    x, y = blended(IMAGES, keras.utils.to_categorical([0, 1, 2, 3], 10), 3)
+    assert x.dtype == tf.uint8 and y.shape == (4, 10)
+    for bad, message in (("crop_flip+mixup+erasing", "must come last"), ("crop_flip+mixup+cutmix", "at most one"),
+                         ("crop_flip+autoaugment", "unknown part")):
+        with pytest.raises(ValueError, match=message):
+            recipes.policy_arm(bad)

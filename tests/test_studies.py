@@ -70,3 +70,33 @@ def test_cli_writes_rows_with_their_provenance(tmp_path):
     saved = json.loads(out.read_text())
     assert saved["rows"][0]["arm"] == "plain" and saved["rows"][0]["n_test"] == 100
     assert {"tensorflow", "keras", "device", "git_commit", "command", "mode"} <= set(saved["provenance"])
+
+
+@needs_cifar
+def test_policy_runs_train_with_soft_labels_and_score_test_time_augmentation():
+    saved = []
+    rows = studies.policy_runs(["crop_flip+cutmix"], [1], n_train=256, epochs=1, n_test=100, on_row=saved.append)
+    row = rows[0]
+    assert (row["arm"], row["seed"], row["n_train"], row["n_test"], row["steps"]) == ("crop_flip+cutmix", 1, 231, 100, 2)
+    assert set(row["tta"]) == {"none", "flip", "flip_shift"}
+    assert [row["tta"][v]["views"] for v in ("none", "flip", "flip_shift")] == [1, 2, 10]
+    assert row["test_accuracy"] == row["tta"]["none"]["accuracy"] and row["seconds_per_epoch"] > 0
+    assert saved and saved[0] is rows, "rows are handed over after every run"
+    with pytest.raises(ValueError, match="unknown part"):
+        studies.policy_runs(["crop_flip+autoaugment"], n_train=256, epochs=1)
+
+
+def test_policies_command_takes_comma_separated_arms_and_seeds_and_saves_after_each_run(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_runs(arms, seeds, *, on_row, **kwargs):
+        calls.append((arms, seeds, kwargs))
+        on_row([{"arm": arms[0], "seed": seeds[0]}])
+
+    monkeypatch.setattr(studies, "policy_runs", fake_runs)
+    out = tmp_path / "policies.json"
+    studies.main(["policies", "--arms", "crop_flip,crop_flip+mixup", "--seeds", "0,1", "--epochs", "2",
+                  "--out", str(out)])
+    assert calls[0][:2] == (["crop_flip", "crop_flip+mixup"], [0, 1]) and calls[0][2]["epochs"] == 2
+    saved = json.loads(out.read_text())
+    assert saved["rows"] == [{"arm": "crop_flip", "seed": 0}] and "command" in saved["provenance"]
