@@ -216,3 +216,18 @@ def accuracy_vs_fraction(rows: Sequence[dict], *, reference: Sequence[dict] = ()
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return _finished(fig, save_to)
+
+
+def accuracy_vs_cost(points: Sequence[dict], *, cost: str, accuracy: str, label: str, error: str | None = None,
+                     xlabel: str = "cost", save_to: Path | None = None):
+    """One labelled dot per dict: ``points[i][cost]`` (x) against ``points[i][accuracy]`` (y, in [0, 1]),
+    with ``points[i][error]`` as a vertical error bar where it is given (e.g. the std over seeds). Returns the figure."""
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for i, p in enumerate(points):
+        bar = p.get(error) if error else None
+        ax.errorbar(p[cost], p[accuracy], yerr=bar, fmt="o", color=f"C{i % 10}", capsize=3)
+        ax.annotate(p[label], (p[cost], p[accuracy]), fontsize=8, xytext=(5, 3), textcoords="offset points")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("test accuracy")
+    ax.grid(alpha=0.3)
+    return _finished(fig, save_to)

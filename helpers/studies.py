@@ -262,6 +262,30 @@ def policy_runs(arms: Sequence[str], seeds: Sequence[int] = (0,), *, n_train: in
     return out
 
 
+def policy_costs(arms: Sequence[str], *, batch_size: int = 128, repeats: int = 20, seed: int = 0,
+                 data_dir=None) -> list[dict]:
+    """Milliseconds per batch of each arm's augmentation alone (compiled with ``tf.function``, one CIFAR-10
+    batch, median of ``repeats`` calls with fresh seeds after one warm-up), measured side by side in one run.
+    Rows: arm, ms_per_batch, and ratio to the first arm."""
+    (x, y), _, _ = datasets.cifar10_splits(max(2 * batch_size, 256), 100, data_dir=data_dir)
+    x, y = tf.constant(x[:batch_size]), tf.constant(y[:batch_size].astype("float32"))
+    out = []
+    for arm in arms:
+        augment, takes_labels = recipes.policy_arm(arm)
+        step = tf.function(lambda k: augment(x, y, tf.stack([tf.constant(seed, tf.int64), k])) if takes_labels
+                           else augment(x, tf.stack([tf.constant(seed, tf.int64), k])))
+        tf.nest.map_structure(lambda t: t.numpy(), step(tf.constant(0, tf.int64)))  # trace and warm up
+        times = []
+        for k in range(1, repeats + 1):
+            start = time.perf_counter()
+            tf.nest.map_structure(lambda t: t.numpy(), step(tf.constant(k, tf.int64)))
+            times.append(time.perf_counter() - start)
+        out.append({"arm": arm, "batch_size": batch_size, "ms_per_batch": round(1000 * float(np.median(times)), 2)})
+    for row in out:
+        row["ratio_to_first"] = round(row["ms_per_batch"] / out[0]["ms_per_batch"], 2)
+    return out
+
+
 def _listed(text: str) -> list[str]:
     """'a,b' or 'a' -> ['a', 'b'] (the command line takes comma-separated lists)."""
     return [part for part in text.split(",") if part]
@@ -298,7 +322,10 @@ def main(argv=None) -> None:
     pol.add_argument("--seeds", type=_listed, nargs="+", default=[["0"]], help="comma-separated seeds")
     pol.add_argument("--epochs", type=int, default=config.pick(quick=1, full=80))
     pol.add_argument("--n-train", type=int, default=config.pick(quick=512, full=10_000))
-    for p in (cifar, fractions, bn, flowers, pol):
+    costs = sub.add_parser("policy-costs", help="lesson 7: milliseconds per batch of each arm's augmentation alone")
+    costs.add_argument("--arms", type=_listed, nargs="+", default=[list(recipes.POLICY_ARMS)])
+    costs.add_argument("--repeats", type=int, default=config.pick(quick=3, full=30))
+    for p in (cifar, fractions, bn, flowers, pol, costs):
         p.add_argument("--n-test", type=int, default=None, help="score on the first N test images (default: all)")
         p.add_argument("--out", default=None, help="JSON file (default: <output dir>/results/<study>_<mode>.json)")
     args = parser.parse_args(argv)
@@ -315,7 +342,11 @@ def main(argv=None) -> None:
                     on_row=lambda rows: measured.write(path, rows, about=about))
         print("saved", path)
         return
-    if args.study == "cifar":
+    if args.study == "policy-costs":
+        out = policy_costs([arm for group in args.arms for arm in group], repeats=args.repeats)
+        about = ("Lesson 7: milliseconds per 128-image CIFAR-10 batch of each arm's augmentation alone (tf.function, "
+                 "median of the repeats), side by side in one run; ratio_to_first compares with the first arm.")
+    elif args.study == "cifar":
         out = cifar_runs(args.n_train, args.epochs_plain, args.epochs_aug, args.seeds, args.arms, n_test=args.n_test)
         about = "Lesson 2: the post's CNN on the first n_train CIFAR-10 images (10% held out), per arm and seed."
     elif args.study == "fractions":

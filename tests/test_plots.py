@@ -75,3 +75,14 @@ def test_segmentation_panel_colours_missed_membrane_red_and_false_membrane_blue(
     np.testing.assert_allclose(error[0, 0], (1.0, 0.2, 0.2))  # missed membrane: red
     np.testing.assert_allclose(error[3, 3], (0.2, 0.4, 1.0))  # invented membrane: blue
     np.testing.assert_allclose(error[1, 1], [100 / 255 * 0.6] * 3, atol=1e-6)  # right: the dimmed image
+
+
+def test_accuracy_vs_cost_places_and_labels_each_point_with_its_error_bar(tmp_path):
+    points = [{"arm": "a", "s": 9.0, "acc": 0.74, "std": 0.005}, {"arm": "b", "s": 14.0, "acc": 0.78, "std": None}]
+    fig = plots.accuracy_vs_cost(points, cost="s", accuracy="acc", label="arm", error="std", save_to=tmp_path / "c.png")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.texts] == ["a", "b"]
+    assert [tuple(t.xy) for t in ax.texts] == [(9.0, 0.74), (14.0, 0.78)]
+    bars = [c for c in ax.containers if c.has_yerr]
+    assert len(bars) == 1, "only the point with a std gets an error bar"
+    assert (tmp_path / "c.png").stat().st_size > 0

@@ -100,3 +100,10 @@ def test_policies_command_takes_comma_separated_arms_and_seeds_and_saves_after_e
     assert calls[0][:2] == (["crop_flip", "crop_flip+mixup"], [0, 1]) and calls[0][2]["epochs"] == 2
     saved = json.loads(out.read_text())
     assert saved["rows"] == [{"arm": "crop_flip", "seed": 0}] and "command" in saved["provenance"]
+
+
+@needs_cifar
+def test_policy_costs_time_every_arm_side_by_side():
+    rows = studies.policy_costs(["crop_flip", "crop_flip+trivial", "crop_flip+cutmix"], batch_size=16, repeats=2)
+    assert [r["arm"] for r in rows] == ["crop_flip", "crop_flip+trivial", "crop_flip+cutmix"]
+    assert all(r["ms_per_batch"] > 0 and r["batch_size"] == 16 for r in rows) and rows[0]["ratio_to_first"] == 1.0
