@@ -50,11 +50,13 @@ def provenance(command: Sequence[str] | str | None = None) -> dict:
             "command": command if isinstance(command, str) else " ".join(command)}
 
 
-def write(path, rows: list[dict], *, about: str, command=None, **extra) -> Path:
-    """Save ``rows`` with their provenance as a measured-results file; returns the path."""
+def write(path, rows: list[dict], *, about: str, command=None, origin: dict | None = None, **extra) -> Path:
+    """Save ``rows`` with their provenance as a measured-results file; returns the path. ``origin``: a
+    ``provenance()`` taken when the study started (a long study saves after each run, and the code's commit
+    is the one it started from); None: taken now."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"about": about, "provenance": provenance(command), **extra, "rows": rows}
+    payload = {"about": about, "provenance": origin or provenance(command), **extra, "rows": rows}
     path.write_text(json.dumps(payload, indent=1) + "\n")
     return path
 

@@ -338,8 +338,9 @@ def main(argv=None) -> None:
                  "'seconds_per_epoch' is the median training time of an epoch on this machine.")
         arms = [arm for group in args.arms for arm in group]
         seeds = [int(s) for group in args.seeds for s in group]
+        origin = measured.provenance()  # the commit the runs start from, even if the checkout moves meanwhile
         policy_runs(arms, seeds, n_train=args.n_train, epochs=args.epochs, n_test=args.n_test,
-                    on_row=lambda rows: measured.write(path, rows, about=about))
+                    on_row=lambda rows: measured.write(path, rows, about=about, origin=origin))
         print("saved", path)
         return
     if args.study == "policy-costs":

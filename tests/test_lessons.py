@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from helpers import bench, models, pipelines, recipes
+from helpers import bench, models, pipelines, policies, recipes
 from tests.lesson_code import load
 
 N, BS = 23, 5  # 23 is not a multiple of 5: the last batch is partial
@@ -203,3 +203,28 @@ def test_lesson_6_knob_pipeline_gives_the_benchmarks_batches(tmp_path, variant):
         Image.fromarray(image).save(paths[-1])
     knobs = dict(size=10, batch_size=4, seed=1, **bench.KNOB_VARIANTS[variant])
     _same_stream(load("06").knob_pipeline(paths, np.arange(8), **knobs), bench.knob_pipeline(paths, np.arange(8), **knobs), 4)
+
+
+# ---------------------------------------------------------------- lesson 7
+
+
+@pytest.mark.parametrize("arm", ["crop_flip+trivial", "crop_flip+augmix+mixup", "crop_flip+cutmix"])
+def test_lesson_7_pipeline_gives_the_drivers_batches_blends_included(arm):
+    lesson = load("07")
+    x, y = _images(64, 32), keras.utils.to_categorical(np.arange(64) % 10, 10).astype("float32")
+    augment, with_labels = recipes.policy_arm(arm)
+    mine = lesson.prepare(x, y, batch_size=16, seed=3, augment=augment, with_labels=with_labels)
+    driver, steps = pipelines.training_batches(x, y, batch_size=16, seed=3, augment=augment,
+                                               augment_targets=with_labels)
+    _same_stream(mine, driver, 2 * steps)  # two epochs
+    _same_stream(lesson.evaluation(x, y, batch_size=16), pipelines.evaluation_batches(x, y, batch_size=16), 4)
+
+
+def test_lesson_7_test_time_augmentation_is_the_drivers():
+    lesson = load("07")
+    x = _images(12, 32)
+    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(4, "softmax")])
+    for views in ("flip", "flip_shift"):
+        np.testing.assert_allclose(lesson.predict_tta(model, x, views),
+                                   policies.predict_tta(model, x, views=views, preprocess=pipelines.scale_to_symmetric),
+                                   atol=1e-6)

@@ -82,3 +82,6 @@ def test_write_and_load_round_trip(tmp_path, monkeypatch):
     assert measured.rows("x", a=1) == [{"a": 1}] and measured.rows("x", a=2) == []
     with pytest.raises(FileNotFoundError, match="known: \\['x'\\]"):
         measured.load("y")
+    started = {**measured.provenance("python -m long"), "git_commit": "abc1234"}
+    later = json.loads(measured.write(tmp_path / "z.json", [], about="t", origin=started).read_text())
+    assert later["provenance"]["git_commit"] == "abc1234", "a long study keeps the commit it started from"
