@@ -219,10 +219,17 @@ def accuracy_vs_fraction(rows: Sequence[dict], *, reference: Sequence[dict] = ()
 
 
 def accuracy_vs_cost(points: Sequence[dict], *, cost: str, accuracy: str, label: str, error: str | None = None,
-                     xlabel: str = "cost", save_to: Path | None = None):
+                     xlabel: str = "cost", band: tuple[float, float, str] | None = None, title: str | None = None,
+                     save_to: Path | None = None):
     """One labelled dot per dict: ``points[i][cost]`` (x) against ``points[i][accuracy]`` (y, in [0, 1]),
-    with ``points[i][error]`` as a vertical error bar where it is given (e.g. the std over seeds). Returns the figure."""
+    with ``points[i][error]`` as a vertical error bar where it is given (e.g. the std over seeds).
+    ``band``: (low, high, label), a shaded horizontal range such as a baseline's spread over seeds. Returns the figure."""
     fig, ax = plt.subplots(figsize=(6.5, 4))
+    if band is not None:
+        ax.axhspan(band[0], band[1], color="grey", alpha=0.2, label=band[2])
+        ax.legend(fontsize=8, loc="lower right")
+    if title:
+        ax.set_title(title, fontsize=10)
     for i, p in enumerate(points):
         bar = p.get(error) if error else None
         ax.errorbar(p[cost], p[accuracy], yerr=bar, fmt="o", color=f"C{i % 10}", capsize=3)

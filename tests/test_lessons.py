@@ -208,7 +208,7 @@ def test_lesson_6_knob_pipeline_gives_the_benchmarks_batches(tmp_path, variant):
 # ---------------------------------------------------------------- lesson 7
 
 
-@pytest.mark.parametrize("arm", ["crop_flip+trivial", "crop_flip+augmix+mixup", "crop_flip+cutmix"])
+@pytest.mark.parametrize("arm", ["crop_flip+trivial", "crop_flip+erasing+mixup", "crop_flip+cutmix"])
 def test_lesson_7_pipeline_gives_the_drivers_batches_blends_included(arm):
     lesson = load("07")
     x, y = _images(64, 32), keras.utils.to_categorical(np.arange(64) % 10, 10).astype("float32")

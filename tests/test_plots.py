@@ -79,8 +79,10 @@ def test_segmentation_panel_colours_missed_membrane_red_and_false_membrane_blue(
 
 def test_accuracy_vs_cost_places_and_labels_each_point_with_its_error_bar(tmp_path):
     points = [{"arm": "a", "s": 9.0, "acc": 0.74, "std": 0.005}, {"arm": "b", "s": 14.0, "acc": 0.78, "std": None}]
-    fig = plots.accuracy_vs_cost(points, cost="s", accuracy="acc", label="arm", error="std", save_to=tmp_path / "c.png")
+    fig = plots.accuracy_vs_cost(points, cost="s", accuracy="acc", label="arm", error="std", save_to=tmp_path / "c.png",
+                                 band=(0.74, 0.75, "baseline"))
     ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["baseline"]
     assert [t.get_text() for t in ax.texts] == ["a", "b"]
     assert [tuple(t.xy) for t in ax.texts] == [(9.0, 0.74), (14.0, 0.78)]
     bars = [c for c in ax.containers if c.has_yerr]
