@@ -123,17 +123,20 @@ def apply_ops(images, ops, magnitudes, signs=None, names: Sequence[str] = OPS) -
     s = tf.ones_like(m) if signs is None else tf.cast(signs, tf.float32)
     v = m * s
     factor = _per_image(1.0 + MAX_ENHANCE * v)
+
+    def blend(base):  # PIL's ImageEnhance: base + factor (x - base)
+        return base + factor * (x - base)
+
     candidates = {
         "identity": lambda: x,
         "auto_contrast": lambda: _auto_contrast(x),
         "equalize": lambda: _equalize(x),
         "solarize": lambda: tf.where(x * 255.0 >= _per_image(256.0 * (1.0 - m)), 1.0 - x, x),
         "posterize": lambda: _posterize(x, m),
-        "color": lambda: _grey(x) + factor * (x - _grey(x)),
-        "contrast": lambda: (_per_image(tf.reduce_mean(_grey(x), axis=[1, 2, 3]))
-                             + factor * (x - _per_image(tf.reduce_mean(_grey(x), axis=[1, 2, 3])))),
+        "color": lambda: blend(_grey(x)),
+        "contrast": lambda: blend(tf.reduce_mean(_grey(x), axis=[1, 2, 3], keepdims=True)),
         "brightness": lambda: factor * x,
-        "sharpness": lambda: _smooth(x) + factor * (x - _smooth(x)),
+        "sharpness": lambda: blend(_smooth(x)),
     }
     warped = _warp(x, ops, v, names) if any(n in _GEOMETRIC for n in names) else x
     results = [warped if name in _GEOMETRIC else candidates[name]() for name in names]

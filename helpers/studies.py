@@ -37,14 +37,24 @@ def train_cifar_arm(arm: str, fit, val, *, epochs: int, seed: int, batch_size: i
     """Lesson 2's training of one arm: the post's CNN, adam, ``model.fit`` on the shuffled, augmented
     ``pipelines.training_batches`` stream. ``fit``/``val``: (uint8 images, one-hot labels).
     Returns (model, history, optimizer steps taken)."""
+    model, history, steps, _ = _fit_cifar_cnn(recipes.cifar_arm(arm), False, fit, val, epochs=epochs, seed=seed,
+                                              batch_size=batch_size, verbose=verbose)
+    return model, history, steps
+
+
+def _fit_cifar_cnn(augment, takes_labels: bool, fit, val, *, epochs: int, seed: int, batch_size: int, verbose: int):
+    """Lessons 2 and 7's training: the post's CNN, adam, categorical cross-entropy (it also takes the blends'
+    soft labels), ``model.fit`` on ``pipelines.training_batches``. Returns (model, history, steps, epoch seconds)."""
     config.set_seed(seed)
-    train, steps = pipelines.training_batches(fit[0], fit[1], batch_size=min(batch_size, len(fit[0])), seed=seed,
-                                              augment=recipes.cifar_arm(arm))
+    train, steps = pipelines.training_batches(fit[0], fit[1].astype("float32"), batch_size=min(batch_size, len(fit[0])),
+                                              seed=seed, augment=augment, augment_targets=takes_labels)
     model = models.cifar_cnn()
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
-    history = model.fit(train, steps_per_epoch=steps, epochs=epochs, verbose=verbose, shuffle=False,  # shuffled already
+    timer = metrics.EpochTimer()
+    history = model.fit(train, steps_per_epoch=steps, epochs=epochs, verbose=verbose, callbacks=[timer],
+                        shuffle=False,  # shuffled already
                         validation_data=pipelines.evaluation_batches(*val, batch_size=batch_size))
-    return model, history, epochs * steps
+    return model, history, epochs * steps, timer.times
 
 
 def cifar_runs(n_train: int = 10_000, epochs_plain: int = 20, epochs_aug: int = 80, seeds: Sequence[int] = (0,),
@@ -199,19 +209,10 @@ def _fit_one_feeder(method, train, val_data, test, num_classes, steps, epochs, b
 
 
 def train_policy_arm(arm: str, fit, val, *, epochs: int, seed: int, batch_size: int = 128, verbose: int = 0):
-    """Lesson 7's training of one arm (``recipes.policy_arm``): lesson 2's CNN, adam, categorical
-    cross-entropy (the blends make soft labels), ``model.fit`` on ``pipelines.training_batches``.
+    """Lesson 7's training of one arm (``recipes.policy_arm``), as lesson 2's.
     Returns (model, history, steps taken, per-epoch training seconds)."""
-    augment, takes_labels = recipes.policy_arm(arm)
-    config.set_seed(seed)
-    train, steps = pipelines.training_batches(fit[0], fit[1].astype("float32"), batch_size=min(batch_size, len(fit[0])),
-                                              seed=seed, augment=augment, augment_targets=takes_labels)
-    model = models.cifar_cnn()
-    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
-    timer = metrics.EpochTimer()
-    history = model.fit(train, steps_per_epoch=steps, epochs=epochs, verbose=verbose, callbacks=[timer], shuffle=False,
-                        validation_data=pipelines.evaluation_batches(*val, batch_size=batch_size))
-    return model, history, epochs * steps, timer.times
+    return _fit_cifar_cnn(*recipes.policy_arm(arm), fit, val, epochs=epochs, seed=seed, batch_size=batch_size,
+                          verbose=verbose)
 
 
 def tta_scores(model, x_test, y_test, views: Sequence[str] = ("none", "flip", "flip_shift")) -> dict:
