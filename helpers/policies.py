@@ -211,6 +211,20 @@ def _gamma(shape, seed, alpha):
     return tf.random.stateless_gamma(shape, seed, alpha=tf.constant(alpha, tf.float32))
 
 
+def _beta(shape, seed_a, seed_b, alpha):
+    """Beta(alpha, alpha) draws, as g1 / (g1 + g2) of two Gamma(alpha) draws (TF has no stateless Beta)."""
+    g1, g2 = _gamma(shape, seed_a, alpha), _gamma(shape, seed_b, alpha)
+    return g1 / (g1 + g2)
+
+
+def _box_mask(height, width, y0, y1, x0, x1):
+    """(N, H, W) bool: True inside rows [y0, y1) and columns [x0, x1) of each image (float bounds, shape (N,))."""
+    rows = tf.range(tf.cast(height, tf.float32))[None, :, None]
+    cols = tf.range(tf.cast(width, tf.float32))[None, None, :]
+    return ((rows >= y0[:, None, None]) & (rows < y1[:, None, None])
+            & (cols >= x0[:, None, None]) & (cols < x1[:, None, None]))
+
+
 def aug_mix(images, seed, *, width: int = 3, max_depth: int = 3, severity: float = 3, alpha: float = 1.0,
             names: Sequence[str] = AUGMIX_OPS):
     """AugMix's augment-and-mix: ``width`` chains of 1..``max_depth`` random ops (magnitudes uniform in
@@ -221,8 +235,7 @@ def aug_mix(images, seed, *, width: int = 3, max_depth: int = 3, severity: float
     seeds = _seeds(seed, 3 + width * (1 + 3 * max_depth))
     weights = _gamma([n, width], seeds[0], alpha)
     weights = weights / tf.reduce_sum(weights, axis=1, keepdims=True)
-    g1, g2 = _gamma([n], seeds[1], alpha), _gamma([n], seeds[2], alpha)
-    blend = g1 / (g1 + g2)                                        # Beta(alpha, alpha)
+    blend = _beta([n], seeds[1], seeds[2], alpha)
     chain_seeds = iter(seeds[3:])
     mix = tf.zeros_like(x)
     for j in range(width):
@@ -253,10 +266,7 @@ def random_erasing(images, seed, *, probability: float = 0.5, area=(0.02, 0.33),
     ew = tf.clip_by_value(tf.round(tf.sqrt(target / aspect)), 1.0, wf)
     y0 = tf.floor(_uniform([n], s_y) * (hf - eh + 1))
     x0 = tf.floor(_uniform([n], s_x) * (wf - ew + 1))
-    rows = tf.range(hf)[None, :, None]
-    cols = tf.range(wf)[None, None, :]
-    inside = ((rows >= y0[:, None, None]) & (rows < (y0 + eh)[:, None, None])
-              & (cols >= x0[:, None, None]) & (cols < (x0 + ew)[:, None, None]))
+    inside = _box_mask(h, w, y0, y0 + eh, x0, x0 + ew)
     inside &= (_uniform([n], s_on) < probability)[:, None, None]
     noise = _uniform(tf.shape(x), s_fill)
     return _restore(tf.where(inside[..., None], noise, x), dtype, single)
@@ -288,8 +298,7 @@ def mix_up(images, labels, seed, *, alpha: float = 0.2):
     x, dtype, _ = _as_batch(images)
     n = tf.shape(x)[0]
     s_pair, s_a, s_b = _seeds(seed, 3)
-    g1, g2 = _gamma([n], s_a, alpha), _gamma([n], s_b, alpha)
-    lam = g1 / (g1 + g2)
+    lam = _beta([n], s_a, s_b, alpha)
     partner = _partners(n, s_pair)
     y = tf.cast(labels, tf.float32)
     x = _per_image(lam) * x + _per_image(1 - lam) * tf.gather(x, partner)
@@ -306,17 +315,13 @@ def cut_mix(images, labels, seed, *, alpha: float = 1.0):
     n, h, w = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
     hf, wf = tf.cast(h, tf.float32), tf.cast(w, tf.float32)
     s_pair, s_a, s_b, s_y, s_x = _seeds(seed, 5)
-    g1, g2 = _gamma([n], s_a, alpha), _gamma([n], s_b, alpha)
-    cut = tf.sqrt(1.0 - g1 / (g1 + g2))
+    cut = tf.sqrt(1.0 - _beta([n], s_a, s_b, alpha))
     cy, cx = _uniform([n], s_y) * hf, _uniform([n], s_x) * wf
     y0 = tf.clip_by_value(tf.round(cy - cut * hf / 2), 0, hf)
     y1 = tf.clip_by_value(tf.round(cy + cut * hf / 2), 0, hf)
     x0 = tf.clip_by_value(tf.round(cx - cut * wf / 2), 0, wf)
     x1 = tf.clip_by_value(tf.round(cx + cut * wf / 2), 0, wf)
-    rows = tf.range(hf)[None, :, None]
-    cols = tf.range(wf)[None, None, :]
-    inside = ((rows >= y0[:, None, None]) & (rows < y1[:, None, None])
-              & (cols >= x0[:, None, None]) & (cols < x1[:, None, None]))
+    inside = _box_mask(h, w, y0, y1, x0, x1)
     partner = _partners(n, s_pair)
     x = tf.where(inside[..., None], tf.gather(x, partner), x)
     kept = 1.0 - (y1 - y0) * (x1 - x0) / (hf * wf)

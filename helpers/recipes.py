@@ -235,18 +235,14 @@ def policy_arm(name: str) -> tuple[Callable, bool]:
     image_parts = [POLICY_PARTS[p] for p in parts if p in POLICY_PARTS]
     blend = BATCH_PARTS[blends[0]] if blends else None
 
-    def per_image(x, seed):
-        if len(parts) == 1:  # a lone part keeps the batch's seed ("crop_flip" draws as in lesson 2)
-            return image_parts[0](x, seed)
-        for part, s in zip(image_parts, tf.unstack(tf.random.split(augment.as_seed(seed), len(parts)))):
+    def apply(x, y, seed):
+        if len(parts) == 1 and blend is None:  # a lone part keeps the batch's seed ("crop_flip" draws as in lesson 2)
+            return image_parts[0](x, seed), y
+        seeds = tf.unstack(tf.random.split(augment.as_seed(seed), len(parts)))
+        for part, s in zip(image_parts, seeds):
             x = part(x, s)
-        return x
+        return (x, y) if blend is None else blend(x, y, seeds[-1])
 
     if blend is None:
-        return per_image, False
-
-    def with_labels(x, y, seed):
-        last = tf.random.split(augment.as_seed(seed), len(parts))[-1]
-        return blend(per_image(x, seed), y, last)
-
-    return with_labels, True
+        return (lambda x, seed: apply(x, None, seed)[0]), False
+    return apply, True

@@ -215,16 +215,18 @@ def train_policy_arm(arm: str, fit, val, *, epochs: int, seed: int, batch_size: 
                           verbose=verbose)
 
 
-def tta_scores(model, x_test, y_test, views: Sequence[str] = ("none", "flip", "flip_shift")) -> dict:
-    """Test accuracy and prediction seconds with each test-time augmentation of ``policies.TTA_VIEWS``."""
-    out = {}
+def tta_scores(model, x_test, y_test, views: Sequence[str] = ("none", "flip", "flip_shift")) -> tuple[dict, dict]:
+    """Test accuracy and prediction seconds with each test-time augmentation of ``policies.TTA_VIEWS``, and
+    the averaged class probabilities (N, classes) of each."""
+    out, probabilities = {}, {}
     for name in views:
         start = time.perf_counter()
         probs = policies.predict_tta(model, x_test, views=name, preprocess=pipelines.scale_to_symmetric)
         seconds = time.perf_counter() - start
         accuracy = float(np.mean(probs.argmax(axis=1) == np.asarray(y_test).argmax(axis=1)))
         out[name] = {"accuracy": accuracy, "seconds": round(seconds, 2), "views": len(policies.TTA_VIEWS[name])}
-    return out
+        probabilities[name] = probs
+    return out, probabilities
 
 
 def policy_runs(arms: Sequence[str], seeds: Sequence[int] = (0,), *, n_train: int = 10_000, epochs: int = 80,
@@ -246,8 +248,8 @@ def policy_runs(arms: Sequence[str], seeds: Sequence[int] = (0,), *, n_train: in
             model, history, steps, epoch_times = train_policy_arm(arm, fit, val, epochs=epochs, seed=seed,
                                                                   batch_size=batch_size, verbose=verbose)
             train_seconds = time.perf_counter() - start
-            tta = tta_scores(model, x_test, y_test)
-            test_loss, _ = model.evaluate(pipelines.evaluation_batches(x_test, y_test, batch_size=batch_size), verbose=0)
+            tta, probabilities = tta_scores(model, x_test, y_test)  # "none" is the plain prediction: no second pass
+            test_loss = keras.losses.CategoricalCrossentropy()(y_test, probabilities["none"])
             out.append({
                 "arm": arm, "seed": seed, "n_train": len(fit[0]), "n_val": len(val[0]), "n_test": len(x_test),
                 "epochs": epochs, "steps": steps, "test_accuracy": tta["none"]["accuracy"], "test_loss": float(test_loss),
@@ -292,7 +294,6 @@ def _listed(text: str) -> list[str]:
     return [part for part in text.split(",") if part]
 
 
-
 # ---------------------------------------------------------------- command line
 
 
@@ -318,13 +319,14 @@ def main(argv=None) -> None:
     flowers.add_argument("--epochs", type=int, default=config.pick(quick=1, full=6))
     flowers.add_argument("--seed", type=int, default=0)
     pol = sub.add_parser("policies", help="lesson 7: augmentation policies on lesson 2's setting, with test-time augmentation")
-    pol.add_argument("--arms", type=_listed, nargs="+", default=[list(recipes.POLICY_ARMS)],
+    pol.add_argument("--arms", type=_listed, default=list(recipes.POLICY_ARMS),
                      help="comma-separated arms, each crop_flip and parts joined by '+' (see recipes.policy_arm)")
-    pol.add_argument("--seeds", type=_listed, nargs="+", default=[["0"]], help="comma-separated seeds")
+    pol.add_argument("--seeds", type=lambda text: [int(s) for s in _listed(text)], default=[0],
+                     help="comma-separated seeds")
     pol.add_argument("--epochs", type=int, default=config.pick(quick=1, full=80))
     pol.add_argument("--n-train", type=int, default=config.pick(quick=512, full=10_000))
     costs = sub.add_parser("policy-costs", help="lesson 7: milliseconds per batch of each arm's augmentation alone")
-    costs.add_argument("--arms", type=_listed, nargs="+", default=[list(recipes.POLICY_ARMS)])
+    costs.add_argument("--arms", type=_listed, default=list(recipes.POLICY_ARMS), help="comma-separated arms")
     costs.add_argument("--repeats", type=int, default=config.pick(quick=3, full=30))
     for p in (cifar, fractions, bn, flowers, pol, costs):
         p.add_argument("--n-test", type=int, default=None, help="score on the first N test images (default: all)")
@@ -337,15 +339,13 @@ def main(argv=None) -> None:
         about = ("Lesson 7: lesson 2's CNN and data (the first n_train CIFAR-10 images, 10% held out; adam, batch 128) "
                  "trained with each augmentation policy, scored on the test set plain and with test-time augmentation. "
                  "'seconds_per_epoch' is the median training time of an epoch on this machine.")
-        arms = [arm for group in args.arms for arm in group]
-        seeds = [int(s) for group in args.seeds for s in group]
         origin = measured.provenance()  # the commit the runs start from, even if the checkout moves meanwhile
-        policy_runs(arms, seeds, n_train=args.n_train, epochs=args.epochs, n_test=args.n_test,
+        policy_runs(args.arms, args.seeds, n_train=args.n_train, epochs=args.epochs, n_test=args.n_test,
                     on_row=lambda rows: measured.write(path, rows, about=about, origin=origin))
         print("saved", path)
         return
     if args.study == "policy-costs":
-        out = policy_costs([arm for group in args.arms for arm in group], repeats=args.repeats)
+        out = policy_costs(args.arms, repeats=args.repeats)
         about = ("Lesson 7: milliseconds per 128-image CIFAR-10 batch of each arm's augmentation alone (tf.function, "
                  "median of the repeats), side by side in one run; ratio_to_first compares with the first arm.")
     elif args.study == "cifar":

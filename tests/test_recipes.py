@@ -113,6 +113,8 @@ def test_policy_arms_build_split_their_seeds_and_keep_blends_last():
     blended, _ = recipes.policy_arm("crop_flip+trivial+cutmix")
     x, y = blended(IMAGES, keras.utils.to_categorical([0, 1, 2, 3], 10), 3)
     assert x.dtype == tf.uint8 and y.shape == (4, 10)
+    alone, takes_labels = recipes.policy_arm("mixup")  # a blend by itself: no image part before it
+    assert takes_labels and alone(IMAGES, keras.utils.to_categorical([0, 1, 2, 3], 10), 3)[1].shape == (4, 10)
     for bad, message in (("crop_flip+mixup+erasing", "must come last"), ("crop_flip+mixup+cutmix", "at most one"),
                          ("crop_flip+autoaugment", "unknown part")):
         with pytest.raises(ValueError, match=message):
