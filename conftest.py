@@ -18,3 +18,6 @@ def pytest_configure(config):
         os.environ["COURSE_DATA_DIR"] = str(SHARED_DATASETS)
     os.environ.setdefault("COURSE_OUTPUT_DIR", tempfile.mkdtemp(prefix="course-test-outputs-"))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# Instructor exercise notebooks are run by the nbgrader round trip (tests/teaching), not by nbval.
+collect_ignore_glob = ["notebooks/exercises/*"]

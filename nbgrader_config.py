@@ -1,0 +1,21 @@
+"""nbgrader's settings for the course's exercises (`make release`, `make grade`).
+
+Instructor notebooks, with solutions, live in notebooks/exercises/<assignment>/; everything nbgrader writes
+(student release, submissions, autograded copies, feedback, the gradebook) goes under outputs/, which git ignores.
+"""
+
+import os
+
+c = get_config()  # noqa: F821 (nbgrader provides it)
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+
+c.CourseDirectory.course_id = "augmentation-course"
+c.CourseDirectory.root = ROOT
+c.CourseDirectory.source_directory = "notebooks/exercises"
+c.CourseDirectory.release_directory = "outputs/release"
+c.CourseDirectory.submitted_directory = "outputs/submitted"
+c.CourseDirectory.autograded_directory = "outputs/autograded"
+c.CourseDirectory.feedback_directory = "outputs/feedback"
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(ROOT, "outputs", "gradebook.db")
+c.ExecutePreprocessor.timeout = 600  # seconds per cell; quick mode needs a few
