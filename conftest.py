@@ -9,6 +9,8 @@ import os
 import tempfile
 from pathlib import Path
 
+import pytest
+
 SHARED_DATASETS = Path(__file__).resolve().parent.parent / "shared" / "datasets"
 
 
@@ -18,6 +20,61 @@ def pytest_configure(config):
         os.environ["COURSE_DATA_DIR"] = str(SHARED_DATASETS)
     os.environ.setdefault("COURSE_OUTPUT_DIR", tempfile.mkdtemp(prefix="course-test-outputs-"))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if config.getoption("--save-executed"):
+        config.pluginmanager.register(ExecutedNotebooks(config.getoption("--save-executed")), "executed-notebooks")
 
 # Instructor exercise notebooks are run by the nbgrader round trip (tests/teaching), not by nbval.
 collect_ignore_glob = ["notebooks/exercises/*"]
+
+
+# --save-executed DIR: keep what the notebook test ran, so the book (`make book`) does not execute a second time.
+def pytest_addoption(parser):
+    parser.addoption(
+        "--save-executed", metavar="DIR", default=None,
+        help="write each lesson notebook whose every cell ran without error, with its outputs, to DIR",
+    )
+
+
+class ExecutedNotebooks:
+    """Collects nbval's outputs cell by cell and writes each fully passed notebook at the end of the session."""
+
+    def __init__(self, folder):
+        self.folder = Path(folder)
+        self.files = {}  # path -> nbval's IPyNbFile
+        self.passed = {}  # path -> number of code cells that passed
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        report = (yield).get_result()
+        if call.when != "call" or not hasattr(item, "test_outputs") or not hasattr(item.parent, "nb"):
+            return
+        path = str(item.parent.fspath)
+        self.files[path] = item.parent
+        if report.passed and item.test_outputs is not None:
+            item.cell.outputs = item.test_outputs
+            item.cell.execution_count = item.cell_num + 1
+            self.passed[path] = self.passed.get(path, 0) + 1
+
+    def pytest_sessionfinish(self, session):
+        import hashlib
+        import json
+
+        import nbformat
+
+        from helpers import config
+
+        for path, nbfile in self.files.items():
+            nb = nbfile.nb
+            if self.passed.get(path, 0) != sum(cell.cell_type == "code" for cell in nb.cells):
+                continue  # a cell failed or was not selected: not a complete run
+            nb.metadata["course_execution"] = {
+                "mode": config.load_settings().mode,
+                "source_sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest(),
+                "executed_by": "make test (nbval)",
+            }
+            self.folder.mkdir(parents=True, exist_ok=True)
+            target = self.folder / Path(path).name
+            tmp = target.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(nbformat.from_dict(nb), indent=1, ensure_ascii=False) + "\n")
+            nbformat.validate(nbformat.read(tmp, as_version=4))
+            tmp.replace(target)

@@ -1,0 +1,170 @@
+"""The rendered course: every lesson with its outputs and figures, as a static site (``make book``).
+
+``python -m helpers.book`` builds ``outputs/book/`` (open ``outputs/book/index.html``):
+
+1. For each lesson it takes the executed copy that ``make test`` saved in ``outputs/executed/`` when that copy
+   was run from the same source and in the same mode; otherwise it executes the lesson now, in the mode
+   ``COURSE_QUICK`` selects (quick: a minute or so each; full: the lessons' real runtimes), and saves the copy.
+2. It writes a small Sphinx project (an index, the lessons, the measured full-mode results of
+   ``notebooks/measured/`` and the teaching guide) and builds it with myst-nb, which renders stored outputs and
+   never executes.
+
+Sphinx with myst-nb is used because it installs with pip alone and renders notebooks as they are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from helpers import config, measured
+
+NOTEBOOKS = config.REPO_ROOT / "notebooks"
+EXECUTED = config.REPO_ROOT / "outputs" / "executed"
+BOOK = config.REPO_ROOT / "outputs" / "book"
+TITLE = "Image data augmentation with TensorFlow and Keras"
+
+
+def lessons() -> list[Path]:
+    """The lesson notebooks, in order (``notebooks/NN_*.ipynb``)."""
+    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def source_hash(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def reusable(lesson: Path, executed_dir: Path, mode: str) -> Path | None:
+    """The executed copy of ``lesson`` in ``executed_dir`` if it ran from this exact source in ``mode``."""
+    copy = executed_dir / lesson.name
+    if not copy.exists():
+        return None
+    meta = json.loads(copy.read_text()).get("metadata", {}).get("course_execution", {})
+    if meta.get("source_sha256") == source_hash(lesson) and meta.get("mode") == mode:
+        return copy
+    return None
+
+
+def execute(lesson: Path, executed_dir: Path, mode: str, timeout: int = 3600) -> Path:
+    """Run ``lesson`` top to bottom with nbclient (from ``notebooks/``) and save it in ``executed_dir``.
+    A cell that raises stops the build with that cell's error."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(lesson, as_version=4)
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    nb.metadata["course_execution"] = {"mode": mode, "source_sha256": source_hash(lesson), "executed_by": "make book (nbclient)"}
+    executed_dir.mkdir(parents=True, exist_ok=True)
+    target = executed_dir / lesson.name
+    tmp = target.with_suffix(".tmp")
+    nbformat.write(nb, tmp)
+    tmp.replace(target)
+    return target
+
+
+def measured_page() -> str:
+    """A Markdown page listing every measured study: what it measured, on what, and from which command."""
+    lines = [
+        "# Measured results",
+        "",
+        "Every number the lessons discuss was measured in full mode and lives in one file of",
+        "`notebooks/measured/`, with the machine and the command that produced it. The lessons draw their",
+        "tables from these files, beside your own run.",
+        "",
+    ]
+    for path in sorted(measured.MEASURED_DIR.glob("*.json")):
+        study = json.loads(path.read_text())
+        prov = study.get("provenance", {})
+        lines += [f"## `{path.name}`", "", study.get("about", "").strip(), ""]
+        facts = [f"{key}: {prov[key]}" for key in ("device", "tensorflow", "keras", "mode", "date", "git_commit") if prov.get(key)]
+        if facts:
+            lines += ["- " + "; ".join(str(f) for f in facts)]
+        if prov.get("command"):
+            lines += [f"- command: `{prov['command']}`"]
+        lines += [f"- rows: {len(study.get('rows', []))}", ""]
+    return "\n".join(lines) + "\n"
+
+
+def index_page(names: list[str]) -> str:
+    toc = "\n".join(names)
+    return f"""# {TITLE}
+
+A course in Jupyter notebooks on making a small image dataset go further with data augmentation, on today's
+TensorFlow and Keras. This is the rendered course: each lesson as it ran, with its outputs and figures.
+Outputs come from a **{config.load_settings().mode}-mode** run; where a lesson quotes a full-mode result, it
+draws it from the measured results, which appear in every mode.
+
+```{{toctree}}
+:maxdepth: 1
+:caption: Lessons
+
+{toc}
+```
+
+```{{toctree}}
+:maxdepth: 1
+:caption: Reference
+
+measured
+teaching
+```
+"""
+
+
+CONF = f'''project = "{TITLE}"
+extensions = ["myst_nb"]
+html_theme = "sphinx_book_theme"
+html_title = project
+html_theme_options = {{"show_navbar_depth": 1, "use_download_button": True}}
+nb_execution_mode = "off"  # outputs come from the executed copies
+myst_enable_extensions = ["dollarmath"]
+exclude_patterns = ["_build"]
+suppress_warnings = ["mystnb.unknown_mime_type", "myst.header"]
+'''
+
+
+def build(out: Path = BOOK, executed_dir: Path = EXECUTED, execute_missing: bool = True) -> Path:
+    """Build the site into ``out`` and return the path of its ``index.html``."""
+    mode = config.load_settings().mode
+    staged = out.parent / (out.name + "_src")
+    shutil.rmtree(staged, ignore_errors=True)
+    staged.mkdir(parents=True)
+    names = []
+    for lesson in lessons():
+        copy = reusable(lesson, executed_dir, mode)
+        if copy is None:
+            if not execute_missing:
+                raise FileNotFoundError(f"no executed {mode}-mode copy of {lesson.name} from this source in {executed_dir}")
+            print(f"executing {lesson.name} ({mode} mode)", flush=True)
+            copy = execute(lesson, executed_dir, mode)
+        else:
+            print(f"reusing {copy}", flush=True)
+        shutil.copy(copy, staged / lesson.name)
+        names.append(lesson.stem)
+    (staged / "measured.md").write_text(measured_page())
+    teaching = config.REPO_ROOT / "TEACHING.md"
+    (staged / "teaching.md").write_text(teaching.read_text() if teaching.exists() else "# Teaching\n")
+    (staged / "index.md").write_text(index_page(names))
+    (staged / "conf.py").write_text(CONF)
+    shutil.rmtree(out, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-q", str(staged), str(out)], check=True)
+    return out / "index.html"
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=BOOK, help="where the site goes (default outputs/book)")
+    parser.add_argument("--executed", type=Path, default=EXECUTED, help="executed lesson copies to reuse")
+    parser.add_argument("--no-execute", action="store_true", help="fail instead of executing a lesson without a reusable copy")
+    args = parser.parse_args(argv)
+    index = build(args.out, args.executed, execute_missing=not args.no_execute)
+    print(f"book: {index}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""The exercises' release and grading, through nbgrader (``make release``, ``make grade``).
+
+Instructor notebooks, with solutions, live in ``notebooks/exercises/<assignment>/``; ``nbgrader_config.py`` at
+the repository root sends everything nbgrader writes under ``outputs/``.
+
+``python -m helpers.grading release``  writes the student versions to ``outputs/release/`` and checks that no
+                                       solution line is left in them.
+``python -m helpers.grading grade``    autogrades every submission in ``outputs/submitted/<student>/<assignment>/``
+                                       and writes ``outputs/grades.csv`` (nbgrader's export) and a score table.
+
+nbgrader does the work; this module only runs it over every assignment and reads its gradebook.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from helpers import config
+
+ROOT = config.REPO_ROOT
+EXERCISES = ROOT / "notebooks" / "exercises"
+
+
+class Course:
+    """nbgrader's folders under a course root: the repository by default; tests use a copy elsewhere so a
+    teacher's own gradebook in outputs/ is never touched."""
+
+    def __init__(self, root: Path = ROOT):
+        self.root = Path(root)
+        self.exercises = self.root / "notebooks" / "exercises"
+        self.release = self.root / "outputs" / "release"
+        self.submitted = self.root / "outputs" / "submitted"
+        self.grades_csv = self.root / "outputs" / "grades.csv"
+        self.db_url = "sqlite:///" + str(self.root / "outputs" / "gradebook.db")
+
+
+def assignments(course: Course | None = None) -> list[str]:
+    """Assignment ids: the folders of ``notebooks/exercises/`` that hold a notebook, in lesson order."""
+    folder = (course or Course()).exercises
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+def nbgrader(course: Course, *args: str) -> None:
+    """Run an nbgrader command with the repository's nbgrader_config.py, on ``course``'s folders; fail with
+    its output."""
+    (course.root / "outputs").mkdir(parents=True, exist_ok=True)
+    where = [f"--CourseDirectory.root={course.root}", f"--CourseDirectory.db_url={course.db_url}"]
+    result = subprocess.run([sys.executable, "-m", "nbgrader", *args, *where], cwd=ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+
+
+def solution_text(notebook: Path) -> list[str]:
+    """Every non-blank line an instructor notebook hides from students: the lines between ``### BEGIN SOLUTION``
+    and ``### END SOLUTION``, and the model answers of manually graded Markdown cells."""
+    lines = []
+    for cell in json.loads(Path(notebook).read_text())["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        source = "".join(cell["source"]).splitlines()
+        if cell["cell_type"] == "markdown" and meta.get("solution"):
+            lines += [line.strip() for line in source if line.strip()]
+            continue
+        inside = False
+        for line in source:
+            if "### BEGIN SOLUTION" in line:
+                inside = True
+            elif "### END SOLUTION" in line:
+                inside = False
+            elif inside and line.strip():
+                lines.append(line.strip())
+    return lines
+
+
+def leaked(instructor: Path, student: Path) -> list[str]:
+    """Solution lines of ``instructor`` that appear, whole, as a line of ``student``."""
+    student_lines = set()
+    for cell in json.loads(Path(student).read_text())["cells"]:
+        student_lines |= {line.strip() for line in "".join(cell["source"]).splitlines()}
+    return [line for line in solution_text(instructor) if line in student_lines]
+
+
+def release(names: list[str] | None = None, course: Course | None = None) -> list[Path]:
+    """Generate the student version of each assignment into ``outputs/release/`` and return the notebooks.
+    Raises if a released notebook still holds a solution line."""
+    course = course or Course()
+    released = []
+    for name in names or assignments(course):
+        nbgrader(course, "generate_assignment", name, "--force")
+        for source in sorted((course.exercises / name).glob("*.ipynb")):
+            student = course.release / name / source.name
+            if leaked(source, student):
+                raise RuntimeError(f"{student} still contains solution lines: {leaked(source, student)[:3]}")
+            released.append(student)
+    return released
+
+
+def submit(student: str, notebooks: dict[str, list[Path]], course: Course | None = None) -> None:
+    """Place notebooks as ``student``'s submission of each assignment (``{assignment: [notebook, ...]}``),
+    replacing an earlier one, the way a teacher's collection step leaves them."""
+    for name, files in notebooks.items():
+        folder = (course or Course()).submitted / student / name
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        for path in files:
+            shutil.copy(path, folder / Path(path).name)
+
+
+def autograde(names: list[str] | None = None, course: Course | None = None) -> None:
+    """Autograde every submission of each assignment (students are added to the gradebook as they come)."""
+    course = course or Course()
+    names = names or assignments(course)
+    submitted = {p.name for p in course.submitted.glob("*/*") if p.is_dir()}
+    todo = [name for name in names if name in submitted]
+    if not todo:
+        raise FileNotFoundError(f"no submissions in {course.submitted}/<student>/<assignment>/ for {', '.join(names)}")
+    for name in todo:
+        nbgrader(course, "autograde", name, "--create", "--force")
+
+
+def scores(course: Course | None = None) -> list[dict]:
+    """One row per submission and notebook: the autograded score and its maximum, and the points still to be
+    graded by hand (written answers)."""
+    from nbgrader.api import Gradebook
+
+    table = []
+    with Gradebook((course or Course()).db_url) as gradebook:
+        for assignment in gradebook.assignments:
+            for submission in gradebook.assignment_submissions(assignment.name):
+                for notebook in submission.notebooks:
+                    auto = [g for g in notebook.grades if g.cell_type == "code" and not g.needs_manual_grade]
+                    manual = [g for g in notebook.grades if g not in auto]
+                    table.append({
+                        "student": submission.student_id,
+                        "assignment": assignment.name,
+                        "notebook": notebook.name,
+                        "auto_score": sum(g.score for g in auto),
+                        "auto_max": sum(g.max_score for g in auto),
+                        "manual_max": sum(g.max_score for g in manual),
+                        "tests_failed": sorted(g.name for g in auto if g.score < g.max_score),
+                    })
+    return table
+
+
+def grade(names: list[str] | None = None, course: Course | None = None) -> list[dict]:
+    """Autograde, export nbgrader's ``outputs/grades.csv`` and return :func:`scores`."""
+    course = course or Course()
+    autograde(names, course)
+    nbgrader(course, "export", "--to", str(course.grades_csv))
+    return scores(course)
+
+
+def print_table(rows: list[dict]) -> None:
+    print(f"{'student':<14} {'assignment':<38} {'autograded':>11} {'by hand':>8}")
+    for r in rows:
+        print(f"{r['student']:<14} {r['assignment']:<38} {r['auto_score']:>5g} / {r['auto_max']:<3g} {r['manual_max']:>6g} pts")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["release", "grade"])
+    parser.add_argument("--assignments", help="comma-separated assignment ids (default: all)")
+    args = parser.parse_args(argv)
+    names = args.assignments.split(",") if args.assignments else None
+    if args.command == "release":
+        for path in release(names):
+            print(f"released {path.relative_to(ROOT)}")
+    else:
+        print_table(grade(names))
+        print(f"nbgrader's export: {Course().grades_csv.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""The exercises' nbgrader round trip, on a copy of the course (a teacher's outputs/ is never touched):
+the instructor's solutions score full marks on every autograded cell, the untouched student release scores
+zero, and no released notebook holds solution text. Autograding runs every notebook in quick mode."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from helpers import book, grading
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    course = grading.Course(tmp_path_factory.mktemp("course"))
+    shutil.copytree(grading.EXERCISES, course.exercises)
+    names = grading.assignments(course)
+    released = grading.release(course=course)
+    grading.submit("instructor", {n: sorted((course.exercises / n).glob("*.ipynb")) for n in names}, course)
+    grading.submit("blank", {n: [p for p in released if p.parent.name == n] for n in names}, course)
+    return course, names, released, grading.grade(course=course)
+
+
+def _cells(path):
+    return json.loads(path.read_text())["cells"]
+
+
+def test_every_lesson_has_exercises_with_autograded_tests_and_a_written_answer():
+    lessons = [p.stem.split("_")[0] for p in book.lessons() if not p.name.startswith("00")]
+    names = grading.assignments()
+    assert [n.split("_")[0] for n in names] == lessons, f"one exercise assignment per lesson: {names}"
+    for name in names:
+        for path in (grading.EXERCISES / name).glob("*.ipynb"):
+            meta = [c.get("metadata", {}).get("nbgrader", {}) for c in _cells(path)]
+            answers = [m for m in meta if m.get("solution") and not m.get("grade")]
+            tests = [m for m in meta if m.get("grade") and not m.get("solution")]
+            written = [m for m in meta if m.get("grade") and m.get("solution")]
+            assert len(answers) + len(written) >= 3, f"{path.name}: {len(answers)} code answers, {len(written)} written"
+            assert tests and all(m.get("points", 0) > 0 for m in tests), f"{path.name}: no autograded test cell"
+            assert written, f"{path.name}: no manually graded written answer"
+            assert len({m["grade_id"] for m in meta if m}) == len([m for m in meta if m]), f"{path.name}: repeated grade_id"
+
+
+def test_released_notebooks_hold_no_solution_text(graded):
+    course, names, released, _ = graded
+    assert {p.parent.name for p in released} == set(names)
+    for student in released:
+        instructor = course.exercises / student.parent.name / student.name
+        assert grading.solution_text(instructor), f"{instructor.name} has no solution region"
+        assert grading.leaked(instructor, student) == []
+        text = student.read_text()
+        assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text
+
+
+def test_solutions_score_full_marks_and_the_blank_release_scores_zero(graded):
+    _, names, _, rows = graded
+    by = {(r["student"], r["assignment"]): r for r in rows}
+    for name in names:
+        full, blank = by[("instructor", name)], by[("blank", name)]
+        assert full["auto_max"] > 0
+        assert full["auto_score"] == full["auto_max"], f"{name}: solutions fail {full['tests_failed']}"
+        assert blank["auto_score"] == 0, f"{name}: the untouched release passes tests it should fail"
+        assert blank["auto_max"] == full["auto_max"]
+
+
+def test_grade_writes_nbgraders_score_table(graded):
+    course, names, _, _ = graded
+    lines = course.grades_csv.read_text().splitlines()
+    assert lines[0].startswith("assignment,")
+    assert len(lines) - 1 == 2 * len(names)  # one row per student and assignment
