@@ -1,24 +1,33 @@
 # Two commands for everything:  `make lab`  and  `make test`  (plus `make bench`).
 # Both create .venv and install requirements.txt on first use (and again when it changes).
+# Teachers: `make release`, `make grade`, `make book`, `make test-teaching` add the `teach` extra
+# (nbgrader, Sphinx + myst-nb, Playwright) to the same .venv; see TEACHING.md.
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+TEACH_STAMP := $(VENV)/.installed-teach
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: help lab test bench clean-env
+.PHONY: help lab test bench release grade book browser test-teaching clean-env
 
 help:
 	@echo "make lab    open JupyterLab on notebooks/ (installs on first use)"
 	@echo "make test   unit tests + every notebook in quick mode (nbval)"
 	@echo "make bench  the full input-pipeline benchmark (a few minutes; outputs/bench/)"
+	@echo "make release        student versions of the exercises (outputs/release/)"
+	@echo "make grade          autograde outputs/submitted/<student>/<assignment>/ (outputs/grades.csv)"
+	@echo "make book           the rendered course with outputs (outputs/book/index.html)"
+	@echo "make test-teaching  nbgrader round trip, the book and JupyterLab in a headless browser"
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
 # Two pytest workers; --dist loadscope keeps each notebook's cells together, in order, in one kernel.
+# Each notebook that passes is saved with its outputs in outputs/executed/, which `make book` reuses.
 test: $(STAMP)
-	COURSE_QUICK=1 $(BIN)/python -m pytest -n 2 --dist loadscope
+	COURSE_QUICK=1 $(BIN)/python -m pytest -n 2 --dist loadscope --save-executed outputs/executed
 
 bench: $(STAMP)
 	$(BIN)/python -m helpers.bench
@@ -30,6 +39,31 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
+
+$(TEACH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[teach]'
+	touch $(TEACH_STAMP)
+
+release: $(TEACH_STAMP)
+	$(BIN)/python -m helpers.grading release
+
+grade: $(TEACH_STAMP)
+	$(BIN)/python -m helpers.grading grade
+
+# Full mode by default (hours: it executes every lesson not already run from this source in this mode);
+# COURSE_QUICK=1 make book renders a quick run, reusing what `make test` executed.
+book: $(TEACH_STAMP)
+	$(BIN)/python -m helpers.book
+
+# Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser of its own).
+browser:
+	@test -x $(CHROMIUM) || [ "$$(id -u)" != 0 ] || apt-get install -y -q chromium >/dev/null \
+		|| { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
+	@test -x $(CHROMIUM) || { echo "Debian's chromium is needed: sudo apt-get install chromium"; exit 1; }
+
+# Two workers: the nbgrader round trip on one, the book and JupyterLab on the other.
+test-teaching: $(TEACH_STAMP) browser
+	COURSE_QUICK=1 $(BIN)/python -m pytest -m teaching -n 2 --dist loadscope tests/teaching
 
 clean-env:
 	rm -rf $(VENV)
