@@ -21,8 +21,12 @@ help:
 	@echo "make book           the rendered course with outputs (outputs/book/index.html)"
 	@echo "make test-teaching  nbgrader round trip, the book and JupyterLab in a headless browser"
 
+# The course's own JupyterLab settings (jupyter/lab-settings/overrides.json: no news pop-up, no update check);
+# --allow-root when run as root (containers, cloud VMs); LAB_ARGS adds flags, e.g. LAB_ARGS="--port=8890".
+LAB_ARGS ?=
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ --LabApp.app_settings_dir="$(CURDIR)/jupyter/lab-settings" \
+		$(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 # Two pytest workers; --dist loadscope keeps each notebook's cells together, in order, in one kernel.
 # Each notebook that passes is saved with its outputs in outputs/executed/, which `make book` reuses.
