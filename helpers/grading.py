@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -50,7 +51,9 @@ def nbgrader(course: Course, *args: str) -> None:
     its output."""
     (course.root / "outputs").mkdir(parents=True, exist_ok=True)
     where = [f"--CourseDirectory.root={course.root}", f"--CourseDirectory.db_url={course.db_url}"]
-    result = subprocess.run([sys.executable, "-m", "nbgrader", *args, *where], cwd=ROOT, capture_output=True, text=True)
+    # nbgrader runs `alembic` from PATH: put this environment's bin folder first
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    result = subprocess.run([sys.executable, "-m", "nbgrader", *args, *where], cwd=ROOT, capture_output=True, text=True, env=env)
     if result.returncode != 0:
         raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
 
