@@ -1,22 +1,51 @@
 """`make lab`, used as a person uses it: JupyterLab started by the Makefile (as root too: this test runs as whoever
 runs it, root in CI), the start notebook opened in headless Chromium, all its cells run in quick mode, the mode
-banner found in its output, no news pop-up over the lesson, a screenshot saved, and the server shut down."""
+banner found in its output, no cell failing, no news pop-up over the lesson, a screenshot saved, and the server
+shut down with nothing left running.
+
+The server gets its own user-settings and workspaces folders (in pytest's tmp): autosave off, so the lesson on
+disk stays as committed, and nothing written to ~/.jupyter. The course's settings (jupyter/lab-settings, passed by
+the Makefile) apply all the same: they change JupyterLab's defaults, not the user's settings.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import signal
 import socket
 import subprocess
 import time
 import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from helpers import config
 from tests.teaching import browser
+
+NOTEBOOK = "00_start_here.ipynb"
+START_S = 120  # until the server answers
+RUN_S = 600  # Run All Cells, quick mode (2 CPU cores shared with other jobs)
+MARKER = "COURSE_LAB_TEST"  # in the server's environment, so its kernels can be found if it has to be killed
+
+
+@dataclass
+class Lab:
+    base: str
+    token: str
+    log: Path
+
+    def get(self, path: str):
+        request = urllib.request.Request(self.base + path, headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.load(response)
+
+    def log_tail(self, chars: int = 4000) -> str:
+        return self.log.read_text(errors="replace")[-chars:]
 
 
 def _free_port() -> int:
@@ -25,85 +54,145 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _pids_with(marker: str) -> list[int]:
+    """Processes whose environment holds ``marker`` (the server and the kernels it started)."""
+    needle = marker.encode()
+    pids = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if int(entry.name) != os.getpid() and needle in (entry / "environ").read_bytes().split(b"\0"):
+                pids.append(int(entry.name))
+        except OSError:
+            pass  # gone, or not ours to read
+    return pids
+
+
+def _stop(server: subprocess.Popen, lab: Lab, marker: str) -> None:
+    """POST /api/shutdown (JupyterLab stops its kernels); then SIGTERM, SIGKILL to `make lab`'s process group; then
+    any kernel still carrying this server's marker (kernels run in sessions of their own)."""
+    try:
+        request = urllib.request.Request(f"{lab.base}/api/shutdown", method="POST",
+                                         headers={"Authorization": f"token {lab.token}"})
+        urllib.request.urlopen(request, timeout=10).close()
+    except OSError:
+        pass
+    for sig in (None, signal.SIGTERM, signal.SIGKILL):
+        if sig is not None:
+            try:
+                os.killpg(server.pid, sig)
+            except ProcessLookupError:
+                pass
+        try:
+            server.wait(timeout=30)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    for pid in _pids_with(marker):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """A JupyterLab server started with `make lab` on 127.0.0.1, a free port and a random token."""
+    home = tmp_path_factory.mktemp("lab")
+    docmanager = home / "user-settings" / "@jupyterlab" / "docmanager-extension"
+    docmanager.mkdir(parents=True)
+    (docmanager / "plugin.jupyterlab-settings").write_text('{"autosave": false}\n')
     port, token = _free_port(), secrets.token_hex(16)
-    log = tmp_path_factory.mktemp("lab") / "server.log"
-    flags = f"--no-browser --ip=127.0.0.1 --port={port} --IdentityProvider.token={token}"
-    env = {**os.environ, "COURSE_QUICK": "1"}
-    with log.open("w") as out:
+    flags = (f"--no-browser --ip=127.0.0.1 --port={port} --IdentityProvider.token={token} "
+             f"--LabApp.user_settings_dir={home / 'user-settings'} --LabApp.workspaces_dir={home / 'workspaces'}")
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}  # a plain `make lab`
+    env.update({"COURSE_QUICK": "1", MARKER: token})  # the kernels inherit both
+    lab = Lab(f"http://127.0.0.1:{port}", token, home / "server.log")
+    with lab.log.open("w") as out:
         server = subprocess.Popen(["make", "--no-print-directory", "lab", f"LAB_ARGS={flags}"], cwd=config.REPO_ROOT,
                                   env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + START_S
         while True:
             try:
-                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5) as response:
-                    if response.status == 200:
-                        break
+                lab.get("/api/status")
+                break
             except OSError:
                 pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"`make lab` did not serve on {base} (exit {server.poll()}):\n{log.read_text()[-3000:]}")
+            if server.poll() is not None:
+                pytest.fail(f"`make lab` exited ({server.returncode}) before serving:\n{lab.log_tail()}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"`make lab` did not answer on {lab.base} within {START_S} s:\n{lab.log_tail()}")
             time.sleep(1)
-        yield base, token, log
+        yield lab
     finally:
-        try:
-            request = urllib.request.Request(f"{base}/api/shutdown?token={token}", method="POST")
-            urllib.request.urlopen(request, timeout=10).close()
-            server.wait(timeout=30)
-        except (OSError, subprocess.TimeoutExpired):
-            pass
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        _stop(server, lab, f"{MARKER}={token}")
 
 
-def _run_all_cells(page, attempts: int = 3) -> None:
-    """Run > Run All Cells, as a person does; clicked again if no cell has started within a minute
-    (a menu click can land before the notebook's kernel is connected)."""
-    started = """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
-                      .some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))"""
-    for _ in range(attempts):
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-        try:
-            page.wait_for_function(started, timeout=60_000)
+def _run_all_cells(page) -> None:
+    """Run > Run All Cells, as a person does. The menu item is disabled until the notebook is the current
+    widget; the menu is closed and opened again until it is enabled."""
+    run_all = page.locator(".lm-Menu-item[data-command='runmenu:run-all']")
+    deadline = time.monotonic() + 120
+    while True:
+        page.locator(".jp-NotebookPanel .jp-CodeCell .jp-InputArea-prompt").first.click()  # focus (not a link)
+        page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
+        run_all.wait_for(state="visible")
+        if "lm-mod-disabled" not in (run_all.get_attribute("class") or ""):
+            run_all.click()
             return
-        except Exception:  # playwright's TimeoutError: try the menu again
-            page.keyboard.press("Escape")
-    raise AssertionError("Run > Run All Cells started no cell")
+        page.keyboard.press("Escape")
+        if time.monotonic() > deadline:
+            raise AssertionError("Run > Run All Cells stayed disabled for 2 minutes")
+        time.sleep(2)
+
+
+# The prompts of all code cells, once Run All Cells has ended: no cell queued or running ([*]), at least one
+# executed, the kernel idle. A failing cell ends the run early; the cells after it keep an empty prompt.
+_RUN_ENDED = """() => {
+    const prompts = [...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell .jp-InputArea-prompt')]
+        .map(p => p.textContent.trim());
+    const status = document.querySelector('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator')?.dataset.status;
+    const ran = prompts.some(t => /\\[\\d+\\]/.test(t)), busy = prompts.some(t => t.includes('[*]'));
+    return ran && !busy && status === 'idle' ? prompts : null;
+}"""
 
 
 def test_make_lab_runs_the_start_notebook_in_a_browser(lab):
-    base, token, log = lab
     with browser.page() as page:
-        page.goto(f"{base}/lab/tree/00_start_here.ipynb?token={token}")
-        page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
-        _run_all_cells(page)
-        page.wait_for_function(
-            """() => {
-                const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
-                return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
-            }""",
-            timeout=300_000,
-        )
-        outputs = page.locator(".jp-OutputArea-output").all_text_contents()  # also cells scrolled out of view
-        page.screenshot(path=str(browser.screenshot_path("lab_00_start_here")))
-        assert any("QUICK mode" in text for text in outputs), f"no mode banner in the outputs: {outputs[:3]}"
-        errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']", has_text="Traceback")
-        assert errors.count() == 0, errors.all_text_contents()
-        assert page.get_by_text("official Jupyter news").count() == 0, "JupyterLab's news pop-up covers the lesson"
-    # every cell ran in the server's kernel, and the server logged no traceback of its own
-    assert "Traceback" not in log.read_text()
+        page.set_default_timeout(60_000)
+        try:
+            page.goto(f"{lab.base}/lab/tree/{NOTEBOOK}?token={lab.token}", timeout=120_000)
+            page.wait_for_selector(".jp-NotebookPanel .jp-CodeCell", timeout=120_000)
+            page.wait_for_selector(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status='idle']",
+                                   timeout=180_000)  # the kernel started and connected
+            _run_all_cells(page)
+            prompts = page.wait_for_function(_RUN_ENDED, timeout=RUN_S * 1000).json_value()
+            outputs = page.locator(".jp-NotebookPanel .jp-OutputArea-output")
+            texts = outputs.all_text_contents()  # every cell's, also those scrolled out of view
+            stderr = page.locator(".jp-NotebookPanel .jp-OutputArea-output"
+                                  "[data-mime-type='application/vnd.jupyter.stderr']").all_text_contents()
+            banner = outputs.filter(has_text="QUICK mode")
+            if banner.count():
+                banner.first.scroll_into_view_if_needed()  # the screenshot shows the banner
+            toasts = page.locator(".jp-toastContainer .Toastify__toast").all_text_contents()
+        finally:
+            page.screenshot(path=str(browser.screenshot_path("lab_00_start_here")))
+
+    # an error output is rendered as stderr: IPython's traceback, or at least its last line "SomeError: ..."
+    errors = [t for t in stderr if "Traceback" in t or re.search(r"(?m)^\w*(Error|Exception)\b:", t)]
+    assert not errors, "a cell of the start notebook failed:\n" + "\n".join(t[-1500:] for t in errors)
+    not_run = [i + 1 for i, p in enumerate(prompts) if not re.search(r"\[\d+\]", p)]
+    assert not not_run, f"Run All Cells stopped early: code cells {not_run} of {len(prompts)} did not run ({prompts})"
+    assert any("QUICK mode" in t for t in texts), f"no 'QUICK mode' banner in the outputs: {[t[:200] for t in texts[:3]]}"
+    assert not toasts, f"a notification pop-up shows over the lesson (the news question?): {toasts}"
+    # the lesson on disk is as committed: no outputs saved into it
+    saved = json.loads((config.REPO_ROOT / "notebooks" / NOTEBOOK).read_text())
+    assert not any(c.get("outputs") for c in saved["cells"]), f"notebooks/{NOTEBOOK} was saved with outputs"
 
 
 def test_the_course_settings_switch_off_jupyterlabs_news(lab):
-    base, token, _ = lab
-    url = f"{base}/lab/api/settings/@jupyterlab/apputils-extension:notification?token={token}"
-    with urllib.request.urlopen(url, timeout=10) as response:
-        schema = json.load(response)["schema"]["properties"]  # overrides.json replaces the schema's defaults
-    assert schema["fetchNews"]["default"] == "false" and schema["checkForUpdates"]["default"] is False
+    """The course's overrides.json is what switches the news off: it becomes the settings' default."""
+    notification = lab.get("/lab/api/settings/@jupyterlab/apputils-extension:notification")
+    defaults = {key: value["default"] for key, value in notification["schema"]["properties"].items()}
+    assert defaults["fetchNews"] == "false" and defaults["checkForUpdates"] is False, defaults
+    assert notification["settings"] == {}, "this server's user settings should be empty"
