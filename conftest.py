@@ -56,12 +56,12 @@ class ExecutedNotebooks:
             self.passed[path] = self.passed.get(path, 0) + 1
 
     def pytest_sessionfinish(self, session):
-        import hashlib
         import json
 
         import nbformat
 
         from helpers import config
+        from helpers.book import source_hash
 
         for path, nbfile in self.files.items():
             nb = nbfile.nb
@@ -69,7 +69,7 @@ class ExecutedNotebooks:
                 continue  # a cell failed or was not selected: not a complete run
             nb.metadata["course_execution"] = {
                 "mode": config.load_settings().mode,
-                "source_sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest(),
+                "source_sha256": source_hash(Path(path)),
                 "executed_by": "make test (nbval)",
             }
             self.folder.mkdir(parents=True, exist_ok=True)

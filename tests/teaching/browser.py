@@ -7,7 +7,6 @@ network (its background services would otherwise try to reach Google at every st
 from __future__ import annotations
 
 import contextlib
-import shutil
 from pathlib import Path
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -40,7 +39,3 @@ def screenshot_path(name: str) -> Path:
     """``outputs/screenshots/<name>.png``, its folder created."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS / f"{name}.png"
-
-
-def which(cmd: str) -> str | None:
-    return shutil.which(cmd)
