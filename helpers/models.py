@@ -7,6 +7,8 @@ freezing code live only in lesson 4."""
 
 from __future__ import annotations
 
+import textwrap
+
 import keras
 import tensorflow as tf
 from keras import layers
@@ -127,10 +129,11 @@ def resnet50(*, include_top: bool = False, input_shape=(224, 224, 3), allow_rand
         return keras.applications.ResNet50(weights="imagenet", **kwargs), True
     except Exception as exc:  # get_file raises a bare Exception when offline
         file_name = RESNET50_NOTOP_FILE if not include_top else RESNET50_TOP_FILE
-        message = (f"ResNet50 ImageNet weights are not available ({str(exc)[:160]}).\n"
+        reason = textwrap.shorten(str(exc) or type(exc).__name__, 160, placeholder=" ...")  # cut between words
+        message = (f"ResNet50 ImageNet weights are not available ({reason}).\n"
                    f"Keras looks for {file_name} in {keras_cache_dir()} (set KERAS_HOME to move it).\n"
                    "Download it once on a connected machine (keras.applications.ResNet50(weights='imagenet')) "
-                   "and copy it there for a classroom.")
+                   "and copy the file into that folder on each machine that has no internet.")
         if not allow_random:
             raise WeightsUnavailableError(message) from exc
         banner = "!" * 78

@@ -94,7 +94,7 @@ def test_missing_imagenet_weights_raise_with_the_cache_location(monkeypatch, tmp
 
     def offline(*args, **kwargs):
         if kwargs.get("weights") == "imagenet":
-            raise Exception("URL fetch failure: offline")
+            raise Exception("URL fetch failure: " + "unreachable " * 40)  # a long reason, cut between words
         return real(*args, **kwargs)
 
     real = keras.applications.ResNet50
@@ -103,6 +103,8 @@ def test_missing_imagenet_weights_raise_with_the_cache_location(monkeypatch, tmp
     with pytest.raises(models.WeightsUnavailableError) as err:
         models.resnet50(input_shape=SMALL)
     assert models.RESNET50_NOTOP_FILE in str(err.value) and str(tmp_path / "models") in str(err.value)
+    reason = str(err.value).split("(", 1)[1].split(").", 1)[0]
+    assert reason.endswith("unreachable ...") and len(reason) <= 160
 
 
 def test_quick_mode_fallback_is_loud(monkeypatch, capsys):
