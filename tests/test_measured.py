@@ -45,10 +45,16 @@ def test_every_measured_file_says_what_and_where_from(path):
 
 
 def _seed_statistics():
-    """Mean and sample std over seeds, per arm of the seed study: numbers the text may quote."""
+    """Mean and sample std over seeds, per arm of the seed studies (lesson 2's, and lesson 7's plain and with
+    each test-time augmentation): numbers the text may quote."""
     seeds = measured.load("cifar_seeds")["rows"]
     for arm in {r["arm"] for r in seeds}:
         yield from measured.mean_std(r["test_accuracy"] for r in seeds if r["arm"] == arm)
+    policies = measured.load("policies")["rows"]
+    for arm in {r["arm"] for r in policies}:
+        rows = [r for r in policies if r["arm"] == arm]
+        for views in rows[0]["tta"]:
+            yield from measured.mean_std(r["tta"][views]["accuracy"] for r in rows)
 
 
 def test_every_accuracy_quoted_in_the_text_is_a_measured_or_sourced_number():
