@@ -10,11 +10,13 @@ STAMP  := $(VENV)/.installed
 TEACH_STAMP := $(VENV)/.installed-teach
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: help lab test bench release grade book browser test-teaching clean-env
+.PHONY: help lab test sync lint bench release grade book browser test-teaching clean-env
 
 help:
 	@echo "make lab    open JupyterLab on notebooks/ (installs on first use)"
 	@echo "make test   unit tests + every notebook in quick mode (nbval)"
+	@echo "make sync   rewrite every .ipynb from its .py text twin (after editing a lesson as text)"
+	@echo "make lint   ruff on the library, the tests and the lessons' text sources"
 	@echo "make bench  the full input-pipeline benchmark (a few minutes; outputs/bench/)"
 	@echo "make release        student versions of the exercises (outputs/release/)"
 	@echo "make grade          autograde outputs/submitted/<student>/<assignment>/ (outputs/grades.csv)"
@@ -32,6 +34,14 @@ lab: $(STAMP)
 # Each notebook that passes is saved with its outputs in outputs/executed/, which `make book` reuses.
 test: $(STAMP)
 	COURSE_QUICK=1 $(BIN)/python -m pytest -n 2 --dist loadscope --save-executed outputs/executed
+
+# The .py twins (jupytext py:percent) are the lessons' sources: this writes each notebook from its twin,
+# keeping its cell ids and metadata. JupyterLab with jupytext keeps the pair in step by itself.
+sync: $(STAMP)
+	$(BIN)/jupytext --update --to ipynb notebooks/*.py notebooks/exercises/*/*.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 bench: $(STAMP)
 	$(BIN)/python -m helpers.bench

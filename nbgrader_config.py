@@ -18,4 +18,6 @@ c.CourseDirectory.submitted_directory = "outputs/submitted"
 c.CourseDirectory.autograded_directory = "outputs/autograded"
 c.CourseDirectory.feedback_directory = "outputs/feedback"
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(ROOT, "outputs", "gradebook.db")
+# the exercises' .py text twins hold the solutions: never copy them into a student release
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.py"]
 c.ExecutePreprocessor.timeout = 600  # seconds per cell; quick mode needs a few

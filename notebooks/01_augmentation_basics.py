@@ -1,0 +1,330 @@
+# %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/augmentation-course/augmentation-course/blob/main/notebooks/01_augmentation_basics.ipynb)
+
+# %% [markdown]
+# # 1 · Augmentation basics: every classic transform, three APIs, and the rules
+#
+# **Objectives.** By the end you can
+# - apply each classic augmentation family (geometry, colour, blur, noise, erasing) with explicit seeds;
+# - write the same transform in `tf.image`, in Keras 3 preprocessing layers and in the legacy `ImageDataGenerator`,
+#   and translate arguments between them (units included);
+# - tell a random crop from a random-resized crop;
+# - decide whether an augmentation keeps the label true;
+# - say where augmentation should run, and show that it switches off at inference.
+#
+# **Runtime.** Quick mode 32 s, full mode 36 s (2-core CPU, measured with nbconvert while a training run
+# shared the CPU). Nothing is trained; full mode only draws more samples per transform.
+#
+# Everything random here takes a **seed**, so your figures match the ones your neighbour sees.
+
+# %%
+# On Google Colab only: get the course, install its helpers, fetch this lesson's data. Elsewhere: nothing.
+import sys
+
+if "google.colab" in sys.modules:
+    import os
+    import subprocess
+
+    if not os.path.isdir("/content/augmentation-course"):
+        subprocess.run(["git", "clone", "--depth", "1", "https://github.com/augmentation-course/augmentation-course", "/content/augmentation-course"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", "/content/augmentation-course"], check=True)
+    sys.path.insert(0, "/content/augmentation-course")  # this kernel started before the install
+    os.chdir("/content/augmentation-course/notebooks")
+
+# %%
+from helpers import config
+
+print(config.banner("1 · Augmentation basics"))
+
+# %%
+import numpy as np
+import tensorflow as tf
+import keras
+from sklearn.datasets import load_sample_image
+
+from helpers import augment, plots
+
+DRAWS = config.pick(quick=3, full=5)
+photo = tf.image.resize(load_sample_image("flower.jpg"), (240, 320), antialias=True)
+photo = tf.cast(tf.round(photo), tf.uint8).numpy()  # uint8 (240, 320, 3)
+china = load_sample_image("china.jpg")              # uint8 (427, 640, 3)
+print(photo.shape, photo.dtype, china.shape)
+
+
+# %% [markdown]
+# ## Why augment?
+#
+# A classifier should not care whether the flower sits 10 pixels to the left, whether the photo is a little
+# darker, or whether it was taken from a slightly different angle. A small dataset does not show all those
+# variants, so the network memorises the few it sees. Augmentation **draws a new plausible variant of every image
+# every epoch**. The network then has to learn what stays constant, which is the label.
+#
+# How: every transform below is a function `(image, seed) -> image`. The same seed gives the same draw. Different
+# seeds give different draws. Each row shows the original and a few draws.
+#
+# ## Geometry
+#
+# Flips, rotation, crops, zoom, shift and shear move pixels around. Colour values stay, positions change.
+
+# %%
+def keras_layer(layer_cls, **kwargs):
+    # A Keras layer as (image, seed) -> image: a fresh seeded layer per draw, run in training mode.
+    return lambda image, seed: layer_cls(seed=seed, **kwargs)(image[None].astype("float32"), training=True)[0].numpy().astype("uint8")
+
+geometry = {
+    "flip left-right": lambda x, s: tf.image.stateless_random_flip_left_right(x, seed=[s, 0]),
+    "flip up-down": lambda x, s: tf.image.stateless_random_flip_up_down(x, seed=[s, 1]),
+    "rotation ±30°": keras_layer(keras.layers.RandomRotation, factor=30 / 360, fill_mode="reflect"),
+    "rotate k x 90°, k = seed mod 4": lambda x, s: np.rot90(x, k=s % 4),
+    "random crop 160x160": lambda x, s: tf.image.stateless_random_crop(x, (160, 160, 3), seed=[s, 2]),
+    "random-resized crop": lambda x, s: augment.random_resized_crop(x, 200, area=(0.1, 1.0), ratio=(0.5, 2.0), seed=s),
+    "zoom ±30%": keras_layer(keras.layers.RandomZoom, height_factor=0.3, fill_mode="nearest"),
+    "shift ±20%": keras_layer(keras.layers.RandomTranslation, height_factor=0.2, width_factor=0.2, fill_mode="nearest"),
+    "shear": keras_layer(keras.layers.RandomShear, x_factor=0.3, fill_mode="nearest"),
+}
+plots.show_draws(geometry, photo, draws=DRAWS);
+
+# %% [markdown]
+# Notice the **fill**: a rotation or a shift has to invent pixels at the borders. `reflect` mirrors the image,
+# `nearest` smears the edge pixel, and `constant` paints black. The 90° rotations need no fill, and they turn a
+# landscape photo into a portrait one. The cell below reads the defaults from your installed Keras (its
+# `RandomShear` docstring says `constant`, but the code's default is what counts) and from `ImageDataGenerator`:
+
+# %%
+import inspect
+
+for layer in (keras.layers.RandomRotation, keras.layers.RandomTranslation, keras.layers.RandomZoom,
+              keras.layers.RandomShear):
+    print(f"{layer.__name__:<18} fill_mode default: {inspect.signature(layer).parameters['fill_mode'].default!r}")
+legacy_default = inspect.signature(tf.keras.preprocessing.image.ImageDataGenerator).parameters["fill_mode"].default
+print(f"{'ImageDataGenerator':<18} fill_mode default: {legacy_default!r}")
+
+
+# %%
+def on_float(fn):
+    # tf.image colour ops work in [0, 1] floats; convert there and back
+    return lambda x, s: augment.from_float(fn(augment.to_float(x), [s, 3]), tf.uint8)
+
+colour = {
+    "brightness ±0.3": on_float(lambda x, s: tf.image.stateless_random_brightness(x, 0.3, seed=s)),
+    "contrast 0.5-1.5": on_float(lambda x, s: tf.image.stateless_random_contrast(x, 0.5, 1.5, seed=s)),
+    "saturation 0.3-1.7": on_float(lambda x, s: tf.image.stateless_random_saturation(x, 0.3, 1.7, seed=s)),
+    "hue ±0.1": on_float(lambda x, s: tf.image.stateless_random_hue(x, 0.1, seed=s)),
+    "HSV power 0.25-4": lambda x, s: augment.hsv_contrast(x, 0.25, 4.0, seed=s),
+    "Gaussian blur σ 0.5-4": lambda x, s: augment.random_gaussian_blur(x, (0.5, 4.0), seed=s),
+    "Gaussian noise σ=0.08": lambda x, s: augment.gaussian_noise(x, 0.08, seed=s),
+    "salt & pepper 5%": lambda x, s: augment.salt_and_pepper(x, 0.05, seed=s),
+    "random erasing": keras_layer(keras.layers.RandomErasing, factor=1.0, scale=(0.05, 0.2), value_range=(0, 255)),
+}
+plots.show_draws(colour, photo, draws=DRAWS);
+
+# %% [markdown]
+# Some notes:
+# - **HSV power contrast** raises saturation S and value V of every pixel to a power drawn from [0.25, 4] and
+#   keeps the hue. `helpers.augment.hsv_contrast` draws the exponent *log-uniformly*, so x^0.5 and x^2 are equally
+#   likely. Raising values in [0, 1] to a power above 1 **darkens** them, so a uniform draw from [0.25, 4] would
+#   darken about 80% of the time (P(e > 1) = 3 / 3.75).
+# - The hotdog post used `random_hue(0.5)`. A hue shift of ±0.5 turns the hue wheel by up to 180°, so a red
+#   sausage can come out green or blue. Keep hue shifts small (about 0.05-0.1) unless colour carries no meaning.
+# - **Blur as scale space:** blurring with a growing σ removes detail coarser and coarser, as if the object were
+#   farther away. Here are σ = 0, 1, 2, 4, 8 on one image. (Keras 3.15's `RandomGaussianBlur` accepts σ only up to 1,
+# so the course has its own `augment.gaussian_blur` and `augment.random_gaussian_blur`.)
+
+# %%
+sigmas = [0, 1, 2, 4, 8]
+scale_space = [augment.gaussian_blur(photo, s) for s in sigmas]
+plots.show_grid(scale_space, [f"σ = {s}" for s in sigmas], ncols=5, size=2.2);
+
+# %% [markdown]
+# **Random erasing** (Zhong et al., 2017; also called cutout) is the modern op the original posts lack. It hides a
+# random rectangle, so the network cannot rely on a single part of the object. Keras 3 also ships `RandAugment`,
+# `AugMix`, `MixUp` and `CutMix`. The last two mix images *and labels*, so they belong in the batch pipeline.
+#
+# ## The same transform in three APIs
+#
+# The posts used three generations of API. Here is the post's `ImageDataGenerator` 3x3 grid (rotation 90°, shifts
+# 0.2, zoom 0.3), then the same ranges written with Keras 3 layers and with the course's single fused affine op.
+
+# %%
+legacy = tf.keras.preprocessing.image.ImageDataGenerator(
+    rotation_range=90, width_shift_range=0.2, height_shift_range=0.2, zoom_range=0.3)
+flow = legacy.flow(china[None].astype("float32"), batch_size=1, seed=0)   # an endless iterator
+legacy_grid = [next(flow)[0].astype("uint8") for _ in range(9)]
+
+layers = keras.Sequential([
+    keras.layers.RandomRotation(90 / 360, fill_mode="nearest", seed=0),        # factor: fraction of a full turn
+    keras.layers.RandomTranslation(0.2, 0.2, fill_mode="nearest", seed=1),
+    keras.layers.RandomZoom(0.3, fill_mode="nearest", seed=2),
+])
+layer_grid = [layers(china[None].astype("float32"), training=True)[0].numpy().astype("uint8") for _ in range(9)]
+
+fused_grid = [augment.random_affine(china, seed=s, rotation=90, shift=0.2, zoom=0.3) for s in range(9)]
+
+for title, grid in [("legacy ImageDataGenerator", legacy_grid), ("Keras 3 layers (3 resamplings)", layer_grid),
+                    ("helpers.augment.random_affine (1 resampling)", fused_grid)]:
+    plots.show_grid(grid, ncols=3, size=2.6, suptitle=title)
+
+# %% [markdown]
+# What changed, argument by argument:
+#
+# | `ImageDataGenerator(...)` | unit | Keras 3 layer | unit | `helpers.augment.random_affine` |
+# |---|---|---|---|---|
+# | `rotation_range=20` | degrees, ±20 | `RandomRotation(20/360)` | **fraction of a full turn** (20/360 = ±20°) | `rotation=20` (degrees) |
+# | `width_shift_range=0.2` | fraction of width (or pixels if >= 1) | `RandomTranslation(height_factor, width_factor=0.2)` | fraction of width | `shift=(0.2, ...)` |
+# | `height_shift_range=0.2` | fraction of height | `RandomTranslation(height_factor=0.2, ...)` | fraction of height | `shift=(..., 0.2)` |
+# | `zoom_range=0.3` | factor in [0.7, 1.3], x and y drawn separately; >1 zooms out | `RandomZoom(0.3)` | [-30%, +30%]; positive zooms **out**; x follows y unless `width_factor` is given | `zoom=0.3` (like the legacy one) |
+# | `shear_range=0.15` | **degrees** (0.15°: almost nothing) | `RandomShear(x_factor=...)` | a shear *factor* (tan of the angle) | `shear=` (degrees) |
+# | `horizontal_flip=True` | | `RandomFlip("horizontal")` | | `horizontal_flip=True` |
+# | `brightness_range=(0.5, 1.5)` | multiplier | `RandomBrightness(factor)` | added delta, fraction of `value_range` | `tf.image.stateless_random_brightness` |
+# | `fill_mode="nearest"` (default) | | `fill_mode="reflect"` (**default**) | | `fill_mode="nearest"` (default) |
+# | `rescale=1/255` | | `Rescaling(1/255)` or the backbone's `preprocess_input` | | |
+# | `seed=` on `flow()` | one global stream | `seed=` per layer | stateful generator | `seed=` per call: **stateless**, same seed gives the same output |
+#
+# Import paths:
+#
+# | Keras 2 / TF 1 era | today (TF 2.21, Keras 3) |
+# |---|---|
+# | `from keras.preprocessing.image import ImageDataGenerator` | fails. Legacy: `tf.keras.preprocessing.image.ImageDataGenerator`. Modern: Keras layers or `tf.data` |
+# | `from keras.layers.experimental.preprocessing import RandomFlip` | `from keras.layers import RandomFlip` |
+# | `tf.random_crop` (TF 1) | `tf.image.random_crop`; seeded: `tf.image.stateless_random_crop` |
+# | `tf.image.random_flip_left_right(x)` | `tf.image.stateless_random_flip_left_right(x, seed=[a, b])` |
+# | `model.fit_generator(gen, ...)` | `model.fit(gen_or_dataset, ...)` |
+# | `keras.utils.Sequence` | `keras.utils.PyDataset` |
+#
+# The fused grid is sharper than the layer chain: **three layers resample the image three times**. Each
+# interpolation blurs a little, and each fill erases border content that a later zoom-out would have shown again.
+# The legacy generator and `random_affine` compose the matrices first and resample once. Lesson 2 measures what
+# this costs on 32x32 CIFAR images.
+
+# %% [markdown]
+# ## The posts' pitfall: `random_crop` is not a random-resized crop
+#
+# The hotdog post says its crop "takes 10%-100% of the area with aspect ratio 0.5-2, then resizes to 200x200". Its
+# code calls `tf.image.random_crop(image, (200, 200, 3))`. That **cuts a fixed 200x200 window** at a random
+# position: the area is always the same, the aspect ratio is always 1, and nothing is rescaled. On the 427x640
+# photo, every window covers exactly 14.6% of the image. What the text describes is the Inception-style
+# **random-resized crop**, `helpers.augment.random_resized_crop`, here with the post's ranges. It samples the box
+# the way Inception and torchvision do: the area uniformly within its range, the aspect ratio *log*-uniformly (so
+# 1:2 and 2:1 are equally likely; a linear draw from 0.5-2 would give landscape crops two times in three), and the
+# position uniformly over every place the box fits, edges included. We measure both crops over 200 draws by
+# cropping an image whose pixels hold their own coordinates.
+
+# %%
+h, w = china.shape[:2]
+rows, cols = np.meshgrid(np.arange(h) / (h - 1), np.arange(w) / (w - 1), indexing="ij")
+coords = np.stack([rows, cols, np.zeros_like(rows)], -1).astype("float32")
+
+def covered(crop):  # fraction of the image area and width/height ratio of a crop of `coords`
+    ch = (np.ptp(crop[..., 0]) * (h - 1)) + 1
+    cw = (np.ptp(crop[..., 1]) * (w - 1)) + 1
+    return ch * cw / (h * w), cw / ch
+
+fixed = np.array([covered(tf.image.stateless_random_crop(coords, (200, 200, 3), seed=[s, 0]).numpy()) for s in range(200)])
+rrc = np.array([covered(augment.random_resized_crop(coords, 200, area=(0.1, 1.0), ratio=(0.5, 2.0), seed=s, antialias=False).numpy()) for s in range(200)])
+for name, stats in [("tf.image.random_crop 200x200", fixed), ("random_resized_crop -> 200x200", rrc)]:
+    print(f"{name:<32} area {stats[:, 0].min():.3f}-{stats[:, 0].max():.3f}   aspect {stats[:, 1].min():.2f}-{stats[:, 1].max():.2f}")
+
+# %%
+import matplotlib.pyplot as plt
+
+fig, axes = plt.subplots(1, 2, figsize=(9, 3))
+axes[0].hist([fixed[:, 0], rrc[:, 0]], bins=20, label=["random_crop", "random_resized_crop"])
+axes[0].set_xlabel("fraction of the image area"); axes[0].legend()
+axes[1].hist([fixed[:, 1], rrc[:, 1]], bins=20)
+axes[1].set_xlabel("aspect ratio (width / height)")
+for ax in axes:
+    ax.set_ylabel(f"crops (of {len(fixed)})")
+fig.tight_layout()
+
+# %% [markdown]
+# ## Does the label survive? Flipping digits
+#
+# The ImageDataGenerator post showed a 3x3 grid of horizontally flipped MNIST digits as if they were more training
+# data. But a mirrored 3 is not a 3. We check it on scikit-learn's bundled 8x8 digits. A logistic regression
+# is trained on half of the original digits, then scored per digit on the other half, as they are and mirrored.
+
+# %%
+from sklearn.datasets import load_digits
+
+digits = load_digits()
+examples = [digits.images[list(digits.target).index(d)] / 16 for d in range(10)]
+plots.show_grid(examples + [e[:, ::-1] for e in examples], [str(d) for d in range(10)] + [f"{d} mirrored" for d in range(10)], ncols=10, size=1.1);
+
+# %%
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+
+x_a, x_b, y_a, y_b = train_test_split(digits.images, digits.target, test_size=0.5, stratify=digits.target, random_state=0)
+classifier = LogisticRegression(max_iter=2000).fit(x_a.reshape(len(x_a), -1), y_a)
+as_is = classifier.predict(x_b.reshape(len(x_b), -1))
+mirrored = classifier.predict(x_b[:, :, ::-1].reshape(len(x_b), -1))   # flip left-right
+print("digit  accuracy  mirrored")
+for d in range(10):
+    print(f"{d:>5}  {np.mean(as_is[y_b == d] == d):>8.2f}  {np.mean(mirrored[y_b == d] == d):>8.2f}")
+
+# %% [markdown]
+# Nearly symmetric digits (0, 8) are still recognised when mirrored. A mirrored 3, 5 or 6 is almost never read as
+# itself: it is simply not that digit any more. Training on mirrored digits would teach the network wrong labels.
+#
+# **The general rule: an augmentation is allowed only if the label of the transformed image is still true.**
+# - *Orientation-sensitive classes:* digits, letters and text (mirroring, large rotations), road signs
+#   ("turn left" mirrored is "turn right"), "6" vs "9" (180° rotation).
+# - *Medical images:* left and right matter in a chest X-ray (the heart is on the left). Intensity often encodes
+#   tissue, so contrast and colour changes can fake or hide a finding. The CIFAR post warns that some medical
+#   images must not be rotated at all. Ask a domain expert which transforms are physically possible.
+# - *Cropping:* a crop that loses the object makes a wrong example. Keep the minimum area reasonable for the task.
+# - *Segmentation:* the mask must get the **same** geometric transform as the image, and must never be
+#   interpolated into grey values (lesson 5).
+#
+# ## Where augmentation runs
+#
+# There are two places:
+# 1. **In the input pipeline** (`tf.data.Dataset.map`, a generator, a `PyDataset`). It runs on the CPU, in parallel
+#    with training, and can use any Python or TF op. The model stays clean for export.
+# 2. **Inside the model**, as its first layers. It runs on the accelerator (GPU/TPU) with the rest of the model,
+#    which helps when the CPU is the bottleneck. It is saved with the model.
+#
+# Either way, augmentation is for **training only**. Keras augmentation layers do this themselves: they transform
+# only when called with `training=True`, which `fit` does and `predict`/`evaluate` do not.
+
+# %%
+augmenting_model = keras.Sequential([
+    keras.Input((240, 320, 3)),
+    keras.layers.RandomFlip("horizontal", seed=0),
+    keras.layers.RandomRotation(0.1, seed=1),
+])
+batch = photo[None].astype("float32")
+at_inference = augmenting_model(batch, training=False).numpy()
+in_training = augmenting_model(batch, training=True).numpy()
+print("inference output == input:", np.array_equal(at_inference, batch))
+print("training output == input: ", np.array_equal(in_training, batch))
+assert np.array_equal(at_inference, batch)
+
+# %% [markdown]
+# Functions from `tf.image` and `helpers.augment` have no training switch. Put them in the *training* pipeline
+# only, never in the validation or test pipeline.
+#
+# ## Exercises
+#
+# 1. Change `rotation ±30°` to use `fill_mode="constant"`. Which fill would you choose for aerial photos? For
+#    faces?
+# 2. Draw 1,000 exponents the way `hsv_contrast` does and as `np.random.uniform(0.25, 4)`. What fraction darkens
+#    the image in each case?
+# 3. Rerun the crop comparison with `area=(0.5, 1.0)`. How does the histogram change? When would you prefer
+#    that range?
+# 4. Which of the geometric transforms above would you allow for (a) satellite images, (b) handwritten text,
+#    (c) photos of cars? Justify each one with the label rule.
+# 5. Time `layers(...)` against `augment.random_affine(...)` on a batch of 64 china images with `%timeit`. Which is
+#    faster, and why?
+#
+# ## Summary
+#
+# - Every augmentation family is a function `(image, seed) -> image`. Explicit seeds make figures and experiments
+#   reproducible. Use the `stateless_*` ops in `tf.image` and the `seed=` argument in Keras layers.
+# - The three API generations express the same transforms with different **units** (degrees vs turns,
+#   multipliers vs deltas) and different **defaults** (`nearest` vs `reflect`). Translate them with the table.
+# - `tf.image.random_crop` cuts a fixed window. A **random-resized crop** varies the area and the aspect ratio,
+#   then resizes.
+# - A chain of geometric layers resamples once per layer. One fused affine transform resamples once.
+# - Augment only when the label stays true, and only at training time.
+# - Next: lesson 2 puts these transforms to work on CIFAR-10.

@@ -1,0 +1,413 @@
+# %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/augmentation-course/augmentation-course/blob/main/notebooks/05_unet_membrane_segmentation.ipynb)
+
+# %% [markdown]
+# # 5 · U-Net on the ISBI-2012 membranes, with paired augmentation done right
+#
+# **Objectives.** You will
+# - know what segmentation predicts, and how a U-Net does it (encoder, decoder, skip connections);
+# - load image/mask pairs safely: matched by name, masks checked to be binary, validation images held out first;
+# - augment an image and its mask **with the same random transform**, in three ways, and check the alignment
+#   every time;
+# - write the paired `tf.data` pipeline and the U-Net, compile them with a loss and segmentation metrics, and keep
+#   the best epoch with `ModelCheckpoint`;
+# - score whole 512x512 images with pixel accuracy, IoU and Dice per class, and catch the "all black" failure.
+#
+# **Runtime.** Quick mode: a tiny U-Net, a few steps, well under a minute. Full mode: the training cell prints its
+# time. Measured on 2-core CPUs: 141 s of training on an idle machine (`notebooks/measured/membrane_unet.json`), up
+# to 12 minutes on a busier one, plus about a minute for the rest.
+
+# %%
+# On Google Colab only: get the course, install its helpers, fetch this lesson's data. Elsewhere: nothing.
+import sys
+
+if "google.colab" in sys.modules:
+    import os
+    import subprocess
+
+    if not os.path.isdir("/content/augmentation-course"):
+        subprocess.run(["git", "clone", "--depth", "1", "https://github.com/augmentation-course/augmentation-course", "/content/augmentation-course"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", "/content/augmentation-course"], check=True)
+    sys.path.insert(0, "/content/augmentation-course")  # this kernel started before the install
+    os.chdir("/content/augmentation-course/notebooks")
+    from helpers import datasets
+
+    for name in ["membrane"]:
+        datasets.fetch(name)
+
+# %%
+from helpers import config
+
+print(config.banner("5 · U-Net membrane segmentation"))
+
+# %%
+import numpy as np
+import tensorflow as tf
+import keras
+from keras import layers
+from helpers import augment, datasets, measured, metrics, models, pipelines, plots, recipes
+
+SEED = 0
+AUTOTUNE = tf.data.AUTOTUNE
+VERBOSE = config.pick(quick=0, full=2)
+
+# %% [markdown]
+# ## Segmentation: an image in, an image out
+#
+# A classifier maps an image to one label. A **segmentation** network maps it to a label *per pixel*: a mask of
+# the same size. Here the images are electron micrographs of neural tissue. The mask is white (1) inside cells and
+# black (0) on the thin membranes between them. Finding the membranes is the point.
+#
+# A fully convolutional network (FCN) replaces the classifier's dense layers by convolutions. It can then take
+# any image size and up-sample its coarse features back to full resolution, fusing in finer features through
+# **skip connections**. The **U-Net** (Ronneberger et al., 2015) makes this symmetric:
+# - an **encoder** halves the size 4 times and doubles the channels each time (what is there);
+# - a **decoder** doubles the size back and **concatenates** the encoder features of the same scale (where it is);
+# - a final 1x1 convolution gives one probability per pixel.
+
+# %%
+plots.unet_diagram(depth=4, base_filters=64);
+
+# %% [markdown]
+# ## The data, checked
+#
+# `helpers.datasets.load_membrane` pairs `train/image/N.png` with `train/label/N.png` **by file name**. A missing or
+# extra file is an error that lists the offenders. It also checks that every mask holds only two values and maps
+# them to {0, 1}. We never hard-code the number of pairs: the canonical set has 30, the offline copy 25.
+#
+# The original post left one question open: how to hold out validation data with generators. The answer is to
+# split **by image, before any augmentation** (`datasets.membrane_split`), so no crop of a validation image is ever
+# trained on.
+
+# %%
+(x_train, y_train, names_train), (x_val, y_val, names_val) = datasets.membrane_split(0.2, seed=SEED)
+print(f"{len(x_train) + len(x_val)} labelled pairs of {x_train.shape[1]}x{x_train.shape[2]}; "
+      f"train {len(x_train)}, validation {len(x_val)}: {names_val}")
+print(f"mask values {np.unique(y_train).tolist()}; cell (white) fraction {y_train.mean():.3f}")
+plots.show_grid([x_train[0], y_train[0], x_train[1], y_train[1]], ["image", "mask", "image", "mask"], ncols=4, size=2.6);
+
+
+# %% [markdown]
+# About 78% of the pixels are cell interior. A model that predicts "cell" everywhere therefore already has 78% pixel
+# accuracy and finds no membrane at all. This **class imbalance** is why we score each class on its own, with two
+# overlap measures. For one class, let *P* be the set of pixels predicted as that class and *T* the set of pixels
+# that truly are:
+# - **IoU** (intersection over union, Jaccard index): |P ∩ T| / |P ∪ T|, the overlap as a share of everything
+#   either one marks;
+# - **Dice** (F1 score of the pixels): 2 |P ∩ T| / (|P| + |T|). It is never below the IoU, and
+#   Dice = 2 IoU / (1 + IoU).
+#
+# Both are 1 for a perfect mask and 0 when the two sets do not touch. The membrane class's IoU and Dice are the
+# numbers to watch.
+#
+# ## Paired augmentation, three ways
+#
+# Every geometric transform must hit the image and its mask **identically**. The mask must never be
+# interpolated into grey values. To check each method, we use a synthetic pair whose mask is *defined* by the
+# image: the image is made of flat blocks, and the mask is "bright block". After a transform, wherever the image is
+# still flat, the mask must agree with it exactly.
+
+# %%
+def synthetic_pair(n=4, size=128, block=16, seed=0):
+    coarse = np.random.default_rng(seed).integers(0, 2, (n, size // block, size // block, 1))
+    mask = np.kron(coarse, np.ones((1, block, block, 1))).astype(np.uint8)
+    return (mask * 200 + 20).astype(np.uint8), mask
+
+
+def misaligned_fraction(images, masks):
+    """Share of flat image pixels (20 or 220) whose mask disagrees, and the set of mask values."""
+    images, masks = np.asarray(images, np.float32), np.asarray(masks, np.float32)
+    bright, dark = np.isclose(images, 220, atol=0.5), np.isclose(images, 20, atol=0.5)
+    wrong = (masks[bright] != 1).sum() + (masks[dark] != 0).sum()
+    return wrong / (bright.sum() + dark.sum()), np.unique(np.round(masks, 3))
+
+
+pair_x, pair_y = synthetic_pair()
+
+# %% [markdown]
+# ### 1. The legacy way: two `ImageDataGenerator`s with one seed
+#
+# zhixuhao/unet builds one generator for images and one for masks, with the same arguments and the same `seed`, and
+# zips them. Its augmentation is `rotation_range=0.2, width_shift_range=0.05, height_shift_range=0.05,
+# shear_range=0.05, zoom_range=0.05, horizontal_flip=True, fill_mode="nearest"`. **Pitfall: `rotation_range` is in
+# degrees, so 0.2 means a fifth of a degree.** Here we use 20 degrees, so that the alignment check has real
+# rotations to test.
+
+# %%
+legacy = pipelines.legacy_paired_generators(pair_x, pair_y, batch_size=4, seed=1, rotation_range=20,
+                                            width_shift_range=0.05, height_shift_range=0.05, zoom_range=0.05,
+                                            horizontal_flip=True, fill_mode="nearest")
+legacy_x, legacy_y = next(legacy)
+wrong, values = misaligned_fraction(legacy_x, np.round(legacy_y))
+print(f"mask values straight out of the generator: {len(np.unique(legacy_y))} distinct, e.g. {np.unique(legacy_y)[1:4]}")
+print(f"after thresholding at 0.5: misaligned {wrong:.4f}, values {values}")
+
+# %% [markdown]
+# The masks come out **interpolated**: bilinear rotation and zoom make grey values along every edge, so they must be
+# thresholded again (zhixuhao uses `mask > 0.5`). After that they align, as long as one thread draws the numbers.
+#
+# Why do they align at all? Each generator's `next()` reseeds NumPy's *global* random generator with
+# `seed + batches_seen` and then draws its transform from it. Both draw the same numbers, unless something else
+# draws from the global generator in between. With `workers > 1`, another thread preparing another batch does
+# exactly that. We simulate one such stray draw landing between the mask generator's reseed and its transform:
+
+# %%
+image_gen = tf.keras.preprocessing.image.ImageDataGenerator(rotation_range=20, fill_mode="nearest")
+mask_gen = tf.keras.preprocessing.image.ImageDataGenerator(rotation_range=20, fill_mode="nearest")
+original_draw = mask_gen.get_random_transform
+
+
+def draw_after_another_thread(*args, **kwargs):
+    np.random.rand()  # another worker thread used the global RNG just now
+    return original_draw(*args, **kwargs)
+
+
+mask_gen.get_random_transform = draw_after_another_thread
+x_b = next(image_gen.flow(pair_x.astype("float32"), batch_size=4, seed=1))
+y_b = next(mask_gen.flow(pair_y.astype("float32"), batch_size=4, seed=1))
+print(f"misaligned with one stray draw: {misaligned_fraction(x_b, np.round(y_b))[0]:.3f}")
+
+# %% [markdown]
+# ### 2. The post's random-crop generator, fixed
+#
+# The segmentation post wrote an endless generator that cropped a whole batch of images and masks at **one** random
+# position. It had an inclusive `randint(0, batches)` that could yield an empty batch, never shuffled, and ran no
+# other augmentation. `helpers.pipelines.paired_crop_generator` visits every pair once per pass in a new order, and
+# gives **every pair its own crop position** with `helpers.augment.paired_random_crop`. Cropping cuts pixels and never
+# resamples them, so mask values survive exactly.
+
+# %%
+crops = pipelines.paired_crop_generator(pair_x, pair_y, crop=48, batch_size=4, seed=0)
+crop_x, crop_y = next(crops)
+print("misaligned, mask values:", misaligned_fraction(crop_x, crop_y))
+plots.show_grid(list(crop_x) + list(crop_y), ["image crop"] * 4 + ["mask crop"] * 4, ncols=4, size=1.6);
+
+
+# %% [markdown]
+# ### 3. The modern way
+#
+# **(a) A paired `tf.data` pipeline.** This is what we train with. Each batch *k* gets a stateless seed
+# `(SEED, k)`, split with `tf.random.split` into one seed for the crop and one for the augmentation: a random
+# 256x256 window per pair, then `recipes.MEMBRANE.paired`: flips, rotation ±10°, zoom ±10% and shifts ±5% with
+# reflected borders, then one elastic field, each drawn **once per pair** and applied to both. The image is
+# resampled bilinearly, the mask nearest-neighbour.
+
+# %%
+def paired_stream(images, masks, *, crop, batch_size, seed, transform=None):
+    """Endless (image, mask) batches: a random crop per pair, then transform(x, y, seed) on both.
+    images uint8 (N, H, W, 1), masks {0, 1}; yields float32 images in [0, 1] and float32 masks."""
+    base = tf.constant(seed, tf.int64)
+    ds = tf.data.Dataset.from_tensor_slices((images, masks))
+    ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True).repeat().batch(batch_size).enumerate()
+
+    def step(k, pair):
+        crop_seed, augment_seed = tf.unstack(tf.random.split(tf.stack([base, k]), 2))
+        x, y = augment.paired_random_crop(pair[0], pair[1], crop, seed=crop_seed)
+        if transform is not None:
+            x, y = transform(x, y, augment_seed)
+        return tf.cast(x, tf.float32) / 255.0, tf.cast(y, tf.float32)
+
+    return ds.map(step, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
+
+
+stream = paired_stream(pair_x, pair_y, crop=96, batch_size=4, seed=SEED, transform=recipes.MEMBRANE.paired)
+modern_x, modern_y = next(iter(stream))
+print("misaligned, mask values:", misaligned_fraction(np.round(modern_x * 255), modern_y))
+
+# %% [markdown]
+# **(b) Keras 3 augmentation layers on a dict.** Called on `{"images": x, "segmentation_masks": m}`, a Keras 3
+# augmentation layer draws once and transforms both. Since Keras 3.14 masks are resampled nearest-neighbour.
+
+# %%
+pair = {"images": pair_x.astype("float32"), "segmentation_masks": pair_y.astype("float32")}
+keras_layers = [keras.layers.RandomFlip("horizontal_and_vertical", seed=0),
+                keras.layers.RandomRotation(0.1, fill_mode="reflect", seed=1),
+                keras.layers.RandomZoom(0.2, fill_mode="reflect", seed=2),
+                keras.layers.RandomTranslation(0.1, 0.1, fill_mode="reflect", seed=3),
+                keras.layers.RandomElasticTransform(factor=1.0, scale=0.5, seed=4)]
+for layer in keras_layers:
+    out = layer(dict(pair), training=True)  # a copy: Keras 3.15 layers write their result back into the dict
+    wrong, values = misaligned_fraction(out["images"], out["segmentation_masks"])
+    print(f"{type(layer).__name__:<24} misaligned {wrong:.4f}   mask values {values}")
+wrong, values = misaligned_fraction(*augment.paired_elastic(pair_x, pair_y, seed=4, alpha=20, sigma=6))
+print(f"{'helpers paired_elastic':<24} misaligned {wrong:.4f}   mask values {values}")
+
+# %% [markdown]
+# Flip, rotation, zoom and translation keep the pair aligned. **`RandomElasticTransform` does not**: in Keras 3.15 it
+# moves the mask differently from the image, and a share of flat pixels get the wrong label. Elastic deformation is
+# the augmentation the U-Net paper relies on for exactly this data (cells deform smoothly), so the course has its
+# own, `augment.paired_elastic`, which computes **one** smooth displacement field and applies it to both. The
+# field is smoothed noise scaled so that its largest displacement along either axis is `alpha / 2` pixels
+# (`alpha=20`: at most 10 pixels across and 10 down); `sigma` is the smoothing in pixels. Compare the two on one pair:
+
+# %%
+elastic_x, elastic_y = augment.paired_elastic(pair_x[:1], pair_y[:1], seed=4, alpha=20, sigma=6)
+keras_elastic = keras_layers[-1](dict(pair), training=True)
+plots.show_grid([pair_x[0], elastic_x[0], elastic_y[0], keras_elastic["images"][0], keras_elastic["segmentation_masks"][0]],
+                ["original", "paired_elastic: image", "paired_elastic: mask", "Keras: image", "Keras: mask"],
+                ncols=5, size=2.4);
+
+# %% [markdown]
+# **(c) `RandomCrop` on such dicts.** In some Keras 3.15 set-ups `RandomCrop` has been reported to raise a
+# broadcast error on an image/mask dict when the crop is smaller than the input. The cell below tries it on your
+# installation and says what happens. Either way, `augment.paired_random_crop` does not depend on it.
+
+# %%
+try:
+    cropped = keras.layers.RandomCrop(64, 64, seed=0)(dict(pair), training=True)
+    print("RandomCrop on the dict works here; misaligned, values:",
+          misaligned_fraction(cropped["images"], cropped["segmentation_masks"]))
+except Exception as err:
+    print(f"RandomCrop on the dict fails here: {type(err).__name__}: {str(err)[:200]}")
+
+
+# %% [markdown]
+# ## The model
+#
+# The U-Net, written out. Each encoder level is two 3x3 convolutions, then a 2x2 max-pool; the decoder up-samples,
+# convolves, concatenates the encoder features of the same size (the skip connection), and convolves twice more.
+# With `padding="same"` the output has the input's size, and with no dense layer the network takes **any size
+# divisible by 2 ** depth**: we train on 256x256 crops and predict whole 512x512 images. (Lesson 6 reuses this
+# builder as `helpers.models.unet`: the same network.)
+
+# %%
+def unet(base_filters=64, depth=4, channels=1):
+    """U-Net with "same" padding: (N, H, W, channels) -> (N, H, W, 1) sigmoid probabilities of "cell"."""
+    def double_conv(x, filters):
+        for _ in range(2):
+            x = layers.Conv2D(filters, 3, padding="same", activation="relu", kernel_initializer="he_normal")(x)
+        return x
+
+    inputs = keras.Input((None, None, channels))
+    x, skips = inputs, []
+    for level in range(depth):                      # encoder: what is there
+        x = double_conv(x, base_filters * 2**level)
+        skips.append(x)
+        x = layers.MaxPooling2D(2)(x)
+    x = double_conv(x, base_filters * 2**depth)     # bottleneck
+    for level in reversed(range(depth)):            # decoder: where it is
+        x = layers.UpSampling2D(2)(x)
+        x = layers.Conv2D(base_filters * 2**level, 2, padding="same", activation="relu")(x)
+        x = layers.Concatenate()([skips[level], x])
+        x = double_conv(x, base_filters * 2**level)
+    outputs = layers.Conv2D(1, 1, activation="sigmoid")(x)
+    return keras.Model(inputs, outputs, name=f"unet_{base_filters}x{depth}")
+
+
+# %% [markdown]
+# The original U-Net has `base_filters=64` (31 million parameters). On 2 CPU cores one epoch of that takes far too
+# long, so **full mode uses `base_filters=16`**, a 16th of the compute per layer.
+#
+# ## Training
+#
+# `compile` takes the loss and the metrics: binary cross-entropy on the per-pixel probabilities, pixel accuracy,
+# and the membrane IoU (`keras.metrics.BinaryIoU` on class 0). Validation scores the **whole** held-out images after
+# every epoch, and `ModelCheckpoint` keeps the epoch with the best validation membrane IoU, as a `.keras` file that
+# a teacher can load and run on new images without retraining.
+
+# %%
+settings = dict(base_filters=config.pick(quick=4, full=16), depth=4, epochs=config.pick(quick=1, full=30),
+                steps_per_epoch=config.pick(quick=3, full=15), crop=config.pick(quick=128, full=256), batch_size=4)
+print(settings)
+keras.utils.set_random_seed(SEED)
+train_stream = paired_stream(x_train, y_train, crop=settings["crop"], batch_size=settings["batch_size"], seed=SEED,
+                             transform=recipes.MEMBRANE.paired)
+val_images = tf.data.Dataset.from_tensor_slices((x_val.astype("float32") / 255.0, y_val.astype("float32"))).batch(2)
+
+model = unet(settings["base_filters"], settings["depth"])
+model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy",
+              metrics=["accuracy", keras.metrics.BinaryIoU(target_class_ids=[0], name="membrane_iou")])
+model_path = config.output_dir("models") / "unet_membrane.keras"
+checkpoint = keras.callbacks.ModelCheckpoint(model_path, monitor="val_membrane_iou", mode="max", save_best_only=True)
+timer = metrics.EpochTimer()
+history = model.fit(train_stream, steps_per_epoch=settings["steps_per_epoch"], epochs=settings["epochs"],
+                    validation_data=val_images, callbacks=[checkpoint, timer], shuffle=False,  # shuffled already
+                    verbose=VERBOSE)
+model = keras.models.load_model(model_path)  # the best epoch
+print(f"trained in {sum(timer.times) / 60:.1f} min of training steps; best model saved to {model_path}")
+
+# %%
+reference = measured.load("membrane_unet")["rows"][0]
+plots.learning_curves({"U-Net": history.history}, reference={"U-Net": reference["history"]},
+                      metrics=("loss", "membrane_iou"));
+
+# %% [markdown]
+# The pale curves are the same training measured in full mode on a 2-core CPU (`notebooks/measured/membrane_unet.json`).
+#
+# ## Evaluation on the held-out images
+#
+# The model predicts whole 512x512 validation images; `metrics.segmentation_report` thresholds the probabilities at
+# 0.5 and scores each class. Your run is shown beside the measured full-mode run:
+
+# %%
+probs = model.predict(x_val.astype("float32") / 255.0, batch_size=2, verbose=0)
+scores = metrics.segmentation_report(y_val, probs)
+print(f"{'':<26}{'your run':>10}{'measured':>10}")
+for key, value in scores.items():
+    print(f"{key:<26}{value:>10.4f}{reference['scores'][key]:>10.4f}")
+print(f"measured: {reference['n_train']} training and {reference['n_val']} validation images, "
+      f"{reference['train_seconds']:.0f} s of training, seed {reference['seed']}")
+
+# %%
+plots.segmentation_panel(x_val[:2], y_val[:2], probs[:2], names=names_val[:2],
+                         save_to=config.output_dir("figures") / "unet_membrane_predictions.png");
+
+# %% [markdown]
+# The error overlay shows where the model misses membranes (red) and where it invents them (blue). In quick mode the
+# tiny model has barely trained, and the single-class guard may warn that it predicts one class everywhere. That
+# is the "all black / all grey" output that fills the zhixuhao/unet issue tracker. Its usual causes are inputs not
+# scaled like the training data, masks in {0, 255} instead of {0, 1}, a threshold on the wrong class, or too high a
+# learning rate.
+#
+# Your run's results are saved with their settings, so you can compare runs later:
+
+# %%
+row = {**settings, "seed": SEED, "n_train": len(x_train), "n_val": len(x_val), "validation_names": names_val,
+       "train_seconds": round(sum(timer.times), 1), "scores": scores,
+       "history": {k: [float(v) for v in vs] for k, vs in history.history.items()}}
+print("saved", measured.write(config.output_dir("results") / f"membrane_unet_{config.load_settings().mode}.json",
+                              [row], about="Lesson 5: the U-Net trained on paired random crops", command="notebook 05"))
+
+# %% [markdown]
+# A teacher can reuse the trained model without the notebook:
+#
+# ```python
+# model = keras.models.load_model("outputs/models/unet_membrane.keras")
+# probs = model.predict(images_uint8[..., None] / 255.0)   # any size divisible by 16
+# membrane = probs[..., 0] < 0.5
+# ```
+#
+# ## Pitfalls, named
+#
+# - **`rotation_range=0.2` is 0.2 degrees** in `ImageDataGenerator`. Keras 3's `RandomRotation(0.2)` is 0.2 of a *turn*
+#   (72 degrees). Always check the unit.
+# - **Interpolated masks.** Bilinear resampling turns a 0/1 mask into grey values. Resample masks nearest-neighbour,
+#   or threshold them again.
+# - **The sigmoid threshold** decides the class. 0.5 is a choice, and with 78% cell pixels a lower membrane
+#   threshold can trade precision for recall.
+# - **Class imbalance.** Pixel accuracy rewards predicting "cell". Watch the membrane IoU and Dice, and consider a
+#   Dice or weighted loss.
+# - **Paired randomness.** Two generators that share a seed drift apart as soon as anything else draws from the
+#   same random stream. Draw once and apply to both.
+#
+# ## Exercises
+#
+# 1. Train with `recipes.MEMBRANE.without_elastic().paired` as the transform. How do the membrane Dice and the
+#    learning curves change?
+# 2. Replace `"binary_crossentropy"` by `keras.losses.Dice()` plus binary cross-entropy. What happens to the
+#    membrane IoU?
+# 3. Predict on `data/membrane/test/*.png` (no labels) and look at the predictions. Which structures does the model
+#    confuse?
+# 4. Why must the validation split happen before cropping? What would go wrong if validation crops came from training
+#    images?
+#
+# ## Summary
+#
+# - Segmentation predicts a mask of the input's size. A U-Net does it with an encoder, a decoder, and skip
+#   connections by concatenation.
+# - Pair images and masks by name, check the masks are binary, and hold out validation images before augmenting.
+# - Give the image and its mask **one** random draw. Resample masks nearest-neighbour. Check alignment with a
+#   pair whose mask is defined by the image.
+# - Keras 3 layers on `{"images", "segmentation_masks"}` work for flips, rotation, zoom and translation. Their elastic
+#   transform does not keep pairs aligned in 3.15; `augment.paired_elastic` does.
+# - Report IoU and Dice per class, keep the best epoch with `ModelCheckpoint`, and guard against one-class predictions.
