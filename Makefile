@@ -1,7 +1,8 @@
 # Two commands for everything:  `make lab`  and  `make test`  (plus `make bench`).
 # Both create .venv and install requirements.txt on first use (and again when it changes).
 # Teachers: `make release`, `make grade`, `make book`, `make test-teaching` add the `teach` extra
-# (nbgrader, Sphinx + myst-nb, Playwright) to the same .venv; see TEACHING.md.
+# (nbgrader, Sphinx + myst-nb, Playwright) to the same .venv and run the course's tooling in coursetools/;
+# see TEACHING.md.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -59,15 +60,15 @@ $(TEACH_STAMP): $(STAMP) pyproject.toml
 	touch $(TEACH_STAMP)
 
 release: $(TEACH_STAMP)
-	$(BIN)/python -m helpers.grading release
+	$(BIN)/python -m coursetools.grading release
 
 grade: $(TEACH_STAMP)
-	$(BIN)/python -m helpers.grading grade
+	$(BIN)/python -m coursetools.grading grade
 
 # Full mode by default (hours: it executes every lesson not already run from this source in this mode);
 # COURSE_QUICK=1 make book renders a quick run, reusing what `make test` executed.
 book: $(TEACH_STAMP)
-	$(BIN)/python -m helpers.book
+	$(BIN)/python -m coursetools.book
 
 # Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser of its own).
 browser:

@@ -60,8 +60,8 @@ class ExecutedNotebooks:
 
         import nbformat
 
+        from coursetools.book import source_hash
         from helpers import config
-        from helpers.book import source_hash
 
         for path, nbfile in self.files.items():
             nb = nbfile.nb

@@ -2,9 +2,13 @@
 
 - ``config``:       mode (quick/full), data and output folders, seeds
 - ``download``:     checksummed atomic downloads, safe archive extraction
-- ``datasets``:     the four datasets: fetch, verify, load, and each lesson's split
+- ``datasets``:     the four datasets: where they come from, fetch, layout checks, inventory, errors
+- ``readers``:      read CIFAR-10 batches and the membrane image/mask pairs into arrays
+- ``splits``:       each lesson's train/validation/test split
 - ``imagefolders``: scan class folders for junk, load photos
-- ``augment``:      seeded image ops and paired image/mask ops
+- ``augment``:      seeded image ops
+- ``paired``:       seeded paired image/mask ops (crop, affine, elastic)
+- ``policies``:     lesson 7's policies: RandAugment, TrivialAugment-style, AugMix, erasing, MixUp, CutMix, TTA
 - ``recipes``:      the named augmentation recipes, each defined once, in every form
 - ``pipelines``:    library copies of the lessons' input pipelines (drivers, benchmark, lesson 6)
 - ``models``:       models several lessons reuse, the ResNet50 loader, BatchNorm recalibration
@@ -15,6 +19,8 @@
 - ``bench``:        the input-pipeline benchmark (lesson 6)
 - ``scaling``:      distribution strategies, learning-rate rule, sharding, loopback workers (lesson 6)
 - ``service``:      a local tf.data service: dispatcher and worker processes (lesson 6)
+
+The course's own tooling (the book, nbgrader, the Colab cells) is in ``coursetools``, which nothing here imports.
 """
 
 import os

@@ -1,24 +1,20 @@
-"""The course's four datasets: where they come from, how to check them, how to load them.
-
-``fetch(name)`` returns the unpacked folder under the data directory. It uses a
-folder that is already there (partial copies are fine), else a downloaded
-archive copied into the data directory, else downloads it. Every download is
-checksummed and atomic, and nothing in an existing folder is ever changed.
+"""The course's four datasets: where each comes from and what its folder must hold (``DATASETS``, one
+``DatasetSpec`` each), the errors every data problem is reported with, ``fetch(name)``, which returns a dataset's
+unpacked folder in the data directory (a folder already there with the right layout, partial copies too; else an
+archive copied in by hand; else a checksummed, atomic download; nothing in an existing folder is ever changed),
+the layout checks, and ``inventory``, what the data directory holds. Reading the files is ``helpers.readers``'s
+job, and the lessons' splits are ``helpers.splits``'s.
 """
 
 from __future__ import annotations
 
 import os
-import pickle
 import re
 import shutil
-import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-
-import numpy as np
 
 from helpers import config
 from helpers.download import ChecksumError, DownloadError, download, safe_extract, temporary_sibling, verify
@@ -28,7 +24,6 @@ CIFAR10_BATCH_SIZE = 10_000
 CIFAR10_TRAIN_BATCHES = 5  # data_batch_1 .. data_batch_5
 CIFAR10_TRAIN_SIZE = CIFAR10_TRAIN_BATCHES * CIFAR10_BATCH_SIZE
 MEMBRANE_BASE_URL = "https://raw.githubusercontent.com/zhixuhao/unet/master/data/membrane/"
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff"}
 
 
 class DatasetError(RuntimeError):
@@ -362,232 +357,3 @@ def _items(folder: Path, spec: DatasetSpec) -> set[Path]:
                 found.update(p for p in parent.iterdir()
                              if p.is_file() and not p.name.startswith(".") and leaf_re.fullmatch(p.name))
     return found
-
-
-# ---------------------------------------------------------------- CIFAR-10
-
-
-class _ArrayUnpickler(pickle.Unpickler):
-    """Unpickles dicts, lists, bytes and NumPy arrays only: a batch file cannot run code."""
-
-    _ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"),
-        ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy", "ndarray"),
-        ("numpy", "dtype"),
-        ("_codecs", "encode"),
-    }
-
-    def find_class(self, module, name):
-        if (module, name) in self._ALLOWED:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a CIFAR batch file")
-
-
-def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """One CIFAR-10 python batch -> (images uint8 (N, 32, 32, 3) RGB, labels int64 (N,) in 0..9).
-
-    Raises DatasetError naming the file if it is truncated, empty, not a pickle (an HTML error
-    page saved under the batch's name), holds values outside 0..255 or labels outside 0..9.
-    """
-    with open(path, "rb") as handle:
-        try:
-            batch = _ArrayUnpickler(handle, encoding="bytes").load()
-        except pickle.UnpicklingError as exc:
-            if "refusing" in str(exc):
-                raise
-            raise DatasetError(f"{path} is not a CIFAR-10 batch file (it is damaged, truncated or not a "
-                               f"pickle: {exc}). Delete it and fetch the dataset again.") from exc
-        except (EOFError, ValueError, TypeError, IndexError, KeyError, AttributeError, MemoryError) as exc:
-            raise DatasetError(f"{path} is not a CIFAR-10 batch file (it is damaged, truncated or empty: "
-                               f"{type(exc).__name__}). Delete it and fetch the dataset again.") from exc
-    try:
-        raw, labels = np.asarray(batch[b"data"]), np.asarray(batch[b"labels"])
-    except (KeyError, TypeError, IndexError) as exc:
-        raise DatasetError(f"{path} is not a CIFAR-10 batch (no b'data' / b'labels')") from exc
-    if raw.dtype != np.uint8 and (raw.size and (not np.issubdtype(raw.dtype, np.integer)
-                                                or raw.min() < 0 or raw.max() > 255)):
-        raise DatasetError(f"{path}: pixel data must be whole numbers in 0..255, got {raw.dtype} "
-                           "(casting would wrap them silently)")
-    if labels.size and (not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() > 9):
-        raise DatasetError(f"{path}: labels must be class ids 0..9, got {labels.dtype} values "
-                           f"{labels.min()}..{labels.max()}")
-    data, labels = raw.astype(np.uint8), labels.astype(np.int64)
-    if data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
-        raise DatasetError(f"{path}: expected data (N, 3072) and N labels, got {data.shape} and {labels.shape}")
-    # Rows hold the R, G and B planes one after the other: N x 3 x 32 x 32 -> NHWC.
-    return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), labels
-
-
-def load_cifar10(
-    n_train: int | None = None, *, data_dir: Path | None = None
-) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """CIFAR-10 as ``(x_train, y_train), (x_test, y_test)``.
-
-    x: uint8 (N, 32, 32, 3) in [0, 255]; y: int64 (N,) class ids, names in
-    CIFAR10_CLASSES. ``n_train`` keeps the first n training images in the
-    canonical order and reads only the batch files needed (10,000 is exactly
-    ``data_batch_1``). If fewer exist, a CourseDataWarning says so and all
-    that exist are returned. The test set is always the whole ``test_batch``.
-    """
-    if n_train is not None and n_train < 1:
-        raise ValueError(f"n_train must be a positive number of images, got {n_train}")
-    folder = fetch("cifar10", data_dir=data_dir)
-    xs, ys, have = [], [], 0
-    for i in range(1, CIFAR10_TRAIN_BATCHES + 1):
-        if n_train is not None and have >= n_train:
-            break  # read only the batch files needed
-        path = folder / f"data_batch_{i}"
-        if not path.exists():
-            break  # keep the canonical order: stop at the first gap
-        x, y = read_cifar_batch(path)
-        xs.append(x)
-        ys.append(y)
-        have += len(x)
-    x_train, y_train = np.concatenate(xs), np.concatenate(ys)
-    if n_train is not None:
-        if len(x_train) < n_train:
-            warnings.warn(
-                f"asked for {n_train} CIFAR-10 training images but {folder} holds only {len(x_train)} "
-                "in consecutive batch files; using those.",
-                CourseDataWarning,
-                stacklevel=2,
-            )
-        x_train, y_train = x_train[:n_train], y_train[:n_train]
-    x_test, y_test = read_cifar_batch(folder / "test_batch")
-    return (x_train, y_train), (x_test, y_test)
-
-
-# ---------------------------------------------------------------- membrane
-
-
-def _natural_key(path: Path):
-    """'2.png' before '10.png'. Only ASCII digits count as numbers ('1²2.png' is text)."""
-    return [int(t) if t.isascii() and t.isdigit() else t for t in re.split(r"([0-9]+)", path.name)]
-
-
-def _images_in(folder: Path) -> dict[str, Path]:
-    """Image files by name; dotfiles (macOS ``._0.png`` companions, ``.DS_Store``) ignored."""
-    return {p.name: p for p in folder.iterdir()
-            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES}
-
-
-def match_pairs(image_dir: Path, mask_dir: Path) -> list[tuple[Path, Path]]:
-    """Pair images and masks by identical file name, in natural order (2.png before 10.png).
-
-    Raises PairingError listing every image without a mask and every mask
-    without an image.
-    """
-    images, masks = _images_in(image_dir), _images_in(mask_dir)
-    no_mask = sorted(set(images) - set(masks))
-    no_image = sorted(set(masks) - set(images))
-    if no_mask or no_image:
-        lines = [f"images and masks do not match one to one ({image_dir} vs {mask_dir}):"]
-        if no_mask:
-            lines.append(f"  images without a mask: {', '.join(no_mask)}")
-        if no_image:
-            lines.append(f"  masks without an image: {', '.join(no_image)}")
-        raise PairingError("\n".join(lines))
-    if not images:
-        raise PairingError(f"no images in {image_dir}")
-    return [(images[n], masks[n]) for n in sorted(images, key=lambda n: _natural_key(Path(n)))]
-
-
-def binarize_mask(mask: np.ndarray, *, source: str = "mask") -> np.ndarray:
-    """A two-level mask ({0, 255} or {0, 1}) -> uint8 {0, 1}, same shape.
-
-    Raises MaskError if other values occur (e.g. a resized or JPEG-saved mask),
-    naming ``source``, rather than guessing a threshold.
-    """
-    values = np.unique(mask)
-    if set(values.tolist()) <= {0, 1}:
-        return mask.astype(np.uint8)
-    if set(values.tolist()) <= {0, 255}:
-        return (mask == 255).astype(np.uint8)
-    shown = ", ".join(str(v) for v in values[:8]) + (" ..." if len(values) > 8 else "")
-    raise MaskError(f"{source} is not binary: it holds {len(values)} values ({shown}); expected only 0 and 255")
-
-
-def load_membrane(*, data_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """The labelled membrane pairs: (images, masks, names).
-
-    images: uint8 (N, H, W, 1) in [0, 255]; masks: uint8 (N, H, W, 1) in {0, 1}
-    with 1 = cell interior (white in the PNGs) and 0 = membrane. N is whatever
-    the folder holds (30 in the canonical set).
-    """
-    from helpers.imagefolders import open_8bit
-
-    folder = fetch("membrane", data_dir=data_dir)
-    pairs = match_pairs(folder / "train" / "image", folder / "train" / "label")
-    images, masks = [], []
-    for image_path, mask_path in pairs:
-        with open_8bit(image_path) as image, open_8bit(mask_path) as mask:  # 16-bit: high byte, as TF
-            image, mask = np.asarray(image.convert("L")), np.asarray(mask.convert("L"))
-        if image.shape != mask.shape:
-            raise PairingError(f"{image_path.name}: image is {image.shape} but its mask is {mask.shape}")
-        if images and image.shape != images[0].shape[:2]:
-            raise PairingError(f"{image_path} is {image.shape[1]}x{image.shape[0]} but {pairs[0][0].name} is "
-                               f"{images[0].shape[1]}x{images[0].shape[0]}: every pair must have one size")
-        images.append(image[..., None])
-        masks.append(binarize_mask(mask, source=str(mask_path))[..., None])
-    return np.stack(images), np.stack(masks), [p.name for p, _ in pairs]
-
-
-# ---------------------------------------------------------------- the lessons' splits
-
-
-def cifar10_splits(n_train: int, n_test: int | None = None, *, data_dir: Path | None = None):
-    """Lesson 2's data: the first ``n_train`` CIFAR-10 training images with the last 10% held out for
-    validation (what Keras's ``validation_split=0.1`` does), and the first ``n_test`` test images
-    (None: all 10,000).
-
-    Returns ``(x_fit, y_fit), (x_val, y_val), (x_test, y_test)``: uint8 (N, 32, 32, 3) images and
-    one-hot float32 (N, 10) labels.
-    """
-    import keras
-
-    (x, y), (x_test, y_test) = load_cifar10(n_train, data_dir=data_dir)
-    y, y_test = keras.utils.to_categorical(y, 10), keras.utils.to_categorical(y_test[:n_test], 10)
-    n_val = max(1, len(x) // 10)
-    return (x[:-n_val], y[:-n_val]), (x[-n_val:], y[-n_val:]), (x_test[:n_test], y_test)
-
-
-def flower_split(data_dir: Path | None = None, size=(182, 182), seed: int = 42, val_fraction: float = 0.2):
-    """Lesson 3's data: scan the flowers folder (``imagefolders.scan``), load every usable image, split
-    70/30 into train and test, stratified, with ``train_test_split(test_size=0.3, random_state=seed)``
-    as in the post; then hold out ``val_fraction`` of the training part for validation (stratified),
-    so the test set is used once, at the end.
-
-    Returns (report, train, val, test), each part (x uint8 (N, H, W, 3) resized to ``size``,
-    y int class ids, paths as str).
-    """
-    from sklearn.model_selection import train_test_split
-
-    from helpers import imagefolders
-
-    report = imagefolders.scan(fetch("flowers", data_dir=data_dir))
-    x = imagefolders.load_images(report.paths, size)
-    y = np.asarray(report.labels)
-    paths = np.asarray([str(p) for p in report.paths])
-    parts = train_test_split(x, y, paths, test_size=0.3, random_state=seed, stratify=y)
-    train, test = tuple(parts[0::2]), tuple(parts[1::2])
-    parts = train_test_split(*train, test_size=val_fraction, random_state=seed, stratify=train[1])
-    return report, tuple(parts[0::2]), tuple(parts[1::2]), test
-
-
-def membrane_split(val_fraction: float = 0.2, seed: int = 0, *, data_dir: Path | None = None):
-    """Lesson 5's data: hold out whole images for validation BEFORE any augmentation or cropping.
-
-    Returns (x_train, y_train, names_train), (x_val, y_val, names_val): uint8 (N, 512, 512, 1)
-    images, uint8 {0, 1} masks, file names; each part in natural file order.
-    """
-    from sklearn.model_selection import train_test_split
-
-    images, masks, names = load_membrane(data_dir=data_dir)
-    idx_train, idx_val = train_test_split(np.arange(len(images)), test_size=val_fraction, random_state=seed)
-
-    def pick(idx):
-        idx = np.sort(idx)
-        return images[idx], masks[idx], [names[i] for i in idx]
-
-    return pick(idx_train), pick(idx_val)

@@ -58,47 +58,6 @@ def flower_cnn(input_shape=(182, 182, 3), num_classes: int = 5) -> keras.Model:
     return keras.Model(inputs, outputs, name="flower_post_cnn")
 
 
-def unet(input_shape=(None, None, 1), base_filters: int = 64, depth: int = 4, *, weights=None) -> keras.Model:
-    """U-Net (Ronneberger et al., 2015) with 'same' padding: the output has the input's size.
-
-    Encoder: ``depth`` blocks of two 3x3 convs (``base_filters`` * 2**level) then 2x2 max pooling;
-    a bottleneck; decoder: 2x2 up-sampling + 2x2 conv, concatenation with the matching encoder
-    features, two 3x3 convs. Output: (N, H, W, 1) sigmoid probabilities of the white class.
-    Fully convolutional: H and W may be None, but each must be divisible by 2**depth.
-    ``weights``: optional path of saved weights (``model.save_weights`` / a .keras file) to load.
-    """
-    h, w = input_shape[0], input_shape[1]
-    step = 2**depth
-    bad = [d for d in (h, w) if d is not None and d % step]
-    if bad:
-        raise ValueError(f"U-Net of depth {depth} needs sizes divisible by {step}; got {h}x{w}")
-    if base_filters < 1 or depth < 1:
-        raise ValueError(f"base_filters and depth must be positive, got {base_filters} and {depth}")
-
-    def double_conv(x, filters):
-        for _ in range(2):
-            x = layers.Conv2D(filters, 3, padding="same", activation="relu", kernel_initializer="he_normal")(x)
-        return x
-
-    inputs = keras.Input(input_shape)
-    x, skips = inputs, []
-    for level in range(depth):
-        x = double_conv(x, base_filters * 2**level)
-        skips.append(x)
-        x = layers.MaxPooling2D(2)(x)
-    x = double_conv(x, base_filters * 2**depth)
-    for level in reversed(range(depth)):
-        x = layers.UpSampling2D(2)(x)
-        x = layers.Conv2D(base_filters * 2**level, 2, padding="same", activation="relu")(x)
-        x = layers.Concatenate()([skips[level], x])
-        x = double_conv(x, base_filters * 2**level)
-    outputs = layers.Conv2D(1, 1, activation="sigmoid")(x)
-    model = keras.Model(inputs, outputs, name=f"unet_{base_filters}x{depth}")
-    if weights is not None:
-        model.load_weights(weights)
-    return model
-
-
 # ---------------------------------------------------------------- ResNet50 with ImageNet weights (lesson 4)
 
 RESNET50_NOTOP_FILE = "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
@@ -142,10 +101,19 @@ def resnet50(*, include_top: bool = False, input_shape=(224, 224, 3), allow_rand
         return keras.applications.ResNet50(weights=None, **kwargs), False
 
 
+def _all_layers(layer) -> list:
+    """Every layer inside ``layer``, nested models included (public ``.layers`` only), depth first."""
+    found = []
+    for inner in getattr(layer, "layers", []):
+        found.append(inner)
+        found += _all_layers(inner)
+    return found
+
+
 def recalibrate_batchnorm(model: keras.Model, x) -> None:
     """Set every BatchNormalization layer's moving mean and variance to the statistics of ``x`` (the
     model's input, e.g. all training images, preprocessed) in one training-mode pass. Weights are untouched."""
-    norms = [layer for layer in model._flatten_layers() if isinstance(layer, layers.BatchNormalization)]
+    norms = [layer for layer in _all_layers(model) if isinstance(layer, layers.BatchNormalization)]
     momenta = [layer.momentum for layer in norms]
     for layer in norms:
         layer.momentum = 0.0  # the moving statistics become this batch's statistics

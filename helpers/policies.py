@@ -7,7 +7,7 @@
   then blended with the original (without the paper's Jensen-Shannon consistency loss);
 - ``random_erasing``: random erasing / cutout (Zhong et al., 2020);
 - ``mix_up`` and ``cut_mix``: batch-level blends of images and of their one-hot labels;
-- ``tta_views`` and ``predict_tta``: test-time augmentation (the average over flipped and shifted views).
+- ``tta_views``: the views of test-time augmentation (flipped and shifted); lesson 7 writes ``predict_tta``.
 
 Keras 3.15 ships ``RandAugment``, ``AugMix``, ``RandomErasing``, ``MixUp`` and ``CutMix`` as layers, and lesson 7
 shows them. The course writes its own because those layers draw from their own stateful generators and ignore
@@ -26,7 +26,6 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-import numpy as np
 import tensorflow as tf
 
 from helpers import augment
@@ -362,15 +361,3 @@ def tta_views(images, views: str = "flip") -> list[tf.Tensor]:
         out.append(tf.reverse(view, axis=[2]) if flip else view)
     return out
 
-
-def predict_tta(model, images: np.ndarray, *, views: str = "flip", preprocess=None, batch_size: int = 500):
-    """The model's class probabilities averaged over ``tta_views(images, views)``: (N, classes) float32.
-    ``images``: uint8 (N, H, W, C); ``preprocess`` maps a uint8 batch to the model's input (None: as is)."""
-    total = None
-    for view in tta_views(images, views):
-        ds = tf.data.Dataset.from_tensor_slices(view).batch(batch_size)
-        if preprocess is not None:
-            ds = ds.map(preprocess)
-        probs = model.predict(ds, verbose=0)
-        total = probs if total is None else total + probs
-    return total / len(TTA_VIEWS[views])

@@ -26,13 +26,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from helpers import augment, policies
+from helpers import augment, paired, policies
 
 
 @dataclass(frozen=True)
 class Recipe:
     """One named augmentation. ``affine``: keyword arguments of ``augment.random_affine`` (plus
-    ``vertical_flip`` for paired use); ``elastic``: ``augment.paired_elastic`` arguments, pairs only."""
+    ``vertical_flip`` for paired use); ``elastic``: ``paired.paired_elastic`` arguments, pairs only."""
 
     name: str
     description: str
@@ -58,9 +58,9 @@ class Recipe:
         (``tf.random.split``). Shapes and dtypes unchanged."""
         affine_seed, elastic_seed = tf.unstack(tf.random.split(augment.as_seed(seed), 2))
         params = {k: v for k, v in self.affine.items() if k != "interpolation"}
-        images, masks = augment.paired_random_affine(images, masks, seed=affine_seed, **params)
+        images, masks = paired.paired_random_affine(images, masks, seed=affine_seed, **params)
         if self.elastic:
-            images, masks = augment.paired_elastic(images, masks, seed=elastic_seed, **self.elastic)
+            images, masks = paired.paired_elastic(images, masks, seed=elastic_seed, **self.elastic)
         return images, masks
 
     def without_elastic(self) -> "Recipe":

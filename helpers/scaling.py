@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
 import signal
 import subprocess
@@ -23,7 +24,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from helpers import config, models, pipelines
+from helpers import config, models, readers
+from helpers.taught import cifar_pipeline
 
 
 def scaled_learning_rate(base_lr: float, base_batch: int, global_batch: int) -> float:
@@ -51,7 +53,8 @@ def mirrored_fit(strategy: tf.distribute.Strategy, x: np.ndarray, y: np.ndarray,
     global_batch = per_replica_batch * replicas
     lr = scaled_learning_rate(base_lr, base_batch, global_batch)
     config.set_seed(seed)
-    train, steps = pipelines.training_batches(x, y, batch_size=min(global_batch, len(x)), seed=seed)
+    batch = min(global_batch, len(x))
+    train, steps = cifar_pipeline.prepare(x, y, batch_size=batch, seed=seed), math.ceil(len(x) / batch)
     with strategy.scope():  # variables (weights, optimizer slots) are created once per replica
         model = models.cifar_cnn()
         model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy",
@@ -102,7 +105,7 @@ def worker_fit(x: np.ndarray, y: np.ndarray, *, steps: int, per_worker_batch: in
     task = json.loads(os.environ["TF_CONFIG"])["task"]
     global_batch = per_worker_batch * strategy.num_replicas_in_sync
     config.set_seed(seed)
-    train, _ = pipelines.training_batches(x, y, batch_size=global_batch, seed=seed)
+    train = cifar_pipeline.prepare(x, y, batch_size=global_batch, seed=seed)  # lesson 2's pipeline
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     batches = iter(strategy.experimental_distribute_dataset(train.with_options(options)))
@@ -180,10 +183,8 @@ def main(argv=None) -> None:
                         help="per-worker BatchNorm statistics (shows the workers drifting apart)")
     parser.add_argument("--as-worker", action="store_true", help=argparse.SUPPRESS)  # set by --workers
     args = parser.parse_args(argv)
-    from helpers import datasets
-
     if args.as_worker:
-        (x, y), _ = datasets.load_cifar10(args.images)
+        (x, y), _ = readers.load_cifar10(args.images)
         print(json.dumps(worker_fit(x, y.astype("int32"), steps=args.steps, synchronized_bn=not args.local_bn)),
               flush=True)
         return
@@ -198,7 +199,7 @@ def main(argv=None) -> None:
         return
     if args.cpu_replicas > 1:
         split_cpu(args.cpu_replicas)
-    (x, y), _ = datasets.load_cifar10(args.images)
+    (x, y), _ = readers.load_cifar10(args.images)
     result = mirrored_fit(tf.distribute.MirroredStrategy(), x, y.astype("int32"))
     print(json.dumps(result, indent=1))
     if result["replicas"] != args.cpu_replicas or len(result["devices"]) != args.cpu_replicas:

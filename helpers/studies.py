@@ -1,9 +1,8 @@
 """Long studies, run from a terminal: ``python -m helpers.studies --help``.
 
 Each study repeats a lesson's training many times (seeds, data sizes, feeding methods) and writes
-its rows, with their provenance, to a JSON file that ``helpers.measured`` reads. The lessons write
-the same pipelines and training loops in their cells; ``tests/test_studies.py`` checks that both
-give the same batches for the same seed.
+its rows, with their provenance, to a JSON file that ``helpers.measured`` reads. The pipelines are the
+lessons' own, exported from their cells to ``helpers.taught``, so a study measures the code a student reads.
 
     python -m helpers.studies cifar --arms plain crop_flip --seeds 0 1 2 --out cifar.json
     python -m helpers.studies fractions --fractions 0.05 0.1 0.4 --out fractions.json
@@ -15,6 +14,7 @@ give the same batches for the same seed.
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from typing import Sequence
 
@@ -22,7 +22,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from helpers import config, datasets, measured, metrics, models, pipelines, policies, recipes
+from helpers import config, datasets, measured, metrics, models, policies, recipes, splits
+from helpers.taught import cifar_pipeline, feeding, policy_training
 
 
 def history_floats(history: keras.callbacks.History) -> dict[str, list[float]]:
@@ -35,7 +36,7 @@ def history_floats(history: keras.callbacks.History) -> dict[str, list[float]]:
 
 def train_cifar_arm(arm: str, fit, val, *, epochs: int, seed: int, batch_size: int = 128, verbose: int = 0):
     """Lesson 2's training of one arm: the post's CNN, adam, ``model.fit`` on the shuffled, augmented
-    ``pipelines.training_batches`` stream. ``fit``/``val``: (uint8 images, one-hot labels).
+    stream of lesson 2's ``prepare``. ``fit``/``val``: (uint8 images, one-hot labels).
     Returns (model, history, optimizer steps taken)."""
     model, history, steps, _ = _fit_cifar_cnn(recipes.cifar_arm(arm), False, fit, val, epochs=epochs, seed=seed,
                                               batch_size=batch_size, verbose=verbose)
@@ -44,16 +45,22 @@ def train_cifar_arm(arm: str, fit, val, *, epochs: int, seed: int, batch_size: i
 
 def _fit_cifar_cnn(augment, takes_labels: bool, fit, val, *, epochs: int, seed: int, batch_size: int, verbose: int):
     """Lessons 2 and 7's training: the post's CNN, adam, categorical cross-entropy (it also takes the blends'
-    soft labels), ``model.fit`` on ``pipelines.training_batches``. Returns (model, history, steps, epoch seconds)."""
+    soft labels), ``model.fit`` on lesson 2's ``prepare`` stream, or lesson 7's when the augmentation blends labels.
+    Returns (model, history, steps, epoch seconds)."""
     config.set_seed(seed)
-    train, steps = pipelines.training_batches(fit[0], fit[1].astype("float32"), batch_size=min(batch_size, len(fit[0])),
-                                              seed=seed, augment=augment, augment_targets=takes_labels)
+    batch = min(batch_size, len(fit[0]))
+    if takes_labels:
+        train = policy_training.prepare(fit[0], fit[1].astype("float32"), batch_size=batch, seed=seed, augment=augment,
+                                        with_labels=True)
+    else:
+        train = cifar_pipeline.prepare(fit[0], fit[1].astype("float32"), batch_size=batch, seed=seed, augment=augment)
+    steps = math.ceil(len(fit[0]) / batch)
     model = models.cifar_cnn()
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     timer = metrics.EpochTimer()
     history = model.fit(train, steps_per_epoch=steps, epochs=epochs, verbose=verbose, callbacks=[timer],
                         shuffle=False,  # shuffled already
-                        validation_data=pipelines.evaluation_batches(*val, batch_size=batch_size))
+                        validation_data=cifar_pipeline.evaluation(*val, batch_size=batch_size))
     return model, history, epochs * steps, timer.times
 
 
@@ -69,8 +76,8 @@ def cifar_runs(n_train: int = 10_000, epochs_plain: int = 20, epochs_aug: int = 
     unknown = sorted(set(arms) - set(recipes.CIFAR_ARMS))
     if unknown:  # before any training
         raise ValueError(f"unknown arm(s) {unknown}; choose from {sorted(recipes.CIFAR_ARMS)}")
-    fit, val, (x_test, y_test) = datasets.cifar10_splits(n_train, n_test, data_dir=data_dir)
-    test = pipelines.evaluation_batches(x_test, y_test, batch_size=batch_size)
+    fit, val, (x_test, y_test) = splits.cifar10_splits(n_train, n_test, data_dir=data_dir)
+    test = cifar_pipeline.evaluation(x_test, y_test, batch_size=batch_size)
     out = []
     for seed in seeds:
         for arm in arms:
@@ -127,13 +134,13 @@ def batchnorm_lag_check(n_train: int = 2_500, epochs: int = 20, seed: int = 0, *
     A large difference means the moving averages lag behind the weights. Returns the steps, both
     test accuracies, and whether the weights were left unchanged by the recalibration.
     """
-    fit, val, (x_test, y_test) = datasets.cifar10_splits(n_train, n_test, data_dir=data_dir)
+    fit, val, (x_test, y_test) = splits.cifar10_splits(n_train, n_test, data_dir=data_dir)
     model, _, steps = train_cifar_arm("plain", fit, val, epochs=epochs, seed=seed, batch_size=batch_size)
-    test = pipelines.evaluation_batches(x_test, y_test, batch_size=batch_size)
+    test = cifar_pipeline.evaluation(x_test, y_test, batch_size=batch_size)
     moving = model.evaluate(test, verbose=0)[1]
     trainable_before = [w.numpy().copy() for w in model.trainable_weights]
     moving_before = [w.numpy().copy() for w in model.non_trainable_weights]
-    models.recalibrate_batchnorm(model, pipelines.scale_to_symmetric(fit[0]))
+    models.recalibrate_batchnorm(model, cifar_pipeline.scale(fit[0]))
     same = lambda before, now: all(np.array_equal(a, w.numpy()) for a, w in zip(before, now))  # noqa: E731
     return {"n_train": len(fit[0]), "epochs": epochs, "steps": steps, "seed": seed,
             "test_accuracy_moving_statistics": float(moving),
@@ -152,11 +159,11 @@ def flower_feeders(train, *, batch_size: int, seed: int, size=(182, 182), worker
     onehot = keras.utils.to_categorical(y_tr, int(y_tr.max()) + 1)
     augment = recipes.FLOWERS.fused
     return {
-        "python_generator": pipelines.batch_generator(x_tr, onehot, batch_size, seed=seed, augment=augment),
-        "pydataset": pipelines.AugmentedPyDataset(x_tr, onehot, batch_size, seed=seed, augment=augment,
-                                                  workers=workers, use_multiprocessing=False, max_queue_size=10),
-        "tf_data": pipelines.image_file_dataset(p_tr, onehot, size=size, batch_size=batch_size, seed=seed,
-                                                repeat=True, augment=augment),
+        "python_generator": feeding.batches(x_tr, onehot, batch_size, seed=seed, augment=augment),
+        "pydataset": feeding.FlowerBatches(x_tr, onehot, batch_size, seed=seed, augment=augment,
+                                           workers=workers, use_multiprocessing=False, max_queue_size=10),
+        "tf_data": feeding.file_stream([str(p) for p in p_tr], onehot, size=size, batch_size=batch_size, seed=seed,
+                                       augment=augment),
     }
 
 
@@ -169,7 +176,7 @@ def flower_feeding_comparison(train, val, test, *, epochs: int = 6, batch_size: 
     predictions (for a confusion matrix).
     """
     num_classes = int(max(train[1].max(), test[1].max())) + 1
-    steps = pipelines.steps_per_epoch(len(train[0]), batch_size)
+    steps = math.ceil(len(train[0]) / batch_size)
     val_data = (val[0], keras.utils.to_categorical(val[1], num_classes))
     out = []
     logger, level = tf.get_logger(), tf.get_logger().level
@@ -216,12 +223,13 @@ def train_policy_arm(arm: str, fit, val, *, epochs: int, seed: int, batch_size: 
 
 
 def tta_scores(model, x_test, y_test, views: Sequence[str] = ("none", "flip", "flip_shift")) -> tuple[dict, dict]:
-    """Test accuracy and prediction seconds with each test-time augmentation of ``policies.TTA_VIEWS``, and
+    """Test accuracy and prediction seconds with each test-time augmentation of ``policies.TTA_VIEWS`` (lesson 7's
+    ``predict_tta``), and
     the averaged class probabilities (N, classes) of each."""
     out, probabilities = {}, {}
     for name in views:
         start = time.perf_counter()
-        probs = policies.predict_tta(model, x_test, views=name, preprocess=pipelines.scale_to_symmetric)
+        probs = policy_training.predict_tta(model, x_test, name)
         seconds = time.perf_counter() - start
         accuracy = float(np.mean(probs.argmax(axis=1) == np.asarray(y_test).argmax(axis=1)))
         out[name] = {"accuracy": accuracy, "seconds": round(seconds, 2), "views": len(policies.TTA_VIEWS[name])}
@@ -240,7 +248,7 @@ def policy_runs(arms: Sequence[str], seeds: Sequence[int] = (0,), *, n_train: in
     """
     for arm in arms:  # every arm checked before any training
         recipes.policy_arm(arm)
-    fit, val, (x_test, y_test) = datasets.cifar10_splits(n_train, n_test, data_dir=data_dir)
+    fit, val, (x_test, y_test) = splits.cifar10_splits(n_train, n_test, data_dir=data_dir)
     out = []
     for seed in seeds:
         for arm in arms:
@@ -270,7 +278,7 @@ def policy_costs(arms: Sequence[str], *, batch_size: int = 128, repeats: int = 2
     """Milliseconds per batch of each arm's augmentation alone (compiled with ``tf.function``, one CIFAR-10
     batch, median of ``repeats`` calls with fresh seeds after one warm-up), measured side by side in one run.
     Rows: arm, ms_per_batch, and ratio to the first arm."""
-    (x, y), _, _ = datasets.cifar10_splits(max(2 * batch_size, 256), 100, data_dir=data_dir)
+    (x, y), _, _ = splits.cifar10_splits(max(2 * batch_size, 256), 100, data_dir=data_dir)
     x, y = tf.constant(x[:batch_size]), tf.constant(y[:batch_size].astype("float32"))
     out = []
     for arm in arms:
@@ -359,7 +367,7 @@ def main(argv=None) -> None:
         out = [batchnorm_lag_check(args.n_train, args.epochs, args.seed, n_test=args.n_test)]
         about = "Lesson 2: the same weights scored with BatchNorm's moving statistics and with recomputed ones."
     else:
-        _, train, val, test = datasets.flower_split()
+        _, train, val, test = splits.flower_split()
         if args.n_test:
             test = tuple(part[:args.n_test] for part in test)
         if config.quick_mode():

@@ -54,7 +54,7 @@ import math
 import numpy as np
 import tensorflow as tf
 import keras
-from helpers import datasets, measured, models, plots, recipes, studies
+from helpers import datasets, measured, models, plots, recipes, splits, studies
 
 N_TRAIN = config.pick(quick=512, full=10_000)    # the post's 20%: the first 10,000 training images
 EPOCHS_PLAIN = config.pick(quick=1, full=20)
@@ -64,12 +64,12 @@ BATCH = 128
 SEED = 0
 VERBOSE = config.pick(quick=0, full=2)           # full mode prints one line per epoch
 
-(x_fit, y_fit), (x_val, y_val), (x_test, y_test) = datasets.cifar10_splits(N_TRAIN, N_TEST)
+(x_fit, y_fit), (x_val, y_val), (x_test, y_test) = splits.cifar10_splits(N_TRAIN, N_TEST)
 print(f"fit {x_fit.shape} {x_fit.dtype}, validation {x_val.shape}, test {x_test.shape}; labels one-hot {y_fit.shape}")
 plots.show_grid(x_fit[:10], [datasets.CIFAR10_CLASSES[c] for c in y_fit[:10].argmax(1)], ncols=10, size=1.2);
 
 # %% [markdown]
-# `datasets.cifar10_splits` holds out the **last 10%** of the 10,000 images for validation, which is what
+# `splits.cifar10_splits` holds out the **last 10%** of the 10,000 images for validation, which is what
 # Keras's `fit(validation_split=0.1)` does, and one-hot encodes the labels as the post did. The test set stays
 # untouched until the end of each run.
 #
@@ -96,8 +96,12 @@ models.cifar_cnn().summary()
 #    The same seed gives the same run, and every epoch still gets fresh draws;
 # 4. the augmentation runs in `map`, on uint8 batches, in parallel (`num_parallel_calls=AUTOTUNE`);
 # 5. pixels are scaled to [-1, 1] as in the post, and `prefetch` prepares the next batch while the model trains.
+#
+# The cell starts with `#@save`: like every cell so marked, its definitions are also saved in the course's library
+# (here `helpers.taught.cifar_pipeline`), so the long studies and lesson 6's benchmark run exactly this code.
 
 # %%
+#@save
 AUTOTUNE = tf.data.AUTOTUNE
 
 

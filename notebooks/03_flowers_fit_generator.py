@@ -46,7 +46,7 @@ import math
 import numpy as np
 import tensorflow as tf
 import keras
-from helpers import datasets, imagefolders, measured, metrics, models, pipelines, plots, recipes
+from helpers import datasets, imagefolders, measured, metrics, models, pipelines, plots, recipes, splits
 
 EPOCHS = config.pick(quick=1, full=6)
 TRAIN_LIMIT = config.pick(quick=48, full=None)  # quick mode trains on 48 images: a smoke test only
@@ -72,12 +72,12 @@ SIZE = (182, 182)  # the post's image size
 # A real photo folder contains junk: a download cut short, a `.DS_Store`, a grayscale or CMYK JPEG, an empty class
 # folder. `image_dataset_from_directory` and hand-written loaders find such files only when they reach them,
 # half-way through an epoch. `helpers.imagefolders.scan` opens every file once, up front. It converts what it
-# can to RGB, skips what it cannot read, and reports both by path. `datasets.flower_split` scans, loads and
+# can to RGB, skips what it cannot read, and reports both by path. `splits.flower_split` scans, loads and
 # splits: the post's stratified 70/30 train/test split, then a fifth of the training part held out for
 # **validation**, so that the test set is only touched once, at the end.
 
 # %%
-report, (x_train, y_train, paths_train), (x_val, y_val, _), (x_test, y_test, _) = datasets.flower_split(size=SIZE)
+report, (x_train, y_train, paths_train), (x_val, y_val, _), (x_test, y_test, _) = splits.flower_split(size=SIZE)
 print(report.summary())
 print(f"\ntrain {x_train.shape} {x_train.dtype}, validation {x_val.shape}, test {x_test.shape}")
 classes = report.class_names
@@ -163,6 +163,7 @@ plots.show_grid(snapshots, ["original"] + [f"after pass {i}" for i in (1, 2, 3)]
 # - loop forever, and pass `steps_per_epoch = ceil(n / batch_size)` to `fit`.
 
 # %%
+#@save
 def batches(x, y, batch_size, *, seed=0, augment=None):
     """Endless (x, y) batches: every pass visits each sample once, in a new order; augments a copy."""
     rng = np.random.default_rng(seed)
@@ -207,6 +208,7 @@ print(f"steps_per_epoch = {steps}; each image used {seen.min() // 3}-{seen.max()
 # index, so the result does not depend on which worker made it.
 
 # %%
+#@save
 class FlowerBatches(keras.utils.PyDataset):
     """Augmented batches of in-memory images; a new order every epoch."""
 
@@ -237,6 +239,7 @@ class FlowerBatches(keras.utils.PyDataset):
 # after `batch`, so every epoch keeps its partial last batch, and `enumerate` numbers the batches for their seeds.
 
 # %%
+#@save
 AUTOTUNE = tf.data.AUTOTUNE
 
 

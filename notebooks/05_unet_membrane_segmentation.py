@@ -45,10 +45,9 @@ import numpy as np
 import tensorflow as tf
 import keras
 from keras import layers
-from helpers import augment, datasets, measured, metrics, models, pipelines, plots, recipes
+from helpers import measured, metrics, models, paired, pipelines, plots, recipes, splits
 
 SEED = 0
-AUTOTUNE = tf.data.AUTOTUNE
 VERBOSE = config.pick(quick=0, full=2)
 
 # %% [markdown]
@@ -71,16 +70,16 @@ plots.unet_diagram(depth=4, base_filters=64);
 # %% [markdown]
 # ## The data, checked
 #
-# `helpers.datasets.load_membrane` pairs `train/image/N.png` with `train/label/N.png` **by file name**. A missing or
+# `helpers.readers.load_membrane` pairs `train/image/N.png` with `train/label/N.png` **by file name**. A missing or
 # extra file is an error that lists the offenders. It also checks that every mask holds only two values and maps
 # them to {0, 1}. We never hard-code the number of pairs: the canonical set has 30, the offline copy 25.
 #
 # The original post left one question open: how to hold out validation data with generators. The answer is to
-# split **by image, before any augmentation** (`datasets.membrane_split`), so no crop of a validation image is ever
+# split **by image, before any augmentation** (`splits.membrane_split`), so no crop of a validation image is ever
 # trained on.
 
 # %%
-(x_train, y_train, names_train), (x_val, y_val, names_val) = datasets.membrane_split(0.2, seed=SEED)
+(x_train, y_train, names_train), (x_val, y_val, names_val) = splits.membrane_split(0.2, seed=SEED)
 print(f"{len(x_train) + len(x_val)} labelled pairs of {x_train.shape[1]}x{x_train.shape[2]}; "
       f"train {len(x_train)}, validation {len(x_val)}: {names_val}")
 print(f"mask values {np.unique(y_train).tolist()}; cell (white) fraction {y_train.mean():.3f}")
@@ -173,7 +172,7 @@ print(f"misaligned with one stray draw: {misaligned_fraction(x_b, np.round(y_b))
 # The segmentation post wrote an endless generator that cropped a whole batch of images and masks at **one** random
 # position. It had an inclusive `randint(0, batches)` that could yield an empty batch, never shuffled, and ran no
 # other augmentation. `helpers.pipelines.paired_crop_generator` visits every pair once per pass in a new order, and
-# gives **every pair its own crop position** with `helpers.augment.paired_random_crop`. Cropping cuts pixels and never
+# gives **every pair its own crop position** with `helpers.paired.paired_random_crop`. Cropping cuts pixels and never
 # resamples them, so mask values survive exactly.
 
 # %%
@@ -193,18 +192,29 @@ plots.show_grid(list(crop_x) + list(crop_y), ["image crop"] * 4 + ["mask crop"] 
 # resampled bilinearly, the mask nearest-neighbour.
 
 # %%
+#@save
+AUTOTUNE = tf.data.AUTOTUNE
+
+
+def crop_and_transform(images, masks, seed, *, crop, transform=None):
+    """One batch of pairs: a random crop x crop window per pair, then transform(x, y, seed) on both.
+    seed: a stateless pair, split into one seed for the crop and one for the transform. Dtypes unchanged."""
+    crop_seed, transform_seed = tf.unstack(tf.random.split(seed, 2))
+    x, y = paired.paired_random_crop(images, masks, crop, seed=crop_seed)
+    if transform is not None:
+        x, y = transform(x, y, transform_seed)
+    return x, y
+
+
 def paired_stream(images, masks, *, crop, batch_size, seed, transform=None):
-    """Endless (image, mask) batches: a random crop per pair, then transform(x, y, seed) on both.
+    """Endless (image, mask) batches; batch k is cropped and transformed with the seed (seed, k).
     images uint8 (N, H, W, 1), masks {0, 1}; yields float32 images in [0, 1] and float32 masks."""
     base = tf.constant(seed, tf.int64)
     ds = tf.data.Dataset.from_tensor_slices((images, masks))
     ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True).repeat().batch(batch_size).enumerate()
 
     def step(k, pair):
-        crop_seed, augment_seed = tf.unstack(tf.random.split(tf.stack([base, k]), 2))
-        x, y = augment.paired_random_crop(pair[0], pair[1], crop, seed=crop_seed)
-        if transform is not None:
-            x, y = transform(x, y, augment_seed)
+        x, y = crop_and_transform(pair[0], pair[1], tf.stack([base, k]), crop=crop, transform=transform)
         return tf.cast(x, tf.float32) / 255.0, tf.cast(y, tf.float32)
 
     return ds.map(step, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
@@ -229,19 +239,19 @@ for layer in keras_layers:
     out = layer(dict(pair), training=True)  # a copy: Keras 3.15 layers write their result back into the dict
     wrong, values = misaligned_fraction(out["images"], out["segmentation_masks"])
     print(f"{type(layer).__name__:<24} misaligned {wrong:.4f}   mask values {values}")
-wrong, values = misaligned_fraction(*augment.paired_elastic(pair_x, pair_y, seed=4, alpha=20, sigma=6))
+wrong, values = misaligned_fraction(*paired.paired_elastic(pair_x, pair_y, seed=4, alpha=20, sigma=6))
 print(f"{'helpers paired_elastic':<24} misaligned {wrong:.4f}   mask values {values}")
 
 # %% [markdown]
 # Flip, rotation, zoom and translation keep the pair aligned. **`RandomElasticTransform` does not**: in Keras 3.15 it
 # moves the mask differently from the image, and a share of flat pixels get the wrong label. Elastic deformation is
 # the augmentation the U-Net paper relies on for exactly this data (cells deform smoothly), so the course has its
-# own, `augment.paired_elastic`, which computes **one** smooth displacement field and applies it to both. The
+# own, `paired.paired_elastic`, which computes **one** smooth displacement field and applies it to both. The
 # field is smoothed noise scaled so that its largest displacement along either axis is `alpha / 2` pixels
 # (`alpha=20`: at most 10 pixels across and 10 down); `sigma` is the smoothing in pixels. Compare the two on one pair:
 
 # %%
-elastic_x, elastic_y = augment.paired_elastic(pair_x[:1], pair_y[:1], seed=4, alpha=20, sigma=6)
+elastic_x, elastic_y = paired.paired_elastic(pair_x[:1], pair_y[:1], seed=4, alpha=20, sigma=6)
 keras_elastic = keras_layers[-1](dict(pair), training=True)
 plots.show_grid([pair_x[0], elastic_x[0], elastic_y[0], keras_elastic["images"][0], keras_elastic["segmentation_masks"][0]],
                 ["original", "paired_elastic: image", "paired_elastic: mask", "Keras: image", "Keras: mask"],
@@ -250,7 +260,7 @@ plots.show_grid([pair_x[0], elastic_x[0], elastic_y[0], keras_elastic["images"][
 # %% [markdown]
 # **(c) `RandomCrop` on such dicts.** In some Keras 3.15 set-ups `RandomCrop` has been reported to raise a
 # broadcast error on an image/mask dict when the crop is smaller than the input. The cell below tries it on your
-# installation and says what happens. Either way, `augment.paired_random_crop` does not depend on it.
+# installation and says what happens. Either way, `paired.paired_random_crop` does not depend on it.
 
 # %%
 try:
@@ -267,10 +277,11 @@ except Exception as err:
 # The U-Net, written out. Each encoder level is two 3x3 convolutions, then a 2x2 max-pool; the decoder up-samples,
 # convolves, concatenates the encoder features of the same size (the skip connection), and convolves twice more.
 # With `padding="same"` the output has the input's size, and with no dense layer the network takes **any size
-# divisible by 2 ** depth**: we train on 256x256 crops and predict whole 512x512 images. (Lesson 6 reuses this
-# builder as `helpers.models.unet`: the same network.)
+# divisible by 2 ** depth**: we train on 256x256 crops and predict whole 512x512 images. (The cell is marked
+# `#@save`: lesson 6's benchmark trains this very builder, from `helpers.taught.segmentation`.)
 
 # %%
+#@save
 def unet(base_filters=64, depth=4, channels=1):
     """U-Net with "same" padding: (N, H, W, channels) -> (N, H, W, 1) sigmoid probabilities of "cell"."""
     def double_conv(x, filters):
@@ -409,5 +420,5 @@ print("saved", measured.write(config.output_dir("results") / f"membrane_unet_{co
 # - Give the image and its mask **one** random draw. Resample masks nearest-neighbour. Check alignment with a
 #   pair whose mask is defined by the image.
 # - Keras 3 layers on `{"images", "segmentation_masks"}` work for flips, rotation, zoom and translation. Their elastic
-#   transform does not keep pairs aligned in 3.15; `augment.paired_elastic` does.
+#   transform does not keep pairs aligned in 3.15; `paired.paired_elastic` does.
 # - Report IoU and Dice per class, keep the best epoch with `ModelCheckpoint`, and guard against one-class predictions.

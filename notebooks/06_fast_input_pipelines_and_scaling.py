@@ -49,13 +49,15 @@ print(config.banner("6 · Fast input pipelines and scaling"))
 
 # %%
 import json
+import math
 import subprocess
 import sys
 
 import numpy as np
 import tensorflow as tf
 import keras
-from helpers import augment, bench, datasets, imagefolders, measured, models, pipelines, plots, recipes, scaling
+from helpers import augment, bench, datasets, feeders, imagefolders, measured, models, plots, readers, recipes, scaling, workloads
+from helpers.taught import cifar_pipeline
 
 # %% [markdown]
 # ## Why: the model must never wait for data
@@ -98,8 +100,8 @@ from helpers import augment, bench, datasets, imagefolders, measured, models, pi
 
 # %%
 quick_methods = ["imagedatagenerator", "pydataset", "tf_data", "albumentations"]  # a sample, to keep it short
-rows = bench.run(config.pick(quick=["flowers"], full=list(bench.WORKLOADS)),  # quick mode: one workload,
-                 methods=config.pick(quick=quick_methods, full=list(bench.METHODS)))  # four methods
+rows = bench.run(config.pick(quick=["flowers"], full=list(workloads.WORKLOADS)),  # quick mode: one workload,
+                 methods=config.pick(quick=quick_methods, full=list(feeders.METHODS)))  # four methods
 
 # %%
 mine = {(r["workload"].split("_")[0], r["method"], r["workers"]): r for r in rows}
@@ -175,7 +177,7 @@ print(flowers_aug.transforms[0])
 print(f"  read: border_mode {cv2.BORDER_REPLICATE} = BORDER_REPLICATE (fill_mode='nearest'), interpolation "
       f"{cv2.INTER_LINEAR} = bilinear, mask_interpolation {cv2.INTER_NEAREST} = nearest; rotate, shear in degrees")
 membrane_aug = recipes.MEMBRANE.without_elastic().albumentations(seed=0, crop=256)
-em_images, em_masks, _ = datasets.load_membrane()
+em_images, em_masks, _ = readers.load_membrane()
 pair = membrane_aug(image=em_images[0], mask=em_masks[0])      # one call: one draw for image and mask
 print("image", pair["image"].shape, pair["image"].dtype, "| mask", pair["mask"].shape,
       "values", np.unique(pair["mask"]).tolist())
@@ -238,6 +240,10 @@ for workload in ("flowers_224px", "membrane_512px_pairs"):
 # the pipeline, which hides the effect of the knobs; the simulated step shows what a GPU would see.
 
 # %%
+#@save
+from helpers.taught.feeding import decode  # lesson 3's file reader
+
+
 def knob_pipeline(paths, labels, *, size, batch_size, seed=0, parallel=True, prefetch=True, cache=None,
                   deterministic=True, automatic=False):
     """Endless (uint8 images, labels) batches read from files, one tf.data knob per argument."""
@@ -246,7 +252,7 @@ def knob_pipeline(paths, labels, *, size, batch_size, seed=0, parallel=True, pre
     augmented = lambda k, xy: (recipes.FLOWERS.fused(xy[0], tf.stack([base, k])), xy[1])  # noqa: E731
 
     ds = tf.data.Dataset.from_tensor_slices(([str(p) for p in paths], np.asarray(labels)))
-    ds = ds.map(lambda path, label: (pipelines.decode_resized(path, (size, size)), label), **calls)
+    ds = ds.map(lambda path, label: (decode(path, (size, size)), label), **calls)
     if cache == "decoded":         # right: decoding is the same every epoch, augmentation is not
         ds = ds.cache()
     if cache == "augmented":       # wrong: freezes the first epoch's random draws
@@ -340,11 +346,11 @@ measured.show(measured.markdown_table(table, [
 # rescales them.
 
 # %%
-(x_small, y_small), _ = datasets.load_cifar10(256)
+(x_small, y_small), _ = readers.load_cifar10(256)
 on_device = models.AugmentInTrainStep(
     models.cifar_cnn(),
     augment=lambda x, y, seed: (augment.random_affine(x, seed=seed, rotation=20, shift=0.2, zoom=0.2), y),
-    preprocess=pipelines.scale_to_symmetric, seed=0)
+    preprocess=cifar_pipeline.scale, seed=0)
 on_device.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 history = on_device.fit(x_small, y_small.astype("int32"), batch_size=64, epochs=1, verbose=0)
 print(f"1 epoch on {len(x_small)} raw uint8 images: loss {history.history['loss'][-1]:.3f}; "
@@ -365,15 +371,16 @@ print(f"1 epoch on {len(x_small)} raw uint8 images: loss {history.history['loss'
 #    Check it on your model.
 #
 # The input pipeline does not change: `fit` distributes a `tf.data.Dataset` itself. Here lesson 2's pipeline
-# (its library copy, `pipelines.training_batches`) and model run under the strategy. Without a GPU there is one
+# (its `prepare`, saved in `helpers.taught.cifar_pipeline`) and model run under the strategy. Without a GPU there is one
 # replica, the CPU:
 
 # %%
-(x_cifar, y_cifar), _ = datasets.load_cifar10(config.pick(quick=512, full=4096))
+(x_cifar, y_cifar), _ = readers.load_cifar10(config.pick(quick=512, full=4096))
 strategy = tf.distribute.MirroredStrategy()
 global_batch = 64 * strategy.num_replicas_in_sync            # per-replica batch x replicas
 learning_rate = scaling.scaled_learning_rate(1e-3, base_batch=128, global_batch=global_batch)
-train, steps = pipelines.training_batches(x_cifar, y_cifar.astype("int32"), batch_size=global_batch, seed=0)
+train = cifar_pipeline.prepare(x_cifar, y_cifar.astype("int32"), batch_size=global_batch, seed=0)
+steps = math.ceil(len(x_cifar) / global_batch)
 with strategy.scope():                                       # variables created here are mirrored
     model = models.cifar_cnn()
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
@@ -548,7 +555,7 @@ with LocalService(workers=2) as service:                     # a dispatcher + 2 
 # after the split would restart at 0 on every worker, and two workers would draw the same augmentations.
 
 # %%
-print(inspect.getsource(bench.file_batches))
+print(inspect.getsource(feeders.file_batches))
 
 # %%
 for workload in ("flowers_224px", "membrane_512px_pairs"):
@@ -579,7 +586,7 @@ for workload in ("flowers_224px", "membrane_512px_pairs"):
 import matplotlib.pyplot as plt
 
 scaling_rows = measured.load("input_scaling")["rows"]
-yours = bench.input_scaling(bench.flowers_workload(), calls=config.pick(quick=("autotune",), full=(1, 2, "autotune")), repeats=config.pick(quick=1, full=3),
+yours = bench.input_scaling(workloads.flowers_workload(), calls=config.pick(quick=("autotune",), full=(1, 2, "autotune")), repeats=config.pick(quick=1, full=3),
                             service_workers=config.pick(quick=(), full=(1, 2)), verbose=False)
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=True)
 for ax, how in zip(axes, ("parallel calls", "tf.data service workers")):
@@ -632,7 +639,7 @@ for label, rate in per_host.items():
 #    aligned.
 # 5. Write the `TF_CONFIG` for worker 1 of the cluster above. Which paths must worker 1 not write to?
 # 6. Run `python -m helpers.scaling --workers 2 --local-bn`. Which digests differ, and why does the loss not show it?
-# 7. Start a `LocalService(workers=2)` and read the lesson-2 pipeline (`pipelines.training_batches`) through it in
+# 7. Start a `LocalService(workers=2)` and read the lesson-2 pipeline (`cifar_pipeline.prepare`) through it in
 #    `distributed_epoch` mode. Which two things break: look at how it draws its seeds, and at its source.
 #
 # ## Summary

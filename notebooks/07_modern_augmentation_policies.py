@@ -58,7 +58,7 @@ import numpy as np
 import tensorflow as tf
 import keras
 from scipy import stats
-from helpers import datasets, measured, metrics, models, plots, policies, recipes
+from helpers import datasets, measured, metrics, models, plots, policies, recipes, splits
 
 N_TRAIN = config.pick(quick=512, full=10_000)    # lesson 2's 20%: the first 10,000 training images, 1,000 held out
 EPOCHS = config.pick(quick=1, full=80)           # lesson 2's budget for augmented arms, equal for every arm
@@ -67,7 +67,7 @@ BATCH = 128
 SEED = 0
 VERBOSE = config.pick(quick=0, full=2)
 
-(x_fit, y_fit), (x_val, y_val), (x_test, y_test) = datasets.cifar10_splits(N_TRAIN, N_TEST)
+(x_fit, y_fit), (x_val, y_val), (x_test, y_test) = splits.cifar10_splits(N_TRAIN, N_TEST)
 print(f"fit {x_fit.shape}, validation {x_val.shape}, test {x_test.shape}; labels one-hot {y_fit.shape}")
 
 # %% [markdown]
@@ -159,19 +159,17 @@ for name, blend in {"MixUp (alpha 0.2)": policies.mix_up, "CutMix (alpha 1)": po
 #
 # The pipeline is lesson 2's, with one change: a blend returns new **labels** as well as images, so `map` passes
 # both to it. `augment(images, seed)` for per-image parts; `augment(images, labels, seed)` when the arm ends with
-# a blend.
+# a blend. Lesson 2's `scale` and `evaluation` are used as they are: its cells marked `#@save` are also saved in
+# `helpers.taught.cifar_pipeline`, and this lesson's in `helpers.taught.policy_training`.
 
 # %%
-AUTOTUNE = tf.data.AUTOTUNE
+#@save
+from helpers.taught.cifar_pipeline import AUTOTUNE, evaluation, scale
 
 
-def scale(images):
-    # uint8 [0, 255] -> float32 [-1, 1], lesson 2's scaling
-    return tf.cast(images, tf.float32) / 127.5 - 1.0
-
-
-def prepare(x, y, *, batch_size, seed, augment=None, with_labels=False):
-    # An endless, shuffled stream of (scaled images, labels). Batch k is augmented with the seed (seed, k).
+def prepare(x, y, *, batch_size, seed, augment=None, with_labels=False, preprocess=scale):
+    # An endless, shuffled stream of (preprocessed images, labels). Batch k is augmented with the seed (seed, k).
+    # preprocess makes the model's input: lesson 2's scaling unless told otherwise.
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True).repeat().batch(batch_size)
     if augment is not None:
@@ -181,14 +179,8 @@ def prepare(x, y, *, batch_size, seed, augment=None, with_labels=False):
         else:
             step = lambda k, xy: (augment(xy[0], tf.stack([base, k])), xy[1])
         ds = ds.enumerate().map(step, num_parallel_calls=AUTOTUNE)
-    ds = ds.map(lambda xb, yb: (scale(xb), yb), num_parallel_calls=AUTOTUNE)
+    ds = ds.map(lambda xb, yb: (preprocess(xb), yb), num_parallel_calls=AUTOTUNE)
     return ds.prefetch(AUTOTUNE)
-
-
-def evaluation(x, y, *, batch_size):
-    # A finite, unshuffled, unaugmented stream for validation and testing.
-    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
-    return ds.map(lambda xb, yb: (scale(xb), yb), num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
 
 
 # %% [markdown]
@@ -243,11 +235,11 @@ for arm in ARMS:
 #
 # A model trained on flipped images has learned that a mirrored cat is a cat. **Test-time augmentation** uses that
 # at prediction time: predict on several views of each test image (the image, its mirror, small shifts) and average
-# the predicted probabilities. It costs one forward pass per view. The command-line study calls the same computation as
-# `helpers.policies.predict_tta(model, images, views="flip", preprocess=scale)`; here you write it yourself
-# because it is the subject.
+# the predicted probabilities. It costs one forward pass per view. The cell below writes it; the command-line
+# study uses this very function (the cell is marked `#@save`).
 
 # %%
+#@save
 def predict_tta(model, images, views="flip"):
     # Class probabilities averaged over the views of policies.tta_views (uint8 images in).
     probs = [model.predict(tf.data.Dataset.from_tensor_slices(view).batch(500).map(scale), verbose=0)

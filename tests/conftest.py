@@ -1,5 +1,6 @@
-"""Fixtures for the data-layer tests: archives the tests build, a local origin to serve them, and a skip
-marker for tests that need the course's offline dataset copies."""
+"""Fixtures for the data-layer tests: archives the tests build, a local origin to serve them, small CIFAR-10
+batch files and membrane pairs written on the spot, and a skip marker for tests that need the course's offline
+dataset copies."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import functools
 import hashlib
 import http.server
 import io
+import pickle
 import socket
 import tarfile
 import threading
@@ -14,8 +16,8 @@ import time
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
-
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"  # the offline copies CI places beside the clone
 
@@ -193,3 +195,47 @@ def make_negative_size_tar(path: Path) -> Path:
     raw[header + 148: header + 155] = b"%06o\0" % sum(raw[header: header + 512])
     path.write_bytes(bytes(raw))
     return path
+
+
+# ---- small dataset files (tests/test_readers.py, tests/test_splits.py)
+
+def write_cifar_batch(path: Path, images: np.ndarray, labels: list[int]) -> None:
+    """A CIFAR-10 python batch file holding ``images`` (N, 32, 32, 3) uint8 and ``labels``."""
+    data = images.transpose(0, 3, 1, 2).reshape(len(images), -1)  # NHWC -> R, G, B planes
+    with open(path, "wb") as handle:
+        pickle.dump({b"data": data, b"labels": labels, b"batch_label": b"toy"}, handle)
+
+
+@pytest.fixture
+def tiny_cifar(tmp_path):
+    """A data dir whose cifar-10-batches-py/ holds batches of 4 images; image k of batch b is filled with the
+    value 10*b + k, label (b + k) % 10; data_batch_3 is corrupt. Returns (data_dir, test_images)."""
+    from helpers import datasets
+
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for b in (1, 2):
+        images = np.stack([np.full((32, 32, 3), 10 * b + k, np.uint8) for k in range(4)])
+        write_cifar_batch(folder / f"data_batch_{b}", images, [(b + k) % 10 for k in range(4)])
+    (folder / "data_batch_3").write_bytes(b"corrupt: reading this file would fail")
+    test_images = rng.integers(0, 256, (5, 32, 32, 3), dtype=np.uint8)
+    write_cifar_batch(folder / "test_batch", test_images, [0, 1, 2, 3, 4])
+    with open(folder / "batches.meta", "wb") as handle:
+        pickle.dump({b"label_names": [n.encode() for n in datasets.CIFAR10_CLASSES]}, handle)
+    return tmp_path, test_images
+
+
+def pair_dirs(tmp_path: Path, images: list[str], masks: list[str], mask_value: int = 255):
+    """16x16 PNGs named ``images`` in tmp_path/image and ``masks`` in tmp_path/label: the top half 77 in the images
+    and ``mask_value`` in the masks, the rest 0. Returns (image_dir, mask_dir)."""
+    from PIL import Image
+
+    image_dir, mask_dir = tmp_path / "image", tmp_path / "label"
+    for folder, names, value in ((image_dir, images, 77), (mask_dir, masks, mask_value)):
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            array = np.zeros((16, 16), np.uint8)
+            array[:8] = value
+            Image.fromarray(array).save(folder / name)
+    return image_dir, mask_dir

@@ -1,4 +1,5 @@
-"""Property tests for helpers.augment: determinism, dtype/range, shapes, bounds, alignment, errors."""
+"""Property tests for helpers.augment: determinism, dtype/range, shapes, bounds, errors.
+(The paired image/mask ops: tests/test_paired.py.)"""
 
 import functools
 import math
@@ -154,34 +155,6 @@ def test_salt_and_pepper_hits_the_requested_fraction_across_all_channels():
     assert abs((out[..., 0] == 0).mean() - 0.1) < 0.01
 
 
-# ---------------------------------------------------------------- paired crop
-
-@SETTINGS
-@given(seed=st.integers(0, 2**31 - 1), h=st.integers(1, 40), w=st.integers(1, 40),
-       mask_dtype=st.sampled_from([np.uint8, np.int32, np.float32]))
-def test_paired_crop_keeps_every_sample_aligned(seed, h, w, mask_dtype):
-    images = RNG.integers(0, 256, (5, 40, 40, 3), dtype=np.uint8)
-    masks = (images[..., :1] > 127).astype(mask_dtype)  # the mask is a function of the image
-    img_crop, mask_crop = A.paired_random_crop(images, masks, (h, w), seed=seed)
-    assert img_crop.shape == (5, h, w, 3) and mask_crop.shape == (5, h, w, 1)
-    assert img_crop.dtype == tf.uint8 and mask_crop.dtype == tf.as_dtype(mask_dtype)
-    np.testing.assert_array_equal((img_crop.numpy()[..., :1] > 127).astype(mask_dtype), mask_crop.numpy())
-    assert set(np.unique(mask_crop).tolist()) <= {0, 1}
-
-
-def test_paired_crop_positions_differ_per_sample_and_reach_both_edges():
-    coords = np.tile(np.arange(20, dtype=np.int32)[None, None, :, None], (200, 20, 1, 1))
-    crops, _ = A.paired_random_crop(coords, coords, (4, 5), seed=1)
-    lefts = crops.numpy()[:, 0, 0, 0]
-    assert lefts.min() == 0 and lefts.max() == 15, "every left edge 0..W-w, both ends included"
-    assert len(set(lefts.tolist())) == 16
-
-
-def test_paired_crop_single_image_and_full_size():
-    img, msk = A.paired_random_crop(PHOTO_U8, PHOTO_U8[..., :1], (48, 64), seed=0)
-    np.testing.assert_array_equal(img, PHOTO_U8)
-
-
 # ---------------------------------------------------------------- errors
 
 @pytest.mark.parametrize("bad", [np.zeros((8, 8), np.uint8), np.zeros((1, 1, 8, 8, 3), np.uint8)])
@@ -205,17 +178,6 @@ def test_hsv_contrast_needs_rgb():
 def test_integer_images_other_than_uint8_are_refused():
     with pytest.raises(ValueError, match="dtype int32"):
         A.gaussian_noise(np.zeros((8, 8, 3), np.int32), 0.1, seed=0)
-
-
-@pytest.mark.parametrize("size", [(49, 10), (10, 65), 100])
-def test_crop_larger_than_the_image_is_a_clear_error(size):
-    with pytest.raises(ValueError, match="does not fit"):
-        A.paired_random_crop(PHOTO_U8, PHOTO_U8, size, seed=0)
-
-
-def test_image_and_mask_of_different_sizes_are_refused():
-    with pytest.raises(ValueError, match="differ in size"):
-        A.paired_random_crop(PHOTO_U8, PHOTO_U8[:40], 8, seed=0)
 
 
 @pytest.mark.parametrize("kwargs", [dict(area=(0.0, 1.0)), dict(area=(0.5, 0.2)), dict(ratio=(2.0, 1.0)), dict(size=0)])
@@ -306,45 +268,6 @@ def test_random_affine_parameters_stay_in_range():
         assert len(xs) >= 1 and np.abs(xs - 32).max() <= 7 and np.abs(ys - 32).max() <= 7
 
 
-# ---------------------------------------------------------------- paired (image, mask) transforms
-
-from tests.pairs import assert_aligned, blocky_pairs  # noqa: E402
-
-TRANSFORMS = {
-    "crop": lambda x, m, s: A.paired_random_crop(x, m, 40, seed=s),
-    "affine": lambda x, m, s: A.paired_random_affine(x, m, seed=s, rotation=30, shift=0.1, zoom=0.2, shear=5,
-                                                     horizontal_flip=True, vertical_flip=True),
-    "elastic": lambda x, m, s: A.paired_elastic(x, m, seed=s, alpha=20, sigma=5),
-}
-
-
-@pytest.mark.parametrize("name", sorted(TRANSFORMS))
-@settings(max_examples=8, deadline=None)
-@given(seed=st.integers(0, 2**31 - 1))
-def test_every_paired_transform_keeps_every_sample_aligned(name, seed):
-    images, masks = blocky_pairs()
-    out_images, out_masks = TRANSFORMS[name](images, masks, seed)
-    assert out_images.dtype == tf.uint8 and out_masks.dtype == tf.uint8
-    for i in range(len(images)):
-        assert_aligned(out_images[i], out_masks[i])
-
-
-@pytest.mark.parametrize("name", ["affine", "elastic"])
-def test_paired_transforms_move_pixels_and_are_seeded(name):
-    images, masks = blocky_pairs()
-    a, b, c = (TRANSFORMS[name](images, masks, s) for s in (1, 1, 2))
-    np.testing.assert_array_equal(a[1], b[1])
-    assert not np.array_equal(a[1], c[1]) and not np.array_equal(a[1], masks)
-
-
-def test_paired_transforms_refuse_a_mismatched_or_multichannel_mask():
-    images, masks = blocky_pairs()
-    with pytest.raises(ValueError, match="same N, H, W"):
-        A.paired_random_affine(images, masks[:, :32], seed=0)
-    with pytest.raises(ValueError, match="channels"):
-        A.paired_elastic(images, np.repeat(masks, 3, -1), seed=0)
-
-
 # ---- random_resized_crop: Inception's / torchvision's sampling, checked on its distribution
 
 @functools.lru_cache(maxsize=None)
@@ -427,8 +350,7 @@ def test_the_range_check_also_holds_inside_tf_data():
 def test_nan_and_inf_do_not_spread_through_blur_and_crops(bad):
     image = PHOTO_U8.astype(np.float32) / 255
     image[3, 4, 0] = bad
-    for op in (lambda x: A.gaussian_blur(x, 1.0), lambda x: A.random_resized_crop(x, 8, seed=0),
-               lambda x: A.paired_random_crop(x, x[..., :1], 8, seed=0)[0]):
+    for op in (lambda x: A.gaussian_blur(x, 1.0), lambda x: A.random_resized_crop(x, 8, seed=0)):
         with pytest.raises(ValueError, match="NaN or inf"):
             op(image)
 

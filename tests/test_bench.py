@@ -1,4 +1,5 @@
-"""The input-pipeline benchmark: correctness of what it measures, not its timings."""
+"""The input-pipeline benchmark (helpers.bench, helpers.feeders, helpers.workloads): correctness of what it
+measures, not its timings."""
 
 import json
 
@@ -7,7 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import augment, bench, models, pipelines, recipes
+from helpers import augment, bench, feeders, models, paired, recipes, workloads
+from helpers.taught import cifar_pipeline, input_knobs
 from tests.conftest import needs_offline
 
 
@@ -35,10 +37,10 @@ def _blocks(n, size, seed=0):
 def classification_workload(n=24, size=16, batch=8):
     rng = np.random.default_rng(1)
     images, targets = rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8), rng.integers(0, 3, n).astype("int32")
-    return bench.Workload(
+    return workloads.Workload(
         name="toy_classes", images=images, targets=targets, batch_size=batch, n_images=2 * batch, wait_steps=2,
         augment=lambda x, y, s: (augment.random_affine(x, seed=s, rotation=10, shift=0.1), y),
-        preprocess=pipelines.scale_to_symmetric, legacy=dict(rotation_range=10, width_shift_range=0.1),
+        preprocess=cifar_pipeline.scale, legacy=dict(rotation_range=10, width_shift_range=0.1),
         build_model=lambda: _tiny_model((size, size, 3), "sparse_categorical_crossentropy"), unique_images=n,
         read=_memory_reader(images, targets), albumentations=lambda seed: recipes.Recipe(
             "toy", "", dict(rotation=10, shift=0.1)).albumentations(seed))
@@ -53,25 +55,25 @@ def _memory_reader(images, targets):
 def paired_workload(n=8, size=64, crop=32, batch=4):
     images, masks = _blocks(n, size)
 
-    def paired(x, y, s):
-        x, y = augment.paired_random_crop(x, y, crop, seed=s)
-        x, y = augment.paired_random_affine(x, y, seed=tf.stack([s[0] + 1, s[1]]), rotation=10, horizontal_flip=True)
+    def transform(x, y, s):
+        x, y = paired.paired_random_crop(x, y, crop, seed=s)
+        x, y = paired.paired_random_affine(x, y, seed=tf.stack([s[0] + 1, s[1]]), rotation=10, horizontal_flip=True)
         return x, tf.cast(y, tf.float32)
 
-    return bench.Workload(
+    return workloads.Workload(
         name="toy_pairs", images=images, targets=masks, batch_size=batch, n_images=2 * batch, wait_steps=2,
-        augment=paired, preprocess=lambda x: tf.cast(x, tf.float32) / 255.0,
+        augment=transform, preprocess=lambda x: tf.cast(x, tf.float32) / 255.0,
         legacy=dict(rotation_range=10, horizontal_flip=True), paired=True, crop=crop,
         build_model=lambda: _tiny_model((crop, crop, 1), "binary_crossentropy"), unique_images=n,
         read=_memory_reader(images, masks), albumentations=lambda seed: recipes.Recipe(
             "toy", "", dict(rotation=10, horizontal_flip=True)).albumentations(seed, crop=crop))
 
 
-LOCAL_METHODS = [m for m in bench.METHODS if m != "tf_data_service"]  # the service has its own tests
+LOCAL_METHODS = [m for m in feeders.METHODS if m != "tf_data_service"]  # the service has its own tests
 
 
 def _first_batches(w):
-    return {(f.method, f.workers): next(f.batches) for f in bench.feeders(w, seed=0, workers=2, methods=LOCAL_METHODS)}
+    return {(f.method, f.workers): next(f.batches) for f in feeders.feeders(w, seed=0, workers=2, methods=LOCAL_METHODS)}
 
 
 def test_every_method_delivers_the_same_kind_of_model_ready_batch():
@@ -92,7 +94,7 @@ def test_every_method_keeps_image_and_mask_aligned():
     w = paired_workload()
     for (method, workers), (x, y) in _first_batches(w).items():
         if method == "in_model":
-            model = next(bench.feeders(w, methods=["in_model"])).model
+            model = next(feeders.feeders(w, methods=["in_model"])).model
             x, y = model.augment_batch(x, y, 0)
             x = model.preprocess(x)
         x, y = np.asarray(x), np.asarray(y)
@@ -107,7 +109,7 @@ def test_every_method_keeps_image_and_mask_aligned():
 
 def test_pydataset_threads_give_the_same_batches_as_one_worker():
     w = classification_workload()
-    one, two = (bench._pydataset_batches(w, seed=3, workers=n) for n in (1, 2))
+    one, two = (feeders._pydataset_batches(w, seed=3, workers=n) for n in (1, 2))
     for _ in range(5):  # more than one epoch (3 batches)
         (xa, ya), (xb, yb) = next(one), next(two)
         np.testing.assert_array_equal(xa, xb)
@@ -131,7 +133,7 @@ def test_in_model_augments_in_training_only_and_reproducibly():
 
 def test_run_writes_rows_and_chart_with_equal_image_counts(tmp_path):
     rows = bench.run([classification_workload(), paired_workload()], repeats=2, workers=2, out_dir=tmp_path,
-                     methods=bench.METHODS[:5], verbose=False)  # the course's five; the peers are tested above
+                     methods=feeders.METHODS[:5], verbose=False)  # the course's five; the peers are tested above
     assert json.loads((tmp_path / "bench.json").read_text()) == rows
     assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     for name in ("toy_classes", "toy_pairs"):
@@ -147,7 +149,7 @@ def test_run_writes_rows_and_chart_with_equal_image_counts(tmp_path):
 
 def test_unknown_method_and_partial_batches_are_refused():
     with pytest.raises(ValueError, match="unknown method"):
-        list(bench.feeders(classification_workload(), methods=["fit_generator"]))
+        list(feeders.feeders(classification_workload(), methods=["fit_generator"]))
     with pytest.raises(ValueError, match="multiple of batch_size"):
         classification_workload(n=20, batch=8)
 
@@ -187,19 +189,19 @@ def test_knobs_change_speed_not_content_except_cache_after_augmentation(tmp_path
         assert r["repeated_augmentations"] == expected, r
         assert r["images_per_s"] > 0 and r["training_images_per_s"] > 0
     # the same seed gives the same augmented stream whatever the speed knobs
-    streams = [next(iter(bench.knob_pipeline(paths, [0] * 8, size=16, batch_size=8, seed=1, **bench.KNOB_VARIANTS[v])))[0]
+    streams = [next(iter(input_knobs.knob_pipeline(paths, [0] * 8, size=16, batch_size=8, seed=1, **bench.KNOB_VARIANTS[v])))[0]
                for v in ("sequential map", "parallel map + prefetch")]
     np.testing.assert_array_equal(streams[0], streams[1])
 
 
 def test_albumentations_and_file_reading_batches_are_reproducible():
     w = paired_workload()
-    a, b = (bench._pydataset_batches(w, 4, n, bench.albumentations_augment(w)) for n in (1, 2))
+    a, b = (feeders._pydataset_batches(w, 4, n, feeders.albumentations_augment(w)) for n in (1, 2))
     for _ in range(3):
         (xa, ya), (xb, yb) = next(a), next(b)
         np.testing.assert_array_equal(xa, xb)
         np.testing.assert_array_equal(ya, yb)
-    first, again = (next(iter(bench.file_batches(w, seed=4))) for _ in range(2))
+    first, again = (next(iter(feeders.file_batches(w, seed=4))) for _ in range(2))
     np.testing.assert_array_equal(first[0], again[0])
 
 
@@ -208,3 +210,9 @@ def test_input_scaling_rows_for_each_parallelism():
                                verbose=False)
     assert [(r["how"], r["setting"]) for r in rows] == [("parallel calls", 1), ("parallel calls", "autotune")]
     assert all(r["images_per_s"] > 0 for r in rows)
+
+
+def test_the_private_pydataset_adapter_is_there_on_the_installed_keras():
+    """The PyDataset methods need Keras's own adapter (no public one): fail here, not mid-benchmark."""
+    assert feeders.py_dataset_adapter().__name__ == "PyDatasetAdapter"
+    assert keras.version().rsplit(".", 1)[0] in feeders.PY_DATASET_ADAPTER_TESTED

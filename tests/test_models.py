@@ -2,8 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import models, pipelines
-from tests.pairs import blocky_pairs
+from helpers import models
 
 
 def test_cifar_cnn_is_the_posts_model_layer_for_layer():
@@ -37,51 +36,6 @@ def test_recalibrate_batchnorm_sets_moving_statistics_to_the_data_and_keeps_weig
     np.testing.assert_allclose(bn.moving_variance.numpy(), features.var(0), rtol=1e-3)
     np.testing.assert_array_equal(model.get_layer("dense").get_weights()[0], kernel)
     assert bn.momentum == 0.99  # restored
-
-
-# ---------------------------------------------------------------- U-Net
-
-RNG = np.random.default_rng(0)
-
-
-@pytest.mark.parametrize("size, depth", [(32, 2), (64, 3), (96, 4), (128, 4)])
-def test_unet_output_shape_equals_input_shape(size, depth):
-    model = models.unet((size, size, 1), base_filters=4, depth=depth)
-    assert model.output_shape == (None, size, size, 1)
-    assert model(np.zeros((1, size, size, 1), np.float32)).shape == (1, size, size, 1)
-
-
-def test_unet_is_fully_convolutional():
-    model = models.unet((None, None, 1), base_filters=4, depth=3)
-    for h, w in [(64, 64), (48, 80)]:
-        assert model(np.zeros((1, h, w, 1), np.float32)).shape == (1, h, w, 1)
-
-
-@pytest.mark.parametrize("shape", [(100, 100, 1), (64, 72, 1)])
-def test_unet_refuses_sizes_not_divisible_by_two_to_the_depth(shape):
-    with pytest.raises(ValueError, match="divisible by 16"):
-        models.unet(shape, base_filters=4, depth=4)
-
-
-def test_unet_loads_saved_weights(tmp_path):
-    model = models.unet((32, 32, 1), base_filters=4, depth=2)
-    path = tmp_path / "w.weights.h5"
-    model.save_weights(path)
-    again = models.unet((32, 32, 1), base_filters=4, depth=2, weights=path)
-    x = RNG.random((1, 32, 32, 1)).astype(np.float32)
-    np.testing.assert_allclose(model(x), again(x), atol=1e-6)
-
-
-def test_a_few_steps_on_64px_crops_lower_the_loss():
-    import keras
-
-    keras.utils.set_random_seed(0)
-    images, masks = blocky_pairs(n=4, size=128)
-    stream, _ = pipelines.paired_training_batches(images, masks, crop=64, batch_size=4, seed=0)
-    model = models.unet((64, 64, 1), base_filters=4, depth=2)
-    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="binary_crossentropy")
-    history = model.fit(stream, steps_per_epoch=15, epochs=2, shuffle=False, verbose=0)
-    assert history.history["loss"][-1] < history.history["loss"][0] * 0.8
 
 
 # ---------------------------------------------------------------- ResNet50 loader

@@ -20,7 +20,7 @@ def notebook(request):
 
 
 def _code(nb):
-    """The lesson's code cells: all but the Colab setup cell (tests/test_colab.py checks that one)."""
+    """The lesson's code cells: all but the Colab setup cell (tests/test_coursetools_colab.py checks that one)."""
     return [c for c in nb.cells if c.cell_type == "code" and c.get("id") != "colab-setup"]
 
 

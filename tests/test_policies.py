@@ -8,6 +8,7 @@ import tensorflow as tf
 from PIL import Image, ImageEnhance, ImageOps
 
 from helpers import policies as P
+from helpers.taught import cifar_pipeline, policy_training
 
 RNG = np.random.default_rng(0)
 PHOTOS = RNG.integers(0, 256, (6, 16, 16, 3)).astype(np.uint8)
@@ -138,15 +139,15 @@ def test_blends_refuse_sparse_labels_and_single_images():
             blend(images[0], labels[0], 0)
 
 
-def test_tta_views_and_predictions_average_the_views():
+def test_tta_views_and_lesson_7s_predictions_average_the_views():
     images = PHOTOS[:4]
     views = P.tta_views(images, "flip_shift")
     assert len(views) == 10 and len(P.tta_views(images, "flip")) == 2
     assert np.array_equal(views[1], images[:, :, ::-1])
     assert np.array_equal(views[8][:, :, 2:], images[:, :, :-2])  # shifted 2 px right, not flipped
     model = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Flatten(), keras.layers.Dense(3, "softmax")])
-    by_hand = np.mean([model.predict(tf.cast(v, tf.float32) / 255, verbose=0) for v in P.tta_views(images, "flip")], 0)
-    probs = P.predict_tta(model, images, views="flip", preprocess=lambda b: tf.cast(b, tf.float32) / 255)
+    by_hand = np.mean([model.predict(cifar_pipeline.scale(v), verbose=0) for v in P.tta_views(images, "flip")], 0)
+    probs = policy_training.predict_tta(model, images, "flip")  # lesson 7's, on lesson 2's scaling
     assert np.allclose(probs, by_hand, atol=1e-6)
     with pytest.raises(ValueError, match="views must be one of"):
         P.tta_views(images, "ten_crop")

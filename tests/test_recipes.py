@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import augment, recipes
+from helpers import augment, paired, recipes
 from tests.pairs import assert_aligned, blocky_pairs
 
 IMAGES = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
@@ -65,8 +65,8 @@ def test_membrane_pairs_stay_aligned_and_the_seed_is_split_not_shifted():
     again = recipes.MEMBRANE.paired(images, masks, [5, 6])
     np.testing.assert_array_equal(x, again[0])
     affine_seed, elastic_seed = tf.unstack(tf.random.split(tf.constant([5, 6], tf.int64), 2))
-    x2, _ = augment.paired_random_affine(images, masks, seed=affine_seed, **recipes.MEMBRANE.affine)
-    x2, _ = augment.paired_elastic(x2, _, seed=elastic_seed, **recipes.MEMBRANE.elastic)
+    x2, _ = paired.paired_random_affine(images, masks, seed=affine_seed, **recipes.MEMBRANE.affine)
+    x2, _ = paired.paired_elastic(x2, _, seed=elastic_seed, **recipes.MEMBRANE.elastic)
     np.testing.assert_array_equal(x, x2)
     plain, _ = recipes.MEMBRANE.without_elastic().paired(images, masks, [5, 6])
     assert not np.array_equal(plain, x), "the elastic field moves pixels"

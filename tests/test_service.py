@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import bench
+from helpers import feeders
 from helpers.service import LocalService
 from tests.test_bench import paired_workload
 
@@ -35,7 +35,7 @@ def test_parallel_epochs_gives_each_worker_a_whole_epoch(service):
 
 def test_service_batches_are_model_ready_aligned_and_seeded_apart(service):
     w = paired_workload()
-    it = iter(bench.service_batches(w, 0, service.target, job_name="pairs"))
+    it = iter(feeders.service_batches(w, 0, service.target, job_name="pairs"))
     seen = []
     for _ in range(4):
         x, y = (np.asarray(t) for t in next(it))

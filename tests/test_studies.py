@@ -53,9 +53,9 @@ def test_fraction_study_rescales_epochs_and_counts_steps():
 
 @needs_offline("flowers")
 def test_flower_feeding_comparison_trains_each_method_on_the_same_data():
-    from helpers import datasets
+    from helpers import splits
 
-    _, train, val, test = datasets.flower_split(size=(48, 48))
+    _, train, val, test = splits.flower_split(size=(48, 48))
     train = tuple(part[:18] for part in train)
     rows = studies.flower_feeding_comparison(train, val, tuple(p[:10] for p in test), epochs=1, batch_size=6)
     assert [r["method"] for r in rows] == ["python_generator", "pydataset", "tf_data"]

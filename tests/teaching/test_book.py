@@ -14,7 +14,8 @@ import threading
 
 import pytest
 
-from helpers import book, measured
+from coursetools import book
+from helpers import measured
 from tests.teaching import browser
 
 

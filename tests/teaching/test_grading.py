@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from helpers import book, grading
+from coursetools import book, grading
 
 
 @pytest.fixture(scope="module")

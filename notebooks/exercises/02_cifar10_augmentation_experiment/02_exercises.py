@@ -27,11 +27,11 @@ import numpy as np
 import tensorflow as tf
 import keras
 
-from helpers import augment, config, datasets
+from helpers import augment, config, readers, splits
 
 print(config.banner("Lesson 2 · exercises"))
 
-(x_train, y_train), _ = datasets.load_cifar10(1000)  # the first 1,000 CIFAR-10 training images, class ids
+(x_train, y_train), _ = readers.load_cifar10(1000)  # the first 1,000 CIFAR-10 training images, class ids
 print("images", x_train.shape, x_train.dtype, "| labels", y_train.shape, y_train[:10])
 
 
@@ -65,7 +65,7 @@ def split(x, y, n):
 assert x_fit.shape == (900, 32, 32, 3) and x_val.shape == (100, 32, 32, 3), (x_fit.shape, x_val.shape)
 assert y_fit.shape == (900, 10) and np.issubdtype(y_fit.dtype, np.floating), (y_fit.shape, y_fit.dtype)
 # the course's own split, as lesson 2 loads it
-(ref_x_fit, ref_y_fit), (ref_x_val, ref_y_val), _ = datasets.cifar10_splits(1000, 10)
+(ref_x_fit, ref_y_fit), (ref_x_val, ref_y_val), _ = splits.cifar10_splits(1000, 10)
 np.testing.assert_array_equal(x_fit, ref_x_fit, err_msg="the first 90% fit, in their order")
 np.testing.assert_array_equal(x_val, ref_x_val, err_msg="the last 10% validate")
 np.testing.assert_array_equal(y_fit, ref_y_fit)
@@ -200,12 +200,13 @@ for images, labels in batches:
 print("ok: endless, reshuffled every pass, scaled to [-1, 1], images with their labels")
 
 # %% nbgrader={"grade": true, "grade_id": "ex3-test-same-as-lesson", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-from helpers import pipelines, recipes
+from helpers import recipes
+from helpers.taught import cifar_pipeline  # lesson 2's cells, saved
 
 x_small, ids = x_train[:64], np.arange(64)
 crop_flip = recipes.CROP_FLIP.fused  # the course's pad-4 + crop + flip
 mine, _ = prepare(x_small, ids, batch_size=16, seed=3, augment=crop_flip)
-course, _ = pipelines.training_batches(x_small, ids, batch_size=16, seed=3, augment=crop_flip)
+course = cifar_pipeline.prepare(x_small, ids, batch_size=16, seed=3, augment=crop_flip)
 for (x_mine, y_mine), (x_course, y_course) in zip(mine.take(6), course.take(6)):
     np.testing.assert_array_equal(y_mine, y_course, err_msg="the order differs from the lesson's pipeline")
     np.testing.assert_allclose(x_mine, x_course, atol=1e-6, err_msg="batch k must be augmented with (seed, k)")

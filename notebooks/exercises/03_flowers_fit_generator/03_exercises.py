@@ -27,7 +27,8 @@ import numpy as np
 import tensorflow as tf
 import keras
 
-from helpers import config, datasets, imagefolders, pipelines
+from helpers import config, datasets, imagefolders
+from helpers.taught.feeding import decode  # lesson 3's file reader
 
 print(config.banner("Lesson 3 · exercises"))
 
@@ -216,7 +217,7 @@ print("ok: batch i is the same whatever order the workers ask in; seeds (seed, e
 #
 # **What to write.** `file_stream(paths, labels, *, size, batch_size, seed=0)`: an endless stream of
 # `(uint8 images (B, size, size, 3), labels)`, each epoch one pass over the files in a new order. Decode and
-# resize each file exactly as `pipelines.decode_resized(path, (size, size))` does (you may call it), with
+# resize each file exactly as lesson 3's `decode(path, (size, size))` does (you may call it), with
 # `num_parallel_calls=tf.data.AUTOTUNE`, and end with `prefetch`.
 #
 # **Hints.** `tf.data.Dataset.from_tensor_slices((list(paths), labels))`; the lesson's `file_stream` does
@@ -228,7 +229,7 @@ def file_stream(paths, labels, *, size, batch_size, seed=0):
     ### BEGIN SOLUTION
     ds = tf.data.Dataset.from_tensor_slices((list(paths), labels))
     ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.map(lambda path, label: (pipelines.decode_resized(path, (size, size)), label),
+    ds = ds.map(lambda path, label: (decode(path, (size, size)), label),
                 num_parallel_calls=tf.data.AUTOTUNE)
     return ds.batch(batch_size).repeat().prefetch(tf.data.AUTOTUNE)
     ### END SOLUTION
@@ -247,7 +248,7 @@ assert all(sorted(e) == list(range(7)) for e in epochs), "each epoch reads every
 assert not np.array_equal(*epochs), "each epoch needs a new order"
 for images, labels in got[:3]:
     for image, i in zip(images.numpy(), labels.numpy()):
-        reference = pipelines.decode_resized(few[i], (48, 48)).numpy()
+        reference = decode(few[i], (48, 48)).numpy()
         assert np.abs(image.astype(int) - reference).max() <= 1, f"the image labelled {i} is not the photo {few[i]}"
 print("ok: uint8 photos with their labels, a new order each epoch, a partial last batch per epoch")
 

@@ -25,11 +25,11 @@ import numpy as np
 import tensorflow as tf
 import keras
 
-from helpers import augment, config, datasets, metrics
+from helpers import config, metrics, paired, readers
 
 print(config.banner("Lesson 5 · exercises"))
 
-images, masks, names = datasets.load_membrane()  # uint8 (N, 512, 512, 1); masks {0, 1}, 1 = cell
+images, masks, names = readers.load_membrane()  # uint8 (N, 512, 512, 1); masks {0, 1}, 1 = cell
 print(f"{len(images)} pairs, images {images.shape[1:]} {images.dtype}, mask values {np.unique(masks).tolist()}")
 
 
@@ -176,7 +176,7 @@ print("ok: a real pair keeps its pixel values")
 # `repeat`; `batch`; `enumerate`; then `map`, in parallel, a step that
 # - splits the batch's seed `(seed, k)` with `tf.random.split` into a crop seed (first row) and a
 #   transform seed (second row),
-# - cuts a window per pair with `augment.paired_random_crop(images, masks, crop, seed=crop_seed)`,
+# - cuts a window per pair with `paired.paired_random_crop(images, masks, crop, seed=crop_seed)`,
 # - applies `transform(images, masks, transform_seed)` if one is given,
 # - returns float32 images divided by 255 and float32 masks;
 #
@@ -193,7 +193,7 @@ def paired_stream(images, masks, *, crop, batch_size, seed, transform=None):
 
     def step(k, pair):
         crop_seed, transform_seed = tf.unstack(tf.random.split(tf.stack([base, k]), 2))
-        x, y = augment.paired_random_crop(pair[0], pair[1], crop, seed=crop_seed)
+        x, y = paired.paired_random_crop(pair[0], pair[1], crop, seed=crop_seed)
         if transform is not None:
             x, y = transform(x, y, transform_seed)
         return tf.cast(x, tf.float32) / 255.0, tf.cast(y, tf.float32)
@@ -203,12 +203,13 @@ def paired_stream(images, masks, *, crop, batch_size, seed, transform=None):
 
 
 # %% nbgrader={"grade": true, "grade_id": "ex3-test-same-as-lesson", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-from helpers import pipelines, recipes
+from helpers import recipes
+from helpers.taught import segmentation  # lesson 5's cells, saved
 
 flips_and_affine = recipes.MEMBRANE.without_elastic().paired  # the lesson's recipe without the elastic field
 mine = paired_stream(images[:6], masks[:6], crop=64, batch_size=3, seed=1, transform=flips_and_affine)
-course, _ = pipelines.paired_training_batches(images[:6], masks[:6], crop=64, batch_size=3, seed=1,
-                                              augment=flips_and_affine)
+course = segmentation.paired_stream(images[:6], masks[:6], crop=64, batch_size=3, seed=1,
+                                    transform=flips_and_affine)
 for (x, y), (x_ref, y_ref) in zip(mine.take(4), course.take(4)):
     assert x.dtype == tf.float32 and y.dtype == tf.float32 and x.shape == (3, 64, 64, 1) and y.shape == (3, 64, 64, 1)
     assert 0.0 <= float(tf.reduce_min(x)) and float(tf.reduce_max(x)) <= 1.0, "images in [0, 1]"

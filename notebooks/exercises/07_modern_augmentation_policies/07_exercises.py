@@ -25,11 +25,11 @@ import numpy as np
 import tensorflow as tf
 import keras
 
-from helpers import config, datasets
+from helpers import config, datasets, readers
 
 print(config.banner("Lesson 7 · exercises"))
 
-(x_few, y_few), _ = datasets.load_cifar10(16)
+(x_few, y_few), _ = readers.load_cifar10(16)
 images = x_few.astype("float32") / 255.0  # 16 CIFAR-10 training images in [0, 1]
 print("images", images.shape, "classes", [datasets.CIFAR10_CLASSES[c] for c in y_few[:8]], "...")
 

@@ -1,9 +1,9 @@
-"""helpers.grading's solution-leak check, on small notebooks built here (nbgrader itself is exercised by
+"""coursetools.grading's solution-leak check, on small notebooks built here (nbgrader itself is exercised by
 tests/teaching/test_grading.py)."""
 
 import json
 
-from helpers import grading
+from coursetools import grading
 
 
 def _write(path, cells):

@@ -1,9 +1,9 @@
-"""helpers.book's choice of executed copies: reused only when run from the same source and in the same mode.
+"""coursetools.book's choice of executed copies: reused only when run from the same source and in the same mode.
 (The build itself and the site in a browser: tests/teaching/test_book.py.)"""
 
 import json
 
-from helpers import book
+from coursetools import book
 
 
 def _notebook(path, **meta):

@@ -3,10 +3,11 @@
 Instructor notebooks, with solutions, live in ``notebooks/exercises/<assignment>/``; ``nbgrader_config.py`` at
 the repository root sends everything nbgrader writes under ``outputs/``.
 
-``python -m helpers.grading release``  writes the student versions to ``outputs/release/`` and checks that no
-                                       solution line is left in them.
-``python -m helpers.grading grade``    autogrades every submission in ``outputs/submitted/<student>/<assignment>/``
-                                       and writes ``outputs/grades.csv`` (nbgrader's export) and a score table.
+``python -m coursetools.grading release``  writes the student versions to ``outputs/release/`` and checks
+                                           that no solution line is left in them.
+``python -m coursetools.grading grade``    autogrades every submission in
+                                           ``outputs/submitted/<student>/<assignment>/`` and writes
+                                           ``outputs/grades.csv`` (nbgrader's export) and a score table.
 
 nbgrader does the work; this module only runs it over every assignment and reads its gradebook.
 """

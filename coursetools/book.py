@@ -1,6 +1,6 @@
 """The rendered course: every lesson with its outputs and figures, as a static site (``make book``).
 
-``python -m helpers.book`` builds ``outputs/book/`` (open ``outputs/book/index.html``):
+``python -m coursetools.book`` builds ``outputs/book/`` (open ``outputs/book/index.html``):
 
 1. For each lesson it takes the executed copy that ``make test`` saved in ``outputs/executed/`` when that copy
    was run from the same source and in the same mode; otherwise it executes the lesson now, in the mode

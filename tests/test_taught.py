@@ -1,0 +1,175 @@
+"""The contracts of the code the lessons teach (helpers.taught, exported from the lessons' #@save cells).
+
+tests/test_golden.py shows they give the batches the library gave before; these tests say what those batches
+must be: every sample once per epoch, reshuffled, reproducible, the caller's arrays never written, pairs aligned.
+"""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from helpers import augment, paired
+from helpers.taught import cifar_pipeline, feeding, policy_training, segmentation
+from tests.pairs import assert_aligned, blocky_pairs
+
+X = np.arange(10 * 4 * 4 * 3, dtype=np.uint8).reshape(10, 4, 4, 3)
+Y = np.arange(10)
+N, BS = 23, 5  # 23 is not a multiple of 5: the last batch is partial
+
+
+def shift(images, seed):
+    return augment.random_affine(images, seed=seed, shift=0.5, interpolation="nearest")
+
+
+def take(ds, n):
+    return [(x.numpy(), y.numpy()) for x, y in ds.take(n)]
+
+
+def _ids(batches):
+    return np.concatenate([np.asarray(y) for _, y in batches]).tolist()
+
+
+def _data():
+    x = np.arange(N, dtype=np.uint8)[:, None, None, None] * np.ones((1, 6, 6, 3), np.uint8)
+    return x, np.arange(N)
+
+
+def _brighten(batch, seed):
+    return np.minimum(batch.astype(int) + 1, 255).astype(np.uint8)
+
+
+# ---------------------------------------------------------------- lesson 2 (and lesson 7's variant)
+
+
+@pytest.mark.parametrize("prepare", [cifar_pipeline.prepare, policy_training.prepare], ids=["lesson2", "lesson7"])
+def test_one_epoch_sees_every_sample_once_and_the_next_is_reshuffled(prepare):
+    labels = np.concatenate([y for _, y in take(prepare(X, Y, batch_size=4, seed=0), 5)])[:20]
+    # batches of 4 over 10 samples cross epoch boundaries (repeat before batch): count per 10 labels
+    assert sorted(labels[:10]) == list(range(10)) and sorted(labels[10:20]) == list(range(10))
+    assert labels[:10].tolist() != labels[10:20].tolist()
+
+
+def test_same_seed_same_batches_fresh_augmentation_every_batch_and_the_input_never_written():
+    before = X.copy()
+    a, b = (cifar_pipeline.prepare(X, Y, batch_size=5, seed=3, augment=shift) for _ in range(2))
+    for (xa, ya), (xb, yb) in zip(take(a, 4), take(b, 4)):
+        np.testing.assert_array_equal(xa, xb)
+        np.testing.assert_array_equal(ya, yb)
+    (x_aug, _), (x_plain, _) = take(a, 1)[0], take(cifar_pipeline.prepare(X, Y, batch_size=5, seed=3), 1)[0]
+    assert x_aug.dtype == np.float32 and x_aug.min() >= -1 and x_aug.max() <= 1
+    assert not np.array_equal(x_aug, x_plain)
+    np.testing.assert_array_equal(X, before)
+
+
+def test_evaluation_batches_are_in_order_and_scaled():
+    batches = list(cifar_pipeline.evaluation(X, Y, batch_size=4))
+    assert [len(y) for _, y in batches] == [4, 4, 2]
+    np.testing.assert_allclose(batches[0][0].numpy(), X[:4] / 127.5 - 1, atol=1e-6)
+
+
+def test_lesson_7_blend_gets_images_and_labels_and_preprocess_is_replaceable():
+    def blend(x, y, seed):
+        return x // 2, y * 0.5
+
+    x, y = take(policy_training.prepare(X, Y.astype("float32"), batch_size=5, seed=0, augment=blend,
+                                        with_labels=True, preprocess=tf.identity), 1)[0]
+    np.testing.assert_array_equal(x, X[(y * 2).astype(int)] // 2)
+
+
+# ---------------------------------------------------------------- lesson 3
+
+
+def test_corrected_generator_sees_every_sample_once_per_epoch_and_never_writes_its_input():
+    x, y = _data()
+    before = x.copy()
+    gen = feeding.batches(x, y, BS, seed=0, augment=_brighten)
+    epochs = [[next(gen) for _ in range(5)] for _ in range(50)]
+    for batches in epochs:
+        assert sorted(_ids(batches)) == list(range(N))
+        assert [len(b[1]) for b in batches] == [5, 5, 5, 5, 3]  # the partial batch is kept, not dropped
+    assert _ids(epochs[0]) != _ids(epochs[1]), "reshuffled every epoch"
+    np.testing.assert_array_equal(x, before)
+    xb, yb = epochs[3][0]
+    np.testing.assert_array_equal(xb, np.minimum(x[yb].astype(int) + 1, 255))  # augmentation on a copy
+
+
+def test_pydataset_same_contract_and_batches_independent_of_the_order_they_are_asked_for():
+    x, y = _data()
+    before = x.copy()
+    ds = feeding.FlowerBatches(x, y, BS, augment=_brighten)
+    orders = []
+    for _ in range(3):
+        batches = [ds[i] for i in range(len(ds))]
+        assert sorted(_ids(batches)) == list(range(N)) and len(batches[-1][1]) == 3
+        backwards = [ds[i] for i in reversed(range(len(ds)))][::-1]
+        for (xa, ya), (xb, yb) in zip(batches, backwards):
+            np.testing.assert_array_equal(xa, xb)
+            np.testing.assert_array_equal(ya, yb)
+        orders.append(_ids(batches))
+        ds.on_epoch_end()
+    assert orders[0] != orders[1]
+    np.testing.assert_array_equal(x, before)
+
+
+def test_file_stream_same_contract_and_pixels_stay_with_their_labels(tmp_path):
+    paths = []
+    for i in range(N):
+        paths.append(str(tmp_path / f"{i}.png"))
+        Image.new("RGB", (6, 6), (i, i, i)).save(paths[-1])
+    batches = take(feeding.file_stream(paths, np.arange(N), size=(6, 6), batch_size=BS), 10)
+    first, second = batches[:5], batches[5:]
+    assert sorted(_ids(first)) == list(range(N)) and sorted(_ids(second)) == list(range(N))
+    assert [len(b[1]) for b in first] == [5, 5, 5, 5, 3]
+    for xb, yb in first:
+        assert (xb[:, 0, 0, 0] == yb).all(), "pixels stay with their labels"
+
+
+def test_three_feeders_give_the_same_samples_per_epoch(tmp_path):
+    from helpers import studies
+
+    x, y = _data()
+    paths = []
+    for i in range(N):
+        paths.append(str(tmp_path / f"{i}.png"))
+        Image.fromarray(x[i]).save(paths[-1])
+    feeders = studies.flower_feeders((x, y % 3, np.asarray(paths)), batch_size=BS, seed=0, size=(6, 6))
+    counts = {
+        "python_generator": sum(len(next(feeders["python_generator"])[1]) for _ in range(5)),
+        "pydataset": sum(len(feeders["pydataset"][i][1]) for i in range(len(feeders["pydataset"]))),
+        "tf_data": sum(len(yb) for _, yb in feeders["tf_data"].take(5)),
+    }
+    assert counts == {"python_generator": N, "pydataset": N, "tf_data": N}
+
+
+# ---------------------------------------------------------------- lesson 5
+
+
+def test_paired_stream_batches_stay_aligned_and_binary():
+    images, masks = blocky_pairs(n=5)
+    stream = segmentation.paired_stream(
+        images, masks, crop=32, batch_size=2, seed=0,
+        transform=lambda x, m, s: paired.paired_random_affine(x, m, seed=s, rotation=20, horizontal_flip=True))
+    for x, m in stream.take(6):
+        assert x.shape == (2, 32, 32, 1) and x.dtype == tf.float32 and float(tf.reduce_max(x)) <= 1
+        assert set(np.unique(m.numpy())) <= {0.0, 1.0}
+        for i in range(2):
+            assert_aligned(np.round(x[i].numpy() * 255), m[i].numpy().astype(np.uint8))
+
+
+@pytest.mark.parametrize("size, depth", [(32, 2), (64, 3), (96, 4)])
+def test_unet_output_has_the_input_size_and_is_fully_convolutional(size, depth):
+    model = segmentation.unet(base_filters=4, depth=depth)
+    for h, w in [(size, size), (size, size + 16)]:
+        assert model(np.zeros((1, h, w, 1), np.float32)).shape == (1, h, w, 1)
+
+
+def test_a_few_steps_on_64px_crops_lower_the_loss():
+    keras.utils.set_random_seed(0)
+    images, masks = blocky_pairs(n=4, size=128)
+    model = segmentation.unet(base_filters=4, depth=2)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="binary_crossentropy")
+    stream = segmentation.paired_stream(images, masks, crop=64, batch_size=4, seed=0)
+    history = model.fit(stream, steps_per_epoch=15, epochs=2, shuffle=False, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0] * 0.8
