@@ -57,8 +57,10 @@ def execute(lesson: Path, executed_dir: Path, mode: str, timeout: int = 3600) ->
     from nbclient import NotebookClient
 
     nb = nbformat.read(lesson, as_version=4)
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
-    nb.metadata["course_execution"] = {"mode": mode, "source_sha256": source_hash(lesson), "executed_by": "make book (nbclient)"}
+    resources = {"metadata": {"path": str(NOTEBOOKS)}}
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources=resources).execute()
+    nb.metadata["course_execution"] = {"mode": mode, "source_sha256": source_hash(lesson),
+                                       "executed_by": "make book (nbclient)"}
     executed_dir.mkdir(parents=True, exist_ok=True)
     target = executed_dir / lesson.name
     tmp = target.with_suffix(".tmp")
@@ -81,7 +83,8 @@ def measured_page() -> str:
         study = json.loads(path.read_text())
         prov = study.get("provenance", {})
         lines += [f"## `{path.name}`", "", study.get("about", "").strip(), ""]
-        facts = [f"{key}: {prov[key]}" for key in ("device", "tensorflow", "keras", "mode", "date", "git_commit") if prov.get(key)]
+        keys = ("device", "tensorflow", "keras", "mode", "date", "git_commit")
+        facts = [f"{key}: {prov[key]}" for key in keys if prov.get(key)]
         if facts:
             lines += ["- " + "; ".join(str(f) for f in facts)]
         if prov.get("command"):
@@ -139,7 +142,8 @@ def build(out: Path = BOOK, executed_dir: Path = EXECUTED, execute_missing: bool
         copy = reusable(lesson, executed_dir, mode)
         if copy is None:
             if not execute_missing:
-                raise FileNotFoundError(f"no executed {mode}-mode copy of {lesson.name} from this source in {executed_dir}")
+                raise FileNotFoundError(
+                    f"no executed {mode}-mode copy of {lesson.name} from this source in {executed_dir}")
             print(f"executing {lesson.name} ({mode} mode)", flush=True)
             copy = execute(lesson, executed_dir, mode)
         else:
@@ -160,7 +164,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=BOOK, help="where the site goes (default outputs/book)")
     parser.add_argument("--executed", type=Path, default=EXECUTED, help="executed lesson copies to reuse")
-    parser.add_argument("--no-execute", action="store_true", help="fail instead of executing a lesson without a reusable copy")
+    parser.add_argument("--no-execute", action="store_true",
+                        help="fail instead of executing a lesson without a reusable copy")
     args = parser.parse_args(argv)
     index = build(args.out, args.executed, execute_missing=not args.no_execute)
     print(f"book: {index}")

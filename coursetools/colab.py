@@ -42,7 +42,8 @@ def repository() -> str:
     """The course's public repository, e.g. ``https://github.com/owner/name`` (pyproject's [project.urls])."""
     url = tomllib.loads(PYPROJECT.read_text())["project"]["urls"]["Repository"].rstrip("/")
     if not re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", url):
-        raise ValueError(f"[project.urls] Repository in pyproject.toml must be https://github.com/<owner>/<name>, not {url!r}")
+        raise ValueError(
+            f"[project.urls] Repository in pyproject.toml must be https://github.com/<owner>/<name>, not {url!r}")
     return url
 
 
@@ -56,7 +57,8 @@ def badge(notebook: str, url: str | None = None) -> str:
 def setup_cell(datasets: tuple[str, ...], url: str | None = None, clone_to: str = CLONE_TO) -> str:
     """The first code cell's source for a lesson that uses ``datasets`` (``url``, ``clone_to``: for tests)."""
     names = ", ".join(f'"{name}"' for name in datasets)
-    fetch = f"\n    from helpers import datasets\n\n    for name in [{names}]:\n        datasets.fetch(name)" if datasets else ""
+    fetch = (f"\n    from helpers import datasets\n\n    for name in [{names}]:\n        datasets.fetch(name)"
+             if datasets else "")
     return f'''{SETUP_START} get the course, install its helpers, fetch this lesson's data. Elsewhere: nothing.
 import sys
 

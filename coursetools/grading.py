@@ -54,7 +54,8 @@ def nbgrader(course: Course, *args: str) -> None:
     where = [f"--CourseDirectory.root={course.root}", f"--CourseDirectory.db_url={course.db_url}"]
     # nbgrader runs `alembic` from PATH: put this environment's bin folder first
     env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
-    result = subprocess.run([sys.executable, "-m", "nbgrader", *args, *where], cwd=ROOT, capture_output=True, text=True, env=env)
+    result = subprocess.run([sys.executable, "-m", "nbgrader", *args, *where], cwd=ROOT, capture_output=True,
+                            text=True, env=env)
     if result.returncode != 0:
         raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
 
@@ -161,7 +162,8 @@ def grade(names: list[str] | None = None, course: Course | None = None) -> list[
 def print_table(rows: list[dict]) -> None:
     print(f"{'student':<14} {'assignment':<38} {'autograded':>11} {'by hand':>8}")
     for r in rows:
-        print(f"{r['student']:<14} {r['assignment']:<38} {r['auto_score']:>5g} / {r['auto_max']:<3g} {r['manual_max']:>6g} pts")
+        print(f"{r['student']:<14} {r['assignment']:<38} {r['auto_score']:>5g} / {r['auto_max']:<3g} "
+              f"{r['manual_max']:>6g} pts")
 
 
 def main(argv=None) -> None:

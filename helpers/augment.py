@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
-
 import tensorflow as tf
 
 Seed = int | Sequence[int] | tf.Tensor
@@ -255,7 +254,8 @@ def _blur_float(batch: tf.Tensor, sigma, radius: int) -> tf.Tensor:
     """Separable Gaussian blur of a float batch (N, H, W, C); edges mirrored."""
     small = [d for d in batch.shape[1:3] if d is not None and d < radius]
     if small:
-        raise ValueError(f"blur radius {radius} px (3 sigma) is too large for an image of {batch.shape[1]}x{batch.shape[2]}")
+        raise ValueError(f"blur radius {radius} px (3 sigma) is too large for an image of "
+                         f"{batch.shape[1]}x{batch.shape[2]}")
     x = tf.range(-radius, radius + 1, dtype=tf.float32)
     kernel = tf.exp(-(x**2) / (2.0 * tf.cast(sigma, tf.float32) ** 2))
     kernel = kernel / tf.reduce_sum(kernel)

@@ -19,8 +19,8 @@ import argparse
 import json
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import tensorflow as tf
 
@@ -28,7 +28,6 @@ from helpers import config
 from helpers.feeders import METHODS, Feeder, ServicePool, feeders, file_batches, service_batches
 from helpers.taught import input_knobs
 from helpers.workloads import WORKLOADS, Workload
-
 
 # ---------------------------------------------------------------- lesson 6: the tf.data knobs, one at a time
 
@@ -69,7 +68,7 @@ def tf_data_knobs(paths, labels, *, size: int = 224, batch_size: int = 32, epoch
     pipeline = pipeline or input_knobs.knob_pipeline
     for name in variants:
         it = iter(pipeline(paths, labels, size=size, batch_size=batch_size, seed=seed, **KNOB_VARIANTS[name]))
-        seen = lambda: [image.tobytes() for _ in range(steps) for image in next(it)[0].numpy()]  # noqa: E731
+        seen = lambda it=it: [image.tobytes() for _ in range(steps) for image in next(it)[0].numpy()]
         pass_one = set(seen())  # also the warm-up: fills caches and buffers
         repeated = sum(image in pass_one for image in seen())
         start = time.perf_counter()

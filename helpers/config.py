@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import os
 import platform
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, TypeVar
+from typing import TypeVar
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SEED = 42

@@ -9,8 +9,8 @@ of batch: augmented, preprocessed, ready for the workload's model. ``feeders`` h
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import keras
 import numpy as np
@@ -201,7 +201,7 @@ def feeders(w: Workload, seed: int = 0, workers: int | None = None, methods=METH
         elif method == "in_model":
             model = models.AugmentInTrainStep(w.build_model(), w.augment, w.preprocess, seed=seed)
             model.compile(optimizer="adam", loss=shared.loss)
-            work = tf.function(lambda x, y, k: model.augment_batch(x, y, k))
+            work = tf.function(model.augment_batch)
             yield Feeder(method, iter(tf_data_batches(w, seed, augment_in_pipeline=False)), model, device_work=work)
         elif method == "albumentations":
             for n in sorted({1, workers}) if w.albumentations is not None else ():

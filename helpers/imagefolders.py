@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 
-
 MAX_PIXELS = 40_000_000  # 40 MP, four times a 10-MP photo; a 169-MP "decompression bomb" PNG costs 800 MB
 
 
@@ -88,7 +87,7 @@ def _check_file(path: Path, max_pixels: int) -> str:
     return mode
 
 
-def _entries(folder: Path, report: "ScanReport") -> list[Path]:
+def _entries(folder: Path, report: ScanReport) -> list[Path]:
     """The regular files of a class folder, sorted; dotfiles (``._x.jpg``, ``.DS_Store``) ignored;
     sub-folders, broken links and link loops reported as skipped."""
     files = []

@@ -14,8 +14,8 @@ import json
 import statistics
 import subprocess
 import sys
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 from helpers import config
 

@@ -24,7 +24,7 @@ one 8-bit step on a few pixels.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import tensorflow as tf
 

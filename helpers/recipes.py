@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import keras
 import numpy as np
@@ -63,7 +63,7 @@ class Recipe:
             images, masks = paired.paired_elastic(images, masks, seed=elastic_seed, **self.elastic)
         return images, masks
 
-    def without_elastic(self) -> "Recipe":
+    def without_elastic(self) -> Recipe:
         """The same recipe with no elastic field (cheaper; lesson 5's exercise)."""
         return Recipe(f"{self.name}_no_elastic", self.description + " (no elastic field)", self.affine)
 

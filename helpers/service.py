@@ -24,6 +24,7 @@ import time
 
 from helpers.config import REPO_ROOT
 
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
@@ -70,7 +71,7 @@ class LocalService:
         self.processes.append(process)
         return process
 
-    def __enter__(self) -> "LocalService":
+    def __enter__(self) -> LocalService:
         try:  # all servers start at once (each imports TensorFlow); workers retry until the dispatcher is up
             self.port = free_port()
             ports = [self.port] + [free_port() for _ in range(self.workers)]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import math
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 import keras
 import numpy as np
@@ -283,7 +283,8 @@ def policy_costs(arms: Sequence[str], *, batch_size: int = 128, repeats: int = 2
     out = []
     for arm in arms:
         augment, takes_labels = recipes.policy_arm(arm)
-        step = tf.function(lambda k: augment(x, y, tf.stack([tf.constant(seed, tf.int64), k])) if takes_labels
+        step = tf.function(lambda k, augment=augment, blend=takes_labels:
+                           augment(x, y, tf.stack([tf.constant(seed, tf.int64), k])) if blend
                            else augment(x, tf.stack([tf.constant(seed, tf.int64), k])))
         tf.nest.map_structure(lambda t: t.numpy(), step(tf.constant(0, tf.int64)))  # trace and warm up
         times = []

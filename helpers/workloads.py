@@ -8,9 +8,9 @@ consumes the batches. ``helpers.feeders`` turns a workload into batches; ``helpe
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import keras
 import numpy as np

@@ -37,9 +37,9 @@ from helpers import config
 print(config.banner("1 · Augmentation basics"))
 
 # %%
+import keras
 import numpy as np
 import tensorflow as tf
-import keras
 from sklearn.datasets import load_sample_image
 
 from helpers import augment, plots
@@ -229,7 +229,8 @@ import matplotlib.pyplot as plt
 
 fig, axes = plt.subplots(1, 2, figsize=(9, 3))
 axes[0].hist([fixed[:, 0], rrc[:, 0]], bins=20, label=["random_crop", "random_resized_crop"])
-axes[0].set_xlabel("fraction of the image area"); axes[0].legend()
+axes[0].set_xlabel("fraction of the image area")
+axes[0].legend()
 axes[1].hist([fixed[:, 1], rrc[:, 1]], bins=20)
 axes[1].set_xlabel("aspect ratio (width / height)")
 for ax in axes:

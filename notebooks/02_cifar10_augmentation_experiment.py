@@ -51,9 +51,10 @@ print(config.banner("2 · CIFAR-10 augmentation experiment"))
 # %%
 import math
 
+import keras
 import numpy as np
 import tensorflow as tf
-import keras
+
 from helpers import datasets, measured, models, plots, recipes, splits, studies
 
 N_TRAIN = config.pick(quick=512, full=10_000)    # the post's 20%: the first 10,000 training images
@@ -255,7 +256,7 @@ legacy_model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=
 datagen = tf.keras.preprocessing.image.ImageDataGenerator(**recipes.POST_CIFAR.legacy_kwargs())  # legacy, deprecated
 flow = datagen.flow(x_small, y_small, batch_size=BATCH, shuffle=True, seed=SEED)                   # endless
 steps = math.ceil(len(x_small) / BATCH)
-for epoch in range(1):
+for _epoch in range(1):
     progbar = keras.utils.Progbar(steps)
     for step in range(steps):
         x_batch, y_batch = next(flow)

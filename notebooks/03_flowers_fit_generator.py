@@ -43,10 +43,11 @@ print(config.banner("3 · Flowers from a generator"))
 # %%
 import math
 
+import keras
 import numpy as np
 import tensorflow as tf
-import keras
-from helpers import datasets, imagefolders, measured, metrics, models, pipelines, plots, recipes, splits
+
+from helpers import datasets, imagefolders, measured, metrics, models, plots, recipes, splits
 
 EPOCHS = config.pick(quick=1, full=6)
 TRAIN_LIMIT = config.pick(quick=48, full=None)  # quick mode trains on 48 images: a smoke test only
@@ -92,8 +93,10 @@ plots.show_grid(np.concatenate(per_class), [classes[c] for c in range(len(classe
 # file, a CMYK and a grayscale image, and an empty class folder.
 
 # %%
-import shutil, tempfile
+import shutil
+import tempfile
 from pathlib import Path
+
 from PIL import Image
 
 messy = Path(tempfile.mkdtemp()) / "flowers"
@@ -137,7 +140,7 @@ def posts_minibatches(inputs, targets, batch_size, shuffle=False, augment=None):
 copy = x_train[:DEMO_LIMIT].copy()
 seen = np.zeros(len(copy), int)
 snapshots = [copy[3].copy()]
-for epoch in range(3):
+for _ in range(3):
     for _, ids in posts_minibatches(copy, np.arange(len(copy)), BATCH, augment=recipes.FLOWERS.fused):
         np.add.at(seen, ids, 1)
     snapshots.append(copy[3].copy())

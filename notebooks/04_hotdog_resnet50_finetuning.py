@@ -52,10 +52,11 @@ print(config.banner("4 · Hotdog ResNet50 fine-tuning"))
 import math
 import time
 
+import keras
 import numpy as np
 import tensorflow as tf
-import keras
 from keras.applications.resnet50 import preprocess_input  # ResNet50's own: RGB -> BGR, minus the ImageNet means
+
 from helpers import augment, datasets, imagefolders, measured, models, pipelines, plots
 
 LOAD, CROP = config.pick(quick=72, full=256), config.pick(quick=64, full=224)

@@ -41,11 +41,12 @@ from helpers import config
 print(config.banner("5 · U-Net membrane segmentation"))
 
 # %%
+import keras
 import numpy as np
 import tensorflow as tf
-import keras
 from keras import layers
-from helpers import measured, metrics, models, paired, pipelines, plots, recipes, splits
+
+from helpers import measured, metrics, paired, pipelines, plots, recipes, splits
 
 SEED = 0
 VERBOSE = config.pick(quick=0, full=2)

@@ -53,10 +53,23 @@ import math
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import tensorflow as tf
-import keras
-from helpers import augment, bench, datasets, feeders, imagefolders, measured, models, plots, readers, recipes, scaling, workloads
+
+from helpers import (
+    augment,
+    bench,
+    datasets,
+    feeders,
+    imagefolders,
+    measured,
+    models,
+    readers,
+    recipes,
+    scaling,
+    workloads,
+)
 from helpers.taught import cifar_pipeline
 
 # %% [markdown]

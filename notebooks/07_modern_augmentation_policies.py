@@ -54,10 +54,11 @@ print(config.banner("7 · Modern augmentation policies"))
 import math
 import time
 
+import keras
 import numpy as np
 import tensorflow as tf
-import keras
 from scipy import stats
+
 from helpers import datasets, measured, metrics, models, plots, policies, recipes, splits
 
 N_TRAIN = config.pick(quick=512, full=10_000)    # lesson 2's 20%: the first 10,000 training images, 1,000 held out

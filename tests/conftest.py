@@ -35,7 +35,8 @@ def needs_offline(*names: str):
 
 class _Origin(http.server.SimpleHTTPRequestHandler):
     """Serves a folder; counts requests; '/truncated/<file>' promises more bytes than it sends;
-    '/slow/<file>' trickles a file out over about 0.6 s; '/badlength/<file>' sends the whole file under a malformed Content-Length."""
+    '/slow/<file>' trickles a file out over about 0.6 s; '/badlength/<file>' sends the whole file under a malformed
+    Content-Length."""
 
     requests: list[str]
 

@@ -47,7 +47,8 @@ def test_seed_pairs_and_tensors_work_like_ints(name):
 
 
 @op_names
-@pytest.mark.parametrize("image", [PHOTO_U8, PHOTO_F32, PHOTO_F32.astype(np.float16)], ids=["uint8", "float32", "float16"])
+@pytest.mark.parametrize("image", [PHOTO_U8, PHOTO_F32, PHOTO_F32.astype(np.float16)],
+                         ids=["uint8", "float32", "float16"])
 def test_dtype_and_range_are_kept(name, image):
     out = OPS[name](image, 3).numpy()
     assert out.dtype == image.dtype
@@ -226,8 +227,10 @@ def test_fused_affine_matches_the_composition_of_the_separate_transforms():
         step = _warp(step, m)
     np.testing.assert_allclose(_warp(image, fused), step, atol=1e-6)
     assert np.abs(step).sum() > 0 and not np.allclose(step, image)
-    smooth = (0.5 + 0.25 * np.add.outer(np.sin(np.arange(h) / 3), np.cos(np.arange(w) / 4)))[..., None].astype(np.float32)
-    small = [A.affine_matrix(h, w, rotation=7), A.affine_matrix(h, w, shift=(0.5, 0.3)), A.affine_matrix(h, w, zoom=(0.9, 0.9))]
+    smooth = 0.5 + 0.25 * np.add.outer(np.sin(np.arange(h) / 3), np.cos(np.arange(w) / 4))
+    smooth = smooth[..., None].astype(np.float32)
+    small = [A.affine_matrix(h, w, rotation=7), A.affine_matrix(h, w, shift=(0.5, 0.3)),
+             A.affine_matrix(h, w, zoom=(0.9, 0.9))]
     chained = smooth
     for m in small:
         chained = _warp(chained, m, "bilinear")
@@ -270,7 +273,7 @@ def test_random_affine_parameters_stay_in_range():
 
 # ---- random_resized_crop: Inception's / torchvision's sampling, checked on its distribution
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _boxes(height, width, n=3000, **kwargs):
     seeds = tf.stack([tf.range(n, dtype=tf.int64), tf.fill([n], tf.constant(11, tf.int64))], axis=1)
     draw = tf.function(lambda seeds: tf.map_fn(

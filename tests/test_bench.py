@@ -13,7 +13,6 @@ from helpers.taught import cifar_pipeline, input_knobs
 from tests.conftest import needs_offline
 
 
-
 def _tiny_model(shape, loss):
     inputs = keras.Input(shape)
     x = keras.layers.Conv2D(2, 3, padding="same")(inputs)

@@ -12,20 +12,23 @@ def _write(path, cells):
 
 
 def _code(source, **nbgrader):
-    return {"cell_type": "code", "source": source, "metadata": {"nbgrader": nbgrader} if nbgrader else {}, "outputs": []}
+    metadata = {"nbgrader": nbgrader} if nbgrader else {}
+    return {"cell_type": "code", "source": source, "metadata": metadata, "outputs": []}
 
 
 def test_solution_text_takes_code_regions_and_written_answers(tmp_path):
     nb = _write(tmp_path / "i.ipynb", [
         _code("def f(x):\n    ### BEGIN SOLUTION\n    return x + 1\n\n    ### END SOLUTION\nprint(f)", solution=True),
-        {"cell_type": "markdown", "source": "Flips keep\nthe label.", "metadata": {"nbgrader": {"solution": True, "grade": True}}},
+        {"cell_type": "markdown", "source": "Flips keep\nthe label.",
+         "metadata": {"nbgrader": {"solution": True, "grade": True}}},
         {"cell_type": "markdown", "source": "A question.", "metadata": {}},
     ])
     assert grading.solution_text(nb) == ["return x + 1", "Flips keep", "the label."]
 
 
 def test_leaked_finds_a_solution_line_left_in_the_student_version(tmp_path):
-    instructor = _write(tmp_path / "i.ipynb", [_code("### BEGIN SOLUTION\ny = tf.image.flip_left_right(x)\n### END SOLUTION")])
+    instructor = _write(tmp_path / "i.ipynb",
+                        [_code("### BEGIN SOLUTION\ny = tf.image.flip_left_right(x)\n### END SOLUTION")])
     clean = _write(tmp_path / "s.ipynb", [_code("# YOUR CODE HERE\nraise NotImplementedError()")])
     dirty = _write(tmp_path / "d.ipynb", [_code("  y = tf.image.flip_left_right(x)  ")])
     assert grading.leaked(instructor, clean) == []

@@ -1,9 +1,9 @@
 import subprocess
 import sys
 import tarfile
+from pathlib import Path
 
 import pytest
-from pathlib import Path
 
 from helpers.download import (
     ChecksumError,

@@ -89,11 +89,13 @@ def test_lesson_4_unfreezing_makes_only_the_last_stage_trainable_and_batchnorm_s
     trainable = {layer.name for layer in backbone.layers if layer.trainable and layer.weights}
     assert trainable == set(names) and names and all(n.startswith("conv5_") for n in names)
     assert not any("_bn" in n for n in names), "BatchNorm layers stay frozen"
-    assert any(n.startswith("conv4_") for n in (l.name for l in backbone.layers if not l.trainable))
-    norms = [l for l in backbone.layers if isinstance(l, keras.layers.BatchNormalization) and l.name.startswith("conv5_")]
+    assert any(n.startswith("conv4_") for n in (layer.name for layer in backbone.layers if not layer.trainable))
+    norms = [layer for layer in backbone.layers
+             if isinstance(layer, keras.layers.BatchNormalization) and layer.name.startswith("conv5_")]
     before = [n.moving_mean.numpy().copy() for n in norms]
     classifier.compile(optimizer=keras.optimizers.Adam(1e-4), loss="sparse_categorical_crossentropy")
-    classifier.train_on_batch(np.random.default_rng(2).normal(0, 50, (4, *SMALL)).astype(np.float32), np.array([0, 1, 0, 1]))
+    x = np.random.default_rng(2).normal(0, 50, (4, *SMALL)).astype(np.float32)
+    classifier.train_on_batch(x, np.array([0, 1, 0, 1]))
     for b, n in zip(before, norms):
         np.testing.assert_array_equal(b, n.moving_mean.numpy())
 

@@ -15,7 +15,8 @@ PHOTOS = RNG.integers(0, 256, (6, 16, 16, 3)).astype(np.uint8)
 PHOTOS[:, :8] //= 2  # a darker top half, so contrast and equalisation have something to do
 
 
-def _ops(name, magnitude, n=len(PHOTOS), sign=1.0):
+def _ops(name, magnitude, n=None, sign=1.0):
+    n = len(PHOTOS) if n is None else n
     x = tf.cast(PHOTOS[:n], tf.float32) / 255
     out = P.apply_ops(x, tf.fill([n], P.OPS.index(name)), tf.fill([n], magnitude), tf.fill([n], sign))
     return np.round(out.numpy() * 255).astype(int)

@@ -74,7 +74,8 @@ def test_membrane_pairs_stay_aligned_and_the_seed_is_split_not_shifted():
 
 def test_cifar_arms_and_unknown_arm():
     assert recipes.cifar_arm("plain") is None
-    np.testing.assert_array_equal(recipes.cifar_arm("crop_flip")(IMAGES, (1, 2)), recipes.CROP_FLIP.fused(IMAGES, (1, 2)))
+    np.testing.assert_array_equal(recipes.cifar_arm("crop_flip")(IMAGES, (1, 2)),
+                                  recipes.CROP_FLIP.fused(IMAGES, (1, 2)))
     with pytest.raises(ValueError, match="unknown arm 'mixup'"):
         recipes.cifar_arm("mixup")
 

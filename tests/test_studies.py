@@ -77,7 +77,8 @@ def test_policy_runs_train_with_soft_labels_and_score_test_time_augmentation():
     saved = []
     rows = studies.policy_runs(["crop_flip+cutmix"], [1], n_train=256, epochs=1, n_test=100, on_row=saved.append)
     row = rows[0]
-    assert (row["arm"], row["seed"], row["n_train"], row["n_test"], row["steps"]) == ("crop_flip+cutmix", 1, 231, 100, 2)
+    assert ((row["arm"], row["seed"], row["n_train"], row["n_test"], row["steps"])
+            == ("crop_flip+cutmix", 1, 231, 100, 2))
     assert set(row["tta"]) == {"none", "flip", "flip_shift"}
     assert [row["tta"][v]["views"] for v in ("none", "flip", "flip_shift")] == [1, 2, 10]
     assert row["test_accuracy"] == row["tta"]["none"]["accuracy"] and row["seconds_per_epoch"] > 0
