@@ -1,7 +1,7 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # Lesson 2 · exercises: the CIFAR-10 experiment
 #
-# **Read first:** `02_cifar10_augmentation_experiment.ipynb`, which reruns the post's experiment on the first 10,000 CIFAR-10 images and beats it with pad-4 + crop + flip. These exercises practise it: the lesson's data split, the `crop_flip` augmentation on a batch, the seeded training stream, and an epoch budget that holds the optimizer steps fixed.
+# **Read first:** `02_cifar10_augmentation_experiment.ipynb`, which reruns the post's experiment on the first 10,000 CIFAR-10 images and beats it with pad-4 + crop + flip. These exercises practise it: the lesson's data split, the `crop_flip` augmentation on a batch, a training stream that augments per image and keeps only full batches, and an epoch budget that holds the optimizer steps fixed.
 #
 # **How this works.** Write your code where it says `# YOUR CODE HERE` and delete the
 # `raise NotImplementedError()` line. Then run the test cells below it: a test that passes prints `ok`,
@@ -23,9 +23,9 @@ os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # TensorFlow's C++ log goes to stderr,
 
 import math
 
+import keras
 import numpy as np
 import tensorflow as tf
-import keras
 
 from helpers import augment, config, readers, splits
 
@@ -153,66 +153,95 @@ print("ok: a draw per image, half of them mirrored, and it runs in tf.data")
 
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ex3-statement", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# ## Exercise 3 (class): the seeded training stream
+# ## Exercise 3 (class): a stream that augments per image and drops the partial batch
 #
-# **Why it matters.** Every run of lesson 2 trains on this stream. Three details decide whether it is right:
-# it reshuffles every epoch; it gives batch *k* the seed `(seed, k)`, so that a rerun is identical while
-# every epoch still gets fresh draws; and it scales the pixels the way the model expects, to [-1, 1].
+# **Why it matters.** Lesson 2's `prepare` augments whole batches and lets a batch run across the end of a
+# pass. Two other contracts are common, and each changes where the steps go: augmenting **one image at a
+# time** (`map` before `batch`, so the augmentation never needs to know the batch size) and keeping only
+# **full batches** (every optimizer step sees `batch_size` images, so BatchNorm statistics never come from a
+# handful of stragglers). The seed must then follow the image's place in the stream, not the batch.
 #
-# **What to write.** `prepare(x, y, *, batch_size, seed, augment=None)` returns `(stream, steps)`: an
-# endless `tf.data` stream of `(float32 images in [-1, 1], labels)`, and the number of batches in one pass.
-# Build it in the lesson's order: `from_tensor_slices`; `shuffle` over all samples with `seed`, reshuffled
-# each iteration; `repeat`; `batch`; then, if `augment` is given, `enumerate` and `map` `augment(uint8 batch,
-# (seed, k))` in parallel; then scale with `x / 127.5 - 1` (in parallel too); finally `prefetch`. The tests
-# compare your stream with the course's own copy of this pipeline, batch for batch.
+# **What to write.** `prepare_per_image(x, y, *, batch_size, seed, augment_one=None)` returns
+# `(stream, steps)`:
+# - `steps = len(x) // batch_size`, the full batches in one pass;
+# - `stream` is endless; each pass is `steps` full batches of distinct samples, in a new order every pass
+#   (drawn with `seed`); the `len(x) % batch_size` samples left over by a pass's order are dropped, and
+#   no batch mixes two passes;
+# - with `augment_one`, the image at position `p` of batch `k` (both counted from 0, `k` over the whole
+#   stream) becomes `augment_one(image, (seed, k * batch_size + p))`, called on **one** uint8 image
+#   (H, W, C) with an int64 seed pair, before batching;
+# - images come out as float32 `x / 127.5 - 1`, labels unchanged.
 #
-# **Hints.** `tf.stack([tf.constant(seed, tf.int64), k])` makes the seed of batch `k`.
-# `num_parallel_calls=tf.data.AUTOTUNE`.
+# **Hints.** `shuffle(..., reshuffle_each_iteration=True)` followed by `take(n)` keeps the first `n` of
+# each pass's order. `enumerate()` before `batch` numbers the images of the stream.
+# `tf.stack([tf.constant(seed, tf.int64), j])` is a seed pair.
 
 # %% nbgrader={"grade": false, "grade_id": "ex3-answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def prepare(x, y, *, batch_size, seed, augment=None):
-    """(endless stream of (float32 images in [-1, 1], labels), batches per pass)."""
+def prepare_per_image(x, y, *, batch_size, seed, augment_one=None):
+    """(endless stream of full batches (float32 images in [-1, 1], labels), full batches per pass)."""
     ### BEGIN SOLUTION
-    ds = tf.data.Dataset.from_tensor_slices((x, y))
-    ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True).repeat().batch(batch_size)
-    if augment is not None:
-        base = tf.constant(seed, tf.int64)
-        ds = ds.enumerate().map(lambda k, xy: (augment(xy[0], tf.stack([base, k])), xy[1]),
-                                num_parallel_calls=tf.data.AUTOTUNE)
-    ds = ds.map(lambda xb, yb: (tf.cast(xb, tf.float32) / 127.5 - 1.0, yb), num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE), math.ceil(len(x) / batch_size)
+    steps = len(x) // batch_size
+    pairs = tf.data.Dataset.from_tensor_slices((x, y))
+    pairs = pairs.shuffle(len(x), seed=seed, reshuffle_each_iteration=True).take(steps * batch_size).repeat()
+    if augment_one is not None:
+        first = tf.constant(seed, tf.int64)
+        pairs = pairs.enumerate().map(
+            lambda j, pair: (augment_one(pair[0], tf.stack([first, j])), pair[1]),
+            num_parallel_calls=tf.data.AUTOTUNE)
+    batched = pairs.batch(batch_size, drop_remainder=True)
+    batched = batched.map(lambda images, labels: (tf.cast(images, tf.float32) / 127.5 - 1.0, labels),
+                          num_parallel_calls=tf.data.AUTOTUNE)
+    return batched.prefetch(tf.data.AUTOTUNE), steps
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex3-test-stream", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-x_small, ids = x_train[:64], np.arange(64)  # label = position, so every image can be traced
-stream, steps = prepare(x_small, ids, batch_size=16, seed=0)
-assert steps == 4 and prepare(x_small[:50], ids[:50], batch_size=16, seed=0)[1] == 4
-batches = list(stream.take(8))  # two passes
-assert all(b[0].shape == (16, 32, 32, 3) and b[0].dtype == tf.float32 for b in batches)
-first = np.concatenate([b[1].numpy() for b in batches[:4]])
-second = np.concatenate([b[1].numpy() for b in batches[4:]])
-assert sorted(first) == sorted(second) == list(range(64)), "each pass must visit every image once"
-assert not np.array_equal(first, second), "every pass needs a new order"
+# %% nbgrader={"grade": true, "grade_id": "ex3-test-passes", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+x_small, ids = x_train[:50], np.arange(50)  # label = position, so every image can be traced
+stream, steps = prepare_per_image(x_small, ids, batch_size=16, seed=0)
+assert steps == 3, f"50 images make 3 full batches of 16, not {steps}"
+assert prepare_per_image(x_small[:48], ids[:48], batch_size=16, seed=0)[1] == 3
+batches = list(stream.take(3 * steps))  # three passes
+assert all(b[0].shape == (16, 32, 32, 3) and b[0].dtype == tf.float32 for b in batches), \
+    "every batch full, float32 images"
+passes = [np.concatenate([b[1].numpy() for b in batches[i * steps:(i + 1) * steps]]) for i in range(3)]
+for one_pass in passes:
+    assert len(set(one_pass)) == 48, "a pass is 48 distinct samples: no batch may run into the next pass"
+assert len({tuple(p) for p in passes}) == 3, "every pass needs a new order"
+assert len({frozenset(p) for p in passes}) > 1, "the dropped samples should change from pass to pass"
 for images, labels in batches:
     np.testing.assert_allclose(images, x_small[labels.numpy()] / 127.5 - 1, atol=1e-6,
                                err_msg="without augmentation: the image of that label, scaled to [-1, 1]")
-print("ok: endless, reshuffled every pass, scaled to [-1, 1], images with their labels")
+again = [b[1].numpy().tolist() for b in prepare_per_image(x_small, ids, batch_size=16, seed=0)[0].take(6)]
+assert again == [b[1].numpy().tolist() for b in batches[:6]], "same seed, different order"
+print("ok: full batches only, every pass distinct samples in a new order, scaled to [-1, 1]")
 
-# %% nbgrader={"grade": true, "grade_id": "ex3-test-same-as-lesson", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "ex3-test-seeds", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 from helpers import recipes
-from helpers.taught import cifar_pipeline  # lesson 2's cells, saved
 
-x_small, ids = x_train[:64], np.arange(64)
-crop_flip = recipes.CROP_FLIP.fused  # the course's pad-4 + crop + flip
-mine, _ = prepare(x_small, ids, batch_size=16, seed=3, augment=crop_flip)
-course = cifar_pipeline.prepare(x_small, ids, batch_size=16, seed=3, augment=crop_flip)
-for (x_mine, y_mine), (x_course, y_course) in zip(mine.take(6), course.take(6)):
-    np.testing.assert_array_equal(y_mine, y_course, err_msg="the order differs from the lesson's pipeline")
-    np.testing.assert_allclose(x_mine, x_course, atol=1e-6, err_msg="batch k must be augmented with (seed, k)")
-other = next(iter(prepare(x_small, ids, batch_size=16, seed=4, augment=crop_flip)[0]))[0]
-assert not np.allclose(other, next(iter(mine))[0]), "another seed must give another stream"
-print("ok: batch for batch the stream lesson 2 trains on")
+
+def show_seed(image, seed):
+    """A fake augmentation of one image: channel 0 <- seed[0], channels 1, 2 <- seed[1] in base 256."""
+    assert image.shape.rank == 3 and image.dtype == tf.uint8, f"augment_one gets one uint8 image, not {image}"
+    seed = tf.cast(seed, tf.int32)
+    channels = [seed[0], seed[1] % 256, seed[1] // 256]
+    return tf.stack([tf.fill(tf.shape(image)[:2], tf.cast(c, tf.uint8)) for c in channels], axis=-1)
+
+x_small, ids = x_train[:40], np.arange(40)
+stream, steps = prepare_per_image(x_small, ids, batch_size=8, seed=9, augment_one=show_seed)
+for k, (images, _) in enumerate(stream.take(12)):  # more than two passes
+    pixels = np.round((images.numpy() + 1) * 127.5).astype(int)
+    assert np.all(pixels[:, :, :, 0] == 9), "the first half of every seed pair is `seed`"
+    got = pixels[:, 0, 0, 1] + 256 * pixels[:, 0, 0, 2]
+    assert got.tolist() == [k * 8 + p for p in range(8)], \
+        f"batch {k}: image p needs the seed (seed, {k} * batch_size + p), got second halves {got.tolist()}"
+def crop_flip_one(image, s):
+    """The course's pad-4 + crop + flip, on one image."""
+    return recipes.CROP_FLIP.fused(image[None], s)[0]
+
+a = next(iter(prepare_per_image(x_small, ids, batch_size=8, seed=2, augment_one=crop_flip_one)[0]))
+b = next(iter(prepare_per_image(x_small, ids, batch_size=8, seed=2, augment_one=crop_flip_one)[0]))
+np.testing.assert_array_equal(a[0], b[0], err_msg="same seed, different augmentation")
+print("ok: every image seeded with (seed, its place in the stream), before batching")
 
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ex4-statement", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -265,6 +294,6 @@ print("ok")
 # %% [markdown]
 # ## Summary
 #
-# You wrote lesson 2's split, the `crop_flip` augmentation with a draw per image, and the seeded training
-# stream that reproduces the lesson's batch for batch, and you computed an epoch budget that compares
+# You wrote lesson 2's split, the `crop_flip` augmentation with a draw per image, and a training stream
+# that augments each image with a seed from its place in the stream and keeps only full batches, and you computed an epoch budget that compares
 # training-set sizes at equal optimizer steps.

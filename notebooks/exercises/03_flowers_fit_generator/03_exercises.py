@@ -1,7 +1,7 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # Lesson 3 · exercises: training from a generator
 #
-# **Read first:** `03_flowers_fit_generator.ipynb`, which shows the two bugs in the flower post's generator and the three ways to feed `model.fit` that replaced `fit_generator`. These exercises practise it: the post's generator fixed, a `keras.utils.PyDataset` whose batches do not depend on the order they are asked for, and a `tf.data` stream that reads the photos from disk.
+# **Read first:** `03_flowers_fit_generator.ipynb`, which shows the two bugs in the flower post's generator and the three ways to feed `model.fit` that replaced `fit_generator`. These exercises practise it: a finite generator of class-balanced batches, a `keras.utils.PyDataset` that reads its files lazily and whose batches do not depend on the order they are asked for, and a `tf.data` stream that reads the photos from disk.
 #
 # **How this works.** Write your code where it says `# YOUR CODE HERE` and delete the
 # `raise NotImplementedError()` line. Then run the test cells below it: a test that passes prints `ok`,
@@ -23,9 +23,9 @@ os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # TensorFlow's C++ log goes to stderr,
 
 import math
 
+import keras
 import numpy as np
 import tensorflow as tf
-import keras
 
 from helpers import config, datasets, imagefolders
 from helpers.taught.feeding import decode  # lesson 3's file reader
@@ -38,64 +38,90 @@ print(f"{len(paths)} flower photos in {len(report.class_names)} classes: {report
 
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ex1-statement", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# ## Exercise 1 (class): the post's generator, fixed
+# ## Exercise 1 (class): a finite generator of class-balanced batches
 #
-# **Why it matters.** A generator that never ends gives Keras no epoch boundary, so `fit` counts
-# `steps_per_epoch` batches and calls that an epoch. The contract holds only if the generator yields each
-# sample once per `steps_per_epoch` batches. The post's generator broke it twice: its window moved by one
-# sample, and it wrote the augmented batch back into the training array, so every pass warped the same
-# pixels again.
+# **Why it matters.** The post's generator never ended, so `fit` had to be told `steps_per_epoch`. A
+# generator can also end by itself after a fixed number of epochs, and it can decide what a batch holds.
+# On an unbalanced data set (the flower classes range from about 600 to 900 photos, other sets far worse)
+# a common choice is the **class-balanced batch**: every batch holds the same number of samples of every
+# class, so the rare class is never missing from a step. An epoch then ends when the rarest class runs out,
+# and the larger classes contribute a different random subset every epoch. Two contracts carry over from
+# the lesson: the caller's array is never written, and augmentation seeds follow the batch count.
 #
 # **What to write.**
-# - `steps_per_epoch(n, batch_size)`: the batches in one pass, counting a smaller last batch;
-# - `batches(x, y, batch_size, *, seed=0, augment=None)`: an endless generator of `(x_batch, y_batch)`.
-#   Each pass visits every sample once, in a new order drawn from one `np.random.default_rng(seed)`, in
-#   batches of `batch_size` (the last one smaller if needed). With `augment`, batch number `k` of the whole
-#   run (0, 1, 2, ... across passes) becomes `augment(x_batch, (seed, k))`, applied to a **copy**: the
-#   caller's `x` is never written.
+# - `balanced_steps(y, batch_size)`: the batches in one epoch. With `K` classes (the distinct values of `y`),
+#   a batch holds `batch_size // K` samples of each class, so an epoch has `min_c(n_c) // (batch_size // K)`
+#   batches. A `batch_size` that is not a multiple of `K` raises `ValueError`.
+# - `balanced_batches(x, y, batch_size, *, epochs, seed=0, augment=None)`: a generator that yields
+#   `epochs * balanced_steps(y, batch_size)` batches `(x_batch, y_batch)` and then **stops**. In each epoch,
+#   every class is put in a new random order (one `np.random.default_rng(seed)` for the whole run) and the
+#   batches take consecutive slices of those orders, `batch_size // K` per class, so no sample appears twice
+#   in an epoch. The order of the samples within a batch is up to you. With `augment`, batch `k` of the run
+#   (0, 1, 2, ... across epochs) becomes `augment(x_batch, (seed, k))`, applied to a **copy**.
 #
-# **Hints.** `rng.permutation(len(x))`; `range(0, len(x), batch_size)`; indexing with an index array
-# (`x[idx]`) makes a copy, a slice (`x[a:b]`) does not.
+# **Hints.** `np.unique(y)`; `np.flatnonzero(y == c)` gives the positions of class `c`; `rng.permutation`;
+# `np.concatenate` the per-class slices. A `return` (or the end of the function) ends a generator.
 
 # %% nbgrader={"grade": false, "grade_id": "ex1-answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def steps_per_epoch(n, batch_size):
-    """Batches in one pass over n samples, the last one possibly smaller."""
+def balanced_steps(y, batch_size):
+    """Class-balanced batches per epoch: the rarest class's count // (batch_size // number of classes)."""
     ### BEGIN SOLUTION
-    return math.ceil(n / batch_size)
+    classes, counts = np.unique(y, return_counts=True)
+    if batch_size % len(classes):
+        raise ValueError(f"batch_size {batch_size} is not a multiple of the {len(classes)} classes")
+    return int(counts.min() // (batch_size // len(classes)))
     ### END SOLUTION
 
 
-def batches(x, y, batch_size, *, seed=0, augment=None):
-    """Endless (x_batch, y_batch); each pass every sample once in a new order; augment(copy, (seed, k))."""
+def balanced_batches(x, y, batch_size, *, epochs, seed=0, augment=None):
+    """epochs * balanced_steps batches, each with batch_size // K samples of every class; then stops."""
     ### BEGIN SOLUTION
+    steps = balanced_steps(y, batch_size)
+    groups = [np.flatnonzero(y == c) for c in np.unique(y)]
+    share = batch_size // len(groups)
     rng = np.random.default_rng(seed)
     k = 0
-    while True:
-        order = rng.permutation(len(x))
-        for start in range(0, len(x), batch_size):
-            idx = order[start:start + batch_size]
-            x_batch = x[idx]
+    for _ in range(epochs):
+        shuffled = [rng.permutation(group) for group in groups]
+        for j in range(steps):
+            idx = np.concatenate([order[j * share:(j + 1) * share] for order in shuffled])
+            chosen = x[idx]
             if augment is not None:
-                x_batch = augment(x_batch, (seed, k))
-            yield x_batch, y[idx]
+                chosen = augment(chosen, (seed, k))
             k += 1
+            yield chosen, y[idx]
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex1-test-passes", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-assert steps_per_epoch(50, 16) == 4 and steps_per_epoch(48, 16) == 3 and steps_per_epoch(5, 16) == 1
-x = np.arange(50).reshape(50, 1)
-y = np.arange(50)  # label = position: every sample can be traced
-stream = batches(x, y, 16, seed=0)
-passes = [[next(stream) for _ in range(steps_per_epoch(50, 16))] for _ in range(3)]
-for one_pass in passes:
-    assert [len(b[1]) for b in one_pass] == [16, 16, 16, 2], [len(b[1]) for b in one_pass]
-    assert sorted(np.concatenate([b[1] for b in one_pass])) == list(range(50)), "each pass: every sample once"
-    assert all(np.array_equal(b[0][:, 0], b[1]) for b in one_pass), "samples and labels must stay paired"
-assert len({tuple(np.concatenate([b[1] for b in p])) for p in passes}) == 3, "each pass needs a new order"
-again = batches(x, y, 16, seed=0)
-assert all(np.array_equal(next(again)[1], b[1]) for b in passes[0]), "same seed, different order"
-print("ok: every sample once per pass, a new order each pass, the last batch smaller")
+# %% nbgrader={"grade": true, "grade_id": "ex1-test-balanced", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+import itertools
+
+labels = np.repeat([0, 1, 2], [30, 20, 10])
+np.random.default_rng(0).shuffle(labels)  # 30, 20 and 10 samples of classes 0, 1, 2, mixed
+x = np.arange(60).reshape(60, 1)          # sample = position: labels[x] is its class
+assert balanced_steps(labels, 6) == 5 and balanced_steps(labels, 3) == 10 and balanced_steps(labels, 30) == 1
+for bad in (4, 7):
+    try:
+        balanced_steps(labels, bad)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError(f"batch_size {bad} is not a multiple of 3 classes: raise ValueError")
+out = list(itertools.islice(balanced_batches(x, labels, 6, epochs=3, seed=0), 16))
+assert len(out) == 15, f"3 epochs of 5 batches, then the generator must stop; got {len(out)} batches"
+for x_batch, y_batch in out:
+    assert len(y_batch) == 6 and np.bincount(y_batch, minlength=3).tolist() == [2, 2, 2], \
+        f"every batch holds 2 samples of each class, got {np.bincount(y_batch, minlength=3)}"
+    np.testing.assert_array_equal(labels[x_batch[:, 0]], y_batch, err_msg="samples and labels must stay paired")
+epochs = [np.concatenate([b[0][:, 0] for b in out[e * 5:(e + 1) * 5]]) for e in range(3)]
+for samples in epochs:
+    assert len(set(samples)) == 30, "no sample twice in an epoch"
+    assert set(np.flatnonzero(labels == 2)) <= set(samples), "the rarest class is used up in every epoch"
+majority = [frozenset(s for s in samples if labels[s] == 0) for samples in epochs]
+assert len(set(majority)) == 3, "the large classes need a new random subset every epoch"
+again = [b[1].tolist() for b in balanced_batches(x, labels, 6, epochs=1, seed=0)]
+assert again == [b[1].tolist() for b in out[:5]], "same seed, different batches"
+print("ok: balanced batches, every sample at most once per epoch, a new draw each epoch, and an end")
 
 # %% nbgrader={"grade": true, "grade_id": "ex1-test-copy", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 seeds = []
@@ -106,104 +132,119 @@ def scribble(batch, seed):
     batch += 100
     return batch
 
-x = np.arange(50).reshape(50, 1)
-y = np.arange(50)
+labels = np.arange(40) % 4
+x = np.arange(40).reshape(40, 1)
 kept = x.copy()
-stream = batches(x, 100 + y, 16, seed=7, augment=scribble)
-out = [next(stream) for _ in range(9)]  # more than two passes
+out = list(itertools.islice(balanced_batches(x, labels, 8, epochs=2, seed=7, augment=scribble), 20))
+assert len(out) == 10, "2 epochs of 5 batches"
 np.testing.assert_array_equal(x, kept, err_msg="the training array changed: augment a copy of the batch")
-assert all(np.array_equal(b[0][:, 0], b[1]) for b in out), "every batch must be augmented, once"
-assert seeds == [(7, k) for k in range(9)], f"batch k of the run needs the seed (seed, k), got {seeds[:5]}"
+assert all(np.array_equal(b[0][:, 0] % 4, b[1]) and np.all((b[0] >= 100) & (b[0] < 140)) for b in out), \
+    "every batch augmented, once"
+assert seeds == [(7, k) for k in range(10)], f"batch k of the run needs the seed (seed, k), got {seeds[:6]}"
 print("ok: the training array is never written; batch k gets the seed (seed, k)")
 
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ex2-statement", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# ## Exercise 2 (class): a `PyDataset` whose batches do not depend on who asks first
+# ## Exercise 2 (class): a `PyDataset` that reads its files lazily
 #
-# **Why it matters.** `keras.utils.PyDataset` replaced `fit_generator`'s `workers`: Keras asks for batches
-# by index, from several threads, in whatever order they finish. So batch `i` must be the same whichever
-# batch was made before it: its shuffle order and its augmentation seed must follow from the epoch and
-# `i`, not from a counter that runs as batches are made.
+# **Why it matters.** Lesson 3's `FlowerBatches` holds every image in memory. With a larger data set that
+# no longer fits, so the `PyDataset` keeps only the **paths** and reads a batch's files when Keras asks for
+# that batch, from several worker threads, in whatever order they finish. Two things must then hold: the
+# constructor and the epoch change read nothing (they must be cheap), and batch `i` must be the same
+# whichever batch was asked for before it, so the epoch's order must follow from the epoch number, not from
+# a counter that runs as batches are made.
 #
-# **What to write.** `FlowerBatches(x, y, batch_size, *, seed=0, augment=None, **kwargs)`:
-# - `__len__`: the batches per epoch, the last one smaller when `batch_size` does not divide the data;
-# - `__getitem__(i)`: batch `i` of the current epoch's order; with `augment`, a copy of it becomes
-#   `augment(x_batch, (seed, epoch * len(self) + i))`;
-# - `on_epoch_end()`: the next epoch, with a new order. Epoch `e`'s order is
-#   `np.random.default_rng((seed, e)).permutation(len(x))`, epoch 0 included.
+# **What to write.** `FlowerFiles(paths, labels, batch_size, *, read, seed=0, **kwargs)`, where
+# `read(path)` returns one uint8 image (H, W, 3), the same size for every file:
+# - `__init__` and `on_epoch_end` call `read` **never**;
+# - `__len__`: the batches per epoch, the last one smaller when `batch_size` does not divide the files;
+# - `__getitem__(i)`: `(images, labels)` of batch `i` in the current epoch's order, images a uint8 NumPy
+#   array (b, H, W, 3), labels a NumPy array; it calls `read` once for each file of that batch and for
+#   no other;
+# - epoch `e`'s order (epoch 0 first, `on_epoch_end` moves to the next) is
+#   `np.random.default_rng((seed, e)).permutation(len(paths))`.
 #
 # `super().__init__(**kwargs)` passes `workers`, `use_multiprocessing` and `max_queue_size` on to Keras (it
 # is written for you).
+#
+# **Hints.** Keep `paths` and `labels` as NumPy arrays so an index array picks a batch. `np.stack` a list
+# of images.
 
 # %% nbgrader={"grade": false, "grade_id": "ex2-answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
-class FlowerBatches(keras.utils.PyDataset):
-    """Batches of in-memory arrays, a new order every epoch; batch i of epoch e augmented with (seed, e * len + i)."""
+class FlowerFiles(keras.utils.PyDataset):
+    """Batches read from image files on demand; epoch e's order from (seed, e)."""
 
-    def __init__(self, x, y, batch_size, *, seed=0, augment=None, **kwargs):
+    def __init__(self, paths, labels, batch_size, *, read, seed=0, **kwargs):
         super().__init__(**kwargs)
         ### BEGIN SOLUTION
-        self.x, self.y, self.batch_size, self.seed, self.augment = x, y, batch_size, seed, augment
+        self.paths, self.labels = np.asarray(paths), np.asarray(labels)
+        self.batch_size, self.read, self.seed = batch_size, read, seed
         self.epoch = 0
-        self.order = np.random.default_rng((seed, 0)).permutation(len(x))
         ### END SOLUTION
 
     def __len__(self):
         ### BEGIN SOLUTION
-        return math.ceil(len(self.x) / self.batch_size)
+        return math.ceil(len(self.paths) / self.batch_size)
         ### END SOLUTION
 
     def __getitem__(self, i):
         ### BEGIN SOLUTION
-        idx = self.order[i * self.batch_size:(i + 1) * self.batch_size]
-        x_batch = self.x[idx]
-        if self.augment is not None:
-            x_batch = self.augment(x_batch, (self.seed, self.epoch * len(self) + i))
-        return x_batch, self.y[idx]
+        order = np.random.default_rng((self.seed, self.epoch)).permutation(len(self.paths))
+        picked = order[i * self.batch_size:(i + 1) * self.batch_size]
+        return np.stack([self.read(path) for path in self.paths[picked]]), self.labels[picked]
         ### END SOLUTION
 
     def on_epoch_end(self):
         ### BEGIN SOLUTION
         self.epoch += 1
-        self.order = np.random.default_rng((self.seed, self.epoch)).permutation(len(self.x))
         ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex2-test-epochs", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-x = np.arange(50).reshape(50, 1).astype("float32")
-y = np.arange(50)
-data = FlowerBatches(x, y, 16, seed=1)
-assert isinstance(data, keras.utils.PyDataset)
-assert len(data) == 4, f"50 samples in batches of 16 are 4 batches, not {len(data)}"
-sizes = [len(data[i][1]) for i in range(len(data))]
-assert sizes == [16, 16, 16, 2], sizes
-epoch_0 = np.concatenate([data[i][1] for i in range(4)])
-assert sorted(epoch_0) == list(range(50)), "every sample exactly once per epoch"
-assert all(np.array_equal(data[i][0][:, 0], data[i][1]) for i in range(4)), "samples and labels must stay paired"
-data.on_epoch_end()
-epoch_1 = np.concatenate([data[i][1] for i in range(4)])
-assert sorted(epoch_1) == list(range(50)) and not np.array_equal(epoch_0, epoch_1), "a new order every epoch"
-np.testing.assert_array_equal(epoch_1, np.random.default_rng((1, 1)).permutation(50), err_msg="epoch e's order comes from (seed, e)")
-assert FlowerBatches(x, y, 16, workers=2).workers == 2, "pass **kwargs on to PyDataset"
-print("ok: 4 batches with a smaller last one, every sample once, a new order each epoch")
+# %% nbgrader={"grade": true, "grade_id": "ex2-test-lazy", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+reads = []
 
+def read(path):
+    """Lesson 3's decode at 48x48, recording every file it reads."""
+    reads.append(str(path))
+    return decode(path, (48, 48)).numpy()
+
+few = paths[::29][:7]  # 7 photos from all five classes
+data = FlowerFiles(few, np.arange(7), 3, read=read, seed=1)  # label = position in `few`
+assert isinstance(data, keras.utils.PyDataset)
+assert len(data) == 3 and reads == [], f"{len(data)} batches; the constructor read {len(reads)} files"
+images, ids = data[1]
+assert isinstance(images, np.ndarray) and images.dtype == np.uint8 and images.shape == (3, 48, 48, 3), \
+    (type(images), getattr(images, "shape", None))
+assert sorted(reads) == sorted(few[i] for i in ids), "batch 1 must read its own 3 files, each once, and no other"
+for image, i in zip(images, ids):
+    np.testing.assert_array_equal(image, decode(few[i], (48, 48)).numpy(), err_msg=f"image labelled {i} is not {few[i]}")
+assert len(data[2][1]) == 1, "7 files in batches of 3: the last batch holds 1"
+reads.clear()
+data.on_epoch_end()
+assert reads == [], "on_epoch_end must not read files"
+assert FlowerFiles(few, np.arange(7), 3, read=read, workers=2).workers == 2, "pass **kwargs on to PyDataset"
+print("ok: nothing read up front, each batch reads exactly its own files")
 
 # %% nbgrader={"grade": true, "grade_id": "ex2-test-order", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-def show_seed(batch, seed):
-    """An augmentation whose output shows the seed it got: every pixel becomes seed[1]."""
-    return np.full_like(batch, seed[1])
+def fake_read(path):
+    """A stand-in file reader: a 2x2 image whose pixels hold the file's number."""
+    return np.full((2, 2, 3), int(path.split("_")[1]), np.uint8)
 
-x = np.arange(50).reshape(50, 1).astype("float32")
-kept = x.copy()
-data = FlowerBatches(x, np.arange(50), 16, seed=3, augment=show_seed)
+names = [f"file_{i}" for i in range(50)]
+data = FlowerFiles(names, np.arange(50), 16, read=fake_read, seed=3)
+assert len(data) == 4 and [len(data[i][1]) for i in range(4)] == [16, 16, 16, 2]
 backwards = [data[i] for i in (3, 2, 1, 0)][::-1]  # asked for in reverse, as a slow worker might
 forwards = [data[i] for i in range(4)]
-for i, ((x_b, y_b), (x_f, y_f)) in enumerate(zip(backwards, forwards)):
+for (_, y_b), (x_f, y_f) in zip(backwards, forwards):
     np.testing.assert_array_equal(y_b, y_f, err_msg="batch i must not depend on the order batches are asked for")
-    assert np.all(x_f == i), f"batch {i} of epoch 0 must be augmented with (seed, {i})"
-data.on_epoch_end()
-assert np.all(data[1][0] == len(data) + 1), "batch 1 of epoch 1 is augmented with (seed, 1 * len + 1)"
-np.testing.assert_array_equal(x, kept, err_msg="augment a copy: the training array changed")
-print("ok: batch i is the same whatever order the workers ask in; seeds (seed, e * len + i)")
+    np.testing.assert_array_equal(x_f[:, 0, 0, 0], y_f, err_msg="images and labels must stay paired")
+for e in range(3):
+    got = {i: data[i][1] for i in (2, 0, 3, 1)}  # asked for out of order
+    order = np.concatenate([got[i] for i in range(4)])
+    np.testing.assert_array_equal(order, np.random.default_rng((3, e)).permutation(50),
+                                  err_msg=f"epoch {e}'s order comes from (seed, {e})")
+    data.on_epoch_end()
+print("ok: batch i is the same whatever order the workers ask in; a new order each epoch, from (seed, e)")
 
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ex3-statement", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -264,7 +305,7 @@ print("ok: the order follows the seed")
 # %% [markdown] nbgrader={"grade": false, "grade_id": "question-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## Question (class): `steps_per_epoch`
 #
-# A student passes the endless generator of exercise 1 to `fit` with `steps_per_epoch=len(x)` (the number of
+# A student passes lesson 3's endless generator `batches` to `fit` with `steps_per_epoch=len(x)` (the number of
 # *images*) and a batch size of 32, and `epochs=10`. What actually happens to the training, the epoch count,
 # and callbacks such as early stopping or a checkpoint per epoch? Why does a `PyDataset` or a finite
 # `tf.data.Dataset` not need `steps_per_epoch`?
@@ -281,6 +322,6 @@ print("ok: the order follows the seed")
 # %% [markdown]
 # ## Summary
 #
-# You fixed the post's generator (a window that steps by the batch, a new order each pass, augmentation on
-# a copy), wrote a `PyDataset` whose batches do not depend on which worker asks first, and a `tf.data`
+# You wrote a generator that ends by itself and balances the classes in every batch (augmenting a copy),
+# a `PyDataset` that reads only the files of the batch asked for, whatever worker asks first, and a `tf.data`
 # stream that reads photos from disk with a partial last batch in every epoch.

@@ -1,7 +1,7 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # Lesson 4 · exercises: fine-tuning ResNet50
 #
-# **Read first:** `04_hotdog_resnet50_finetuning.ipynb`, which fine-tunes ResNet50 on hot dogs and explains why the original run sat at 50%. These exercises practise it: ResNet50's own `preprocess_input` and its inverse, unfreezing the last stage without its BatchNorm layers, a new head on pooled features, and caching a frozen backbone's features. Building ResNet50 itself is slow on a CPU, so the exercises use a small stand-in backbone whose layers are named like ResNet50's; your functions work unchanged on the real one.
+# **Read first:** `04_hotdog_resnet50_finetuning.ipynb`, which fine-tunes ResNet50 on hot dogs and explains why the original run sat at 50%. These exercises practise it: ResNet50's own `preprocess_input` and its inverse, unfreezing the last N residual blocks without their BatchNorm layers and counting what trains, a new head on pooled features, and caching a frozen backbone's features. Building ResNet50 itself is slow on a CPU, so the exercises use a small stand-in backbone whose layers are named like ResNet50's; your functions work unchanged on the real one.
 #
 # **How this works.** Write your code where it says `# YOUR CODE HERE` and delete the
 # `raise NotImplementedError()` line. Then run the test cells below it: a test that passes prints `ok`,
@@ -21,9 +21,9 @@ import os
 
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # TensorFlow's C++ log goes to stderr, which the grader counts as a failed test
 
+import keras
 import numpy as np
 import tensorflow as tf
-import keras
 from keras.applications.resnet50 import preprocess_input
 
 from helpers import config, datasets, imagefolders
@@ -96,24 +96,34 @@ print("ok: to_rgb undoes preprocess exactly")
 
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ex2-statement", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# ## Exercise 2 (class): unfreeze the last stage, but not its BatchNorm layers
+# ## Exercise 2 (class): unfreeze the last N residual blocks, count what trains
 #
-# **Why it matters.** After the new head has trained, fine-tuning unfreezes the backbone's last stage
-# (`conv5_*`) at a 10x smaller learning rate. Its BatchNormalization layers must stay frozen. In Keras 3, a
-# BatchNorm layer whose `trainable` is False always runs in inference mode, with the moving statistics it
-# learned on ImageNet. Building the model with `backbone(inputs, training=False)` is not enough on its own:
-# Keras 3's `fit` calls the nested backbone's layers in training mode anyway, so an unfrozen BatchNorm layer
-# would re-estimate its statistics from your small batches of hot dogs.
+# **Why it matters.** After the new head has trained, fine-tuning unfreezes the end of the backbone at a 10x
+# smaller learning rate. How much to unfreeze is a knob: the lesson opens the whole `conv5_*` stage, but a
+# small data set may call for fewer blocks and a larger one for more, so a fine-tuning script takes a number
+# of **residual blocks** and reports how many parameters will train. Whatever N is, the BatchNormalization
+# layers must stay frozen. In Keras 3, a BatchNorm layer whose `trainable` is False always runs in inference
+# mode, with the moving statistics it learned on ImageNet; `backbone(inputs, training=False)` is not enough on
+# its own, because Keras 3's `fit` calls the nested backbone's layers in training mode anyway.
 #
-# **What to write.** `unfreeze_last_stage(backbone, prefix="conv5_")`: set `backbone.trainable = True`, then
-# make each of its layers trainable if and only if its name starts with `prefix` and it is not a
-# `keras.layers.BatchNormalization`. Return the names of the trainable layers that have weights, in layer
-# order.
+# **What to write.** `unfreeze_last_blocks(backbone, n)`. ResNet50's layer names say which residual block
+# a layer belongs to: `conv4_block3_2_conv` is in block `conv4_block3`, while layers such as `conv1_conv` or
+# `pool1_pad` belong to no block. Blocks come in the order their first layer appears in `backbone.layers`.
+# Set `backbone.trainable = True`, then make each layer trainable if and only if it belongs to one of the
+# **last `n` blocks** and is not a `keras.layers.BatchNormalization`; every other layer is frozen (also
+# when the backbone was unfrozen differently before). `n = 0` freezes everything; `n` larger than the number
+# of blocks unfreezes every block. Return the number of **trainable parameters** of the backbone (scalars,
+# not weight tensors) as an `int`.
 #
-# The cell below builds the stand-in: a tiny backbone with ResNet50's layer names for stages 4 and 5, frozen
-# and called with `training=False` under a new head, as in the lesson.
+# The cell below builds the stand-in: a tiny backbone with ResNet50's names, a stem, three blocks in stage 4
+# and two in stage 5, frozen and called with `training=False` under a new head, as in the lesson.
+#
+# **Hints.** `re.match(r"conv\d+_block\d+", name)`; `layer.trainable_weights`; `np.prod(w.shape)`.
 
 # %% nbgrader={"grade": false, "grade_id": "ex2-setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import re
+
+
 def stand_in(seed=0):
     """(backbone, classifier): a tiny backbone named like ResNet50's stages 4 and 5, frozen, called with
     training=False under a head named "head", as lesson 4 builds the real one."""
@@ -131,44 +141,75 @@ def stand_in(seed=0):
     return backbone, keras.Model(outer, keras.layers.Dense(2, activation="softmax", name="head")(pooled))
 
 
-backbone, classifier = stand_in()
+def blocks_stand_in(seed=0):
+    """(backbone, classifier): a stem conv1_*, residual blocks conv4_block1..3 (1x1 convolutions, 20
+    parameters each) and conv5_block1..2 (3x3 convolutions, 148 each), each with a BatchNorm layer (4 + 4
+    trainable parameters, 8 moving statistics); frozen, under a head, as stand_in."""
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((16, 16, 3))
+    x = keras.layers.Conv2D(4, 3, padding="same", name="conv1_conv")(inputs)
+    x = keras.layers.BatchNormalization(name="conv1_bn")(x)
+    for stage, blocks, kernel in ((4, 3, 1), (5, 2, 3)):
+        for block in range(1, blocks + 1):
+            name = f"conv{stage}_block{block}"
+            y = keras.layers.Conv2D(4, kernel, padding="same", name=f"{name}_1_conv")(x)
+            y = keras.layers.BatchNormalization(name=f"{name}_1_bn")(y)
+            x = keras.layers.Activation("relu", name=f"{name}_out")(keras.layers.Add(name=f"{name}_add")([x, y]))
+    backbone = keras.Model(inputs, x, name="blocks_stand_in")
+    backbone.trainable = False
+    outer = keras.Input((16, 16, 3))
+    pooled = keras.layers.GlobalAveragePooling2D()(backbone(outer, training=False))
+    return backbone, keras.Model(outer, keras.layers.Dense(2, activation="softmax", name="head")(pooled))
+
+
+backbone, classifier = blocks_stand_in()
 print([layer.name for layer in backbone.layers])
 
 
 # %% nbgrader={"grade": false, "grade_id": "ex2-answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def unfreeze_last_stage(backbone, prefix="conv5_"):
-    """Make only the layers named prefix* trainable, BatchNorm excluded; return their names (with weights)."""
+def unfreeze_last_blocks(backbone, n):
+    """Make only the layers of the last n residual blocks trainable, BatchNorm excluded; return the
+    number of trainable parameters."""
     ### BEGIN SOLUTION
+    def block_of(layer):
+        found = re.match(r"conv\d+_block\d+", layer.name)
+        return found.group(0) if found else None
+
+    blocks = list(dict.fromkeys(block_of(layer) for layer in backbone.layers if block_of(layer)))
+    chosen = set(blocks[len(blocks) - n:]) if n > 0 else set()
     backbone.trainable = True
     for layer in backbone.layers:
-        layer.trainable = layer.name.startswith(prefix) and not isinstance(layer, keras.layers.BatchNormalization)
-    return [layer.name for layer in backbone.layers if layer.trainable and layer.weights]
+        frozen_kind = isinstance(layer, keras.layers.BatchNormalization)
+        layer.trainable = block_of(layer) in chosen and not frozen_kind
+    return int(sum(np.prod(w.shape) for w in backbone.trainable_weights))
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex2-test-flags", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-backbone, classifier = stand_in()
-names = unfreeze_last_stage(backbone)
-assert names == ["conv5_block1_1_conv"], names
+# %% nbgrader={"grade": true, "grade_id": "ex2-test-counts", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+backbone, classifier = blocks_stand_in()
+counts = {n: unfreeze_last_blocks(backbone, n) for n in (3, 1, 0, 2, 5, 99)}  # one backbone, in this order
+assert all(isinstance(c, int) for c in counts.values()), "return an int"
+expected = {3: 20 + 2 * 148, 1: 148, 0: 0, 2: 2 * 148, 5: 3 * 20 + 2 * 148, 99: 3 * 20 + 2 * 148}
+assert counts == expected, f"trainable parameters per n: {counts}, expected {expected}"
+unfreeze_last_blocks(backbone, 3)
 flags = {layer.name: layer.trainable for layer in backbone.layers if layer.weights}
-assert flags == {"conv4_block1_1_conv": False, "conv4_block1_1_bn": False,
-                 "conv5_block1_1_conv": True, "conv5_block1_1_bn": False}, flags
-assert unfreeze_last_stage(stand_in()[0], prefix="conv4_") == ["conv4_block1_1_conv"], "use the prefix argument"
-print("ok: only conv5's convolution is trainable")
+assert [name for name, on in flags.items() if on] == \
+    ["conv4_block3_1_conv", "conv5_block1_1_conv", "conv5_block2_1_conv"], flags
+assert sum(int(np.prod(w.shape)) for w in backbone.trainable_weights) == 20 + 2 * 148, "the count must be what trains"
+print("ok: the last n blocks' convolutions train, BatchNorm and the stem stay frozen, counts right")
 
 # %% nbgrader={"grade": true, "grade_id": "ex2-test-fit", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-backbone, classifier = stand_in()
-unfreeze_last_stage(backbone)
+backbone, classifier = blocks_stand_in()
+unfreeze_last_blocks(backbone, 2)
 layers = {layer.name: layer for layer in backbone.layers if layer.weights}
 before = {name: [w.numpy().copy() for w in layer.weights] for name, layer in layers.items()}
 classifier.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
 x = np.random.default_rng(0).normal(2.0, 3.0, (16, 16, 16, 3)).astype("float32")
 classifier.fit(x, np.arange(16) % 2, batch_size=8, epochs=1, verbose=0)
-changed = {name: not all(np.array_equal(a, w.numpy()) for a, w in zip(before[name], layer.weights))
-           for name, layer in layers.items()}
-assert changed == {"conv4_block1_1_conv": False, "conv4_block1_1_bn": False,
-                   "conv5_block1_1_conv": True, "conv5_block1_1_bn": False}, f"changed by fit: {changed}"
-print("ok: fit trains conv5's convolution and leaves every BatchNorm statistic alone")
+changed = sorted(name for name, layer in layers.items()
+                 if not all(np.array_equal(a, w.numpy()) for a, w in zip(before[name], layer.weights)))
+assert changed == ["conv5_block1_1_conv", "conv5_block2_1_conv"], f"changed by fit: {changed}"
+print("ok: fit trains the last two blocks' convolutions and leaves every BatchNorm statistic alone")
 
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ex3-statement", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -283,5 +324,5 @@ print("ok: the cached features and the head reproduce the end-to-end predictions
 # ## Summary
 #
 # You used ResNet50's own preprocessing without touching the caller's array and undid it for display,
-# unfroze the last stage while its BatchNorm layers kept their statistics under `fit`, put a new head on
-# pooled features, and showed that cached features give exactly the end-to-end predictions.
+# unfroze the last N residual blocks and counted their trainable parameters while every BatchNorm statistic
+# stayed put under `fit`, put a new head on pooled features, and showed that cached features give exactly the end-to-end predictions.

@@ -1,7 +1,7 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # Lesson 5 · exercises: paired augmentation for segmentation
 #
-# **Read first:** `05_unet_membrane_segmentation.ipynb`, which trains a U-Net on the ISBI-2012 membranes with image and mask augmented by one random draw. These exercises practise it: a crop that cuts image and mask at one place, flips and rotations shared by both, the paired `tf.data` stream the lesson trains on, and the IoU and Dice scores it reports.
+# **Read first:** `05_unet_membrane_segmentation.ipynb`, which trains a U-Net on the ISBI-2012 membranes with image and mask augmented by one random draw. These exercises practise it: a crop that cuts image and mask at one place, flips and rotations shared by both, the lesson's paired stream extended with a class-balanced per-pixel weight map, and the IoU and Dice scores it reports.
 #
 # **How this works.** Write your code where it says `# YOUR CODE HERE` and delete the
 # `raise NotImplementedError()` line. Then run the test cells below it: a test that passes prints `ok`,
@@ -21,9 +21,9 @@ import os
 
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # TensorFlow's C++ log goes to stderr, which the grader counts as a failed test
 
+import keras
 import numpy as np
 import tensorflow as tf
-import keras
 
 from helpers import config, metrics, paired, readers
 
@@ -165,75 +165,105 @@ print("ok: a real pair keeps its pixel values")
 
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ex3-statement", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# ## Exercise 3 (homework): the paired `tf.data` stream
+# ## Exercise 3 (homework): a paired stream with a per-pixel weight map
 #
-# **Why it matters.** This is the stream lesson 5 trains on: endless, reshuffled, a random window **per
-# pair**, then a paired transform (flips, rotation, zoom, shift) drawn once per pair and applied to both,
-# images scaled to [0, 1] and masks kept exactly 0 or 1.
+# **Why it matters.** The membrane masks are unbalanced: most pixels are cell (1), and the thin membranes (0)
+# that matter for segmentation are a small minority, so a plain loss can score well while drawing membranes
+# badly. A common fix is a **weight map** that gives each class the same total weight in a batch. A second
+# one: a "same"-padded U-Net sees zeros beyond the border, so its outputs near the edge of a crop are less
+# reliable, and some pipelines give the outermost pixels no weight at all. `fit` accepts a stream of
+# `(x, y, sample_weight)` triples, and for a segmentation model the weights can be one per pixel. The map
+# must be computed from the mask **after** crop and transform, or it weighs pixels that have moved.
 #
-# **What to write.** `paired_stream(images, masks, *, crop, batch_size, seed, transform=None)`: build it in
-# the lesson's order: `from_tensor_slices`; `shuffle` over all pairs with `seed`, reshuffled each iteration;
-# `repeat`; `batch`; `enumerate`; then `map`, in parallel, a step that
-# - splits the batch's seed `(seed, k)` with `tf.random.split` into a crop seed (first row) and a
-#   transform seed (second row),
-# - cuts a window per pair with `paired.paired_random_crop(images, masks, crop, seed=crop_seed)`,
-# - applies `transform(images, masks, transform_seed)` if one is given,
-# - returns float32 images divided by 255 and float32 masks;
+# **What to write.** `weighted_stream(images, masks, *, crop, batch_size, seed, margin, transform=None)`: an
+# endless stream of `(x, y, w)`, where `x` and `y` are exactly the batches of lesson 5's
+# `segmentation.paired_stream(images, masks, crop=crop, batch_size=batch_size, seed=seed,
+# transform=transform)` (already imported for you; call it), and `w` is float32, shaped like `y`:
+# - pixels closer than `margin` to the crop's edge (row or column `< margin` or `>= crop - margin`) get 0;
+# - the other pixels, the **interior**, are weighted per **batch**: with `n` interior pixels in the batch,
+#   `n_c` of them of class `c`, a pixel of class `c` gets `n / (2 * n_c)`, so each class totals `n / 2` and
+#   the interior weights average 1; when the batch's interior holds only one class, every interior pixel
+#   gets 1.
 #
-# and `prefetch` at the end. The tests compare it with the course's copy of this pipeline, batch for batch,
-# and check the alignment with lesson 5's synthetic pair.
+# **Hints.** `Dataset.map` a function of `(x, y)` that returns three tensors. Build the interior as a
+# (crop, crop) 0/1 pattern and broadcast it. `tf.reduce_sum` over the whole batch; `tf.where` chooses per
+# pixel.
 
 # %% nbgrader={"grade": false, "grade_id": "ex3-answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def paired_stream(images, masks, *, crop, batch_size, seed, transform=None):
-    """Endless (float32 images in [0, 1], float32 masks) batches of random crop x crop windows."""
+from helpers.taught import segmentation  # lesson 5's cells, saved
+
+
+def weighted_stream(images, masks, *, crop, batch_size, seed, margin, transform=None):
+    """Endless (x, y, w): lesson 5's paired batches and float32 per-pixel weights shaped like y."""
     ### BEGIN SOLUTION
-    base = tf.constant(seed, tf.int64)
-    ds = tf.data.Dataset.from_tensor_slices((images, masks))
-    ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True).repeat().batch(batch_size).enumerate()
+    inside = tf.range(crop)
+    inside = tf.cast((inside >= margin) & (inside < crop - margin), tf.float32)
+    interior = (inside[:, None] * inside[None, :])[None, :, :, None]  # (1, crop, crop, 1)
 
-    def step(k, pair):
-        crop_seed, transform_seed = tf.unstack(tf.random.split(tf.stack([base, k]), 2))
-        x, y = paired.paired_random_crop(pair[0], pair[1], crop, seed=crop_seed)
-        if transform is not None:
-            x, y = transform(x, y, transform_seed)
-        return tf.cast(x, tf.float32) / 255.0, tf.cast(y, tf.float32)
+    def with_weights(x, y):
+        region = interior * tf.ones_like(y)
+        cells = tf.reduce_sum(region * y)
+        total = tf.reduce_sum(region)
+        membranes = total - cells
+        both = (cells > 0) & (membranes > 0)
+        per_cell = tf.where(both, total / (2.0 * tf.maximum(cells, 1.0)), 1.0)
+        per_membrane = tf.where(both, total / (2.0 * tf.maximum(membranes, 1.0)), 1.0)
+        w = region * tf.where(y > 0.5, per_cell, per_membrane)
+        return x, y, w
 
-    return ds.map(step, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    stream = segmentation.paired_stream(images, masks, crop=crop, batch_size=batch_size, seed=seed,
+                                        transform=transform)
+    return stream.map(with_weights, num_parallel_calls=tf.data.AUTOTUNE)
     ### END SOLUTION
+
+
+# %% nbgrader={"grade": false, "grade_id": "ex3-test-helper", "locked": true, "schema_version": 3, "solution": false, "task": false}
+def expected_weights(y, margin):
+    """The weight map of one batch of masks y (B, crop, crop, 1), in NumPy."""
+    y = np.asarray(y)
+    crop = y.shape[1]
+    interior = np.zeros_like(y, dtype=bool)
+    interior[:, margin:crop - margin, margin:crop - margin] = True
+    w = np.zeros(y.shape, np.float64)
+    n = interior.sum()
+    counts = {c: (interior & (y == c)).sum() for c in (0.0, 1.0)}
+    for c, n_c in counts.items():
+        w[interior & (y == c)] = n / (2 * n_c) if min(counts.values()) > 0 else 1.0
+    return w
 
 
 # %% nbgrader={"grade": true, "grade_id": "ex3-test-same-as-lesson", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 from helpers import recipes
-from helpers.taught import segmentation  # lesson 5's cells, saved
 
 flips_and_affine = recipes.MEMBRANE.without_elastic().paired  # the lesson's recipe without the elastic field
-mine = paired_stream(images[:6], masks[:6], crop=64, batch_size=3, seed=1, transform=flips_and_affine)
-course = segmentation.paired_stream(images[:6], masks[:6], crop=64, batch_size=3, seed=1,
-                                    transform=flips_and_affine)
-for (x, y), (x_ref, y_ref) in zip(mine.take(4), course.take(4)):
-    assert x.dtype == tf.float32 and y.dtype == tf.float32 and x.shape == (3, 64, 64, 1) and y.shape == (3, 64, 64, 1)
-    assert 0.0 <= float(tf.reduce_min(x)) and float(tf.reduce_max(x)) <= 1.0, "images in [0, 1]"
-    assert set(np.unique(y)) <= {0.0, 1.0}, "masks must stay 0 or 1"
-    np.testing.assert_allclose(x, x_ref, atol=1e-6, err_msg="not the lesson's stream: check the order of the steps and the seeds")
-    np.testing.assert_array_equal(y, y_ref)
-print("ok: batch for batch the stream lesson 5 trains on")
+mine = weighted_stream(images[:6], masks[:6], crop=64, batch_size=3, seed=1, margin=8, transform=flips_and_affine)
+course = segmentation.paired_stream(images[:6], masks[:6], crop=64, batch_size=3, seed=1, transform=flips_and_affine)
+for (x, y, w), (x_ref, y_ref) in zip(mine.take(4), course.take(4)):
+    np.testing.assert_allclose(x, x_ref, atol=1e-6, err_msg="x must be lesson 5's batch")
+    np.testing.assert_array_equal(y, y_ref, err_msg="y must be lesson 5's batch")
+    assert w.dtype == tf.float32 and w.shape == y.shape, (w.dtype, w.shape)
+    w = np.asarray(w)
+    assert np.all(w[:, :8] == 0) and np.all(w[:, -8:] == 0) and np.all(w[:, :, :8] == 0) and np.all(w[:, :, -8:] == 0), \
+        "the `margin` outermost rows and columns get weight 0"
+    np.testing.assert_allclose(w, expected_weights(y, 8), rtol=1e-5,
+                               err_msg="interior weights: n / (2 n_c) for class c, counted over the whole batch")
+y = np.asarray(y)
+inner = (slice(None), slice(8, 56), slice(8, 56))
+assert np.isclose(w[inner][y[inner] == 0].sum(), w[inner][y[inner] == 1].sum(), rtol=1e-4), "both classes weigh the same"
+print("ok: lesson 5's batches, with a class-balanced weight map and a zero border")
 
-# %% nbgrader={"grade": true, "grade_id": "ex3-test-aligned", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-from helpers import recipes
-
-# lesson 5's synthetic pair: flat blocks of grey 20 or 220, and the mask "bright block"
-blocks = np.kron(np.random.default_rng(0).integers(0, 2, (4, 8, 8, 1)), np.ones((1, 16, 16, 1))).astype(np.uint8)
-pair_x, pair_y = (blocks * 200 + 20).astype(np.uint8), blocks
-x, y = next(iter(paired_stream(pair_x, pair_y, crop=96, batch_size=4, seed=0,
-                               transform=recipes.MEMBRANE.without_elastic().paired)))
-x, y = np.round(np.asarray(x) * 255), np.asarray(y)
-flat = np.isclose(x, 20) | np.isclose(x, 220)
-assert flat.mean() > 0.5, "most pixels should still be flat grey"
-np.testing.assert_array_equal(y[flat], (x[flat] > 120).astype(np.float32), err_msg="image and mask moved apart")
-copies = np.repeat(images[:1], 4, axis=0)
-crops = next(iter(paired_stream(copies, np.repeat(masks[:1], 4, axis=0), crop=64, batch_size=4, seed=0)))[0]
-assert len({np.asarray(c).tobytes() for c in crops}) == 4, "every pair of a batch needs its own window"
-print("ok: aligned after crop and transform, a window per pair")
+# %% nbgrader={"grade": true, "grade_id": "ex3-test-batch", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# two synthetic pairs: one almost all cell, one half cell; balancing must count the batch, not each image
+pair_x = np.full((2, 32, 32, 1), 128, np.uint8)
+pair_y = np.ones((2, 32, 32, 1), np.uint8)
+pair_y[0, 10:12] = 0   # two membrane rows
+pair_y[1, :, :16] = 0  # half membrane
+x, y, w = next(iter(weighted_stream(pair_x, pair_y, crop=32, batch_size=2, seed=0, margin=4)))
+np.testing.assert_allclose(w, expected_weights(y, 4), rtol=1e-5,
+                           err_msg="count n and n_c over the interior of the whole batch, after the crop")
+x, y, w = next(iter(weighted_stream(pair_x[:1], np.ones_like(pair_y[:1]), crop=32, batch_size=1, seed=0, margin=0)))
+assert np.all(np.asarray(w) == 1.0), "one class only, no margin: every weight is 1"
+print("ok: weights balanced over the batch; a one-class batch is weighted 1")
 
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ex4-statement", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -307,5 +337,5 @@ print("ok: the edge cases")
 # ## Summary
 #
 # You cut image and mask with one window drawn from every position, flipped and rotated both with one draw,
-# built the paired stream lesson 5 trains on, and wrote the per-class IoU and Dice it reports, checked
-# against the course's own report.
+# added a class-balanced weight map with a zero border to the paired stream lesson 5 trains on, and wrote
+# the per-class IoU and Dice it reports, checked against the course's own report.

@@ -21,9 +21,9 @@ import os
 
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # TensorFlow's C++ log goes to stderr, which the grader counts as a failed test
 
+import keras
 import numpy as np
 import tensorflow as tf
-import keras
 
 from helpers import config, datasets, readers
 
