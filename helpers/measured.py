@@ -5,10 +5,16 @@ outside figures, ``"quoted": {...}`` with their source. Rows are the drivers' ow
 metrics, per-epoch ``history`` where it was recorded, seed, data size, seconds). Lessons and the
 README draw numbers from here, so a number is typed once; ``tests/test_measured.py`` checks that
 every accuracy quoted in a lesson's text or the README is one of these.
+
+A long study runs in pieces (arms, seeds, machines); ``merge`` folds each finished run's file into the
+measured file, keeping every run's provenance:
+
+    python -m helpers.measured merge RUN.json [RUN.json ...] --into notebooks/measured/policies.json --key arm seed
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as _dt
 import json
 import statistics
@@ -61,6 +67,45 @@ def write(path, rows: list[dict], *, about: str, command=None, origin: dict | No
     return path
 
 
+def merge(into, runs: Sequence, *, key: Sequence[str], replace: bool = False) -> dict:
+    """Fold the rows of each run file (written by ``write``) into the measured file ``into``; returns it.
+
+    A row is identified by its ``key`` fields (e.g. arm and seed). A row already in ``into`` is refused
+    (ValueError) unless ``replace``. Each run's provenance joins ``provenance["runs"]`` with the keys of the
+    rows it supplied. ``into`` need not exist yet: it then takes the first run's ``about`` and provenance.
+    """
+    into = Path(into)
+    target = json.loads(into.read_text()) if into.exists() else None
+    for run in map(Path, runs):
+        data = json.loads(run.read_text())
+        if target is None:
+            target = {"about": data["about"], "provenance": {**data["provenance"], "runs": []}, "rows": []}
+        index = {tuple(row.get(k) for k in key): i for i, row in enumerate(target["rows"])}
+        supplied = []
+        for row in data["rows"]:
+            ident = tuple(row.get(k) for k in key)
+            if ident in index and not replace:
+                raise ValueError(f"{into.name} already has the row {dict(zip(key, ident))} (from {run}); "
+                                 "pass replace=True (--replace) to overwrite it")
+            if ident in index:
+                target["rows"][index[ident]] = row
+            else:
+                index[ident] = len(target["rows"])
+                target["rows"].append(row)
+            supplied.append(dict(zip(key, ident)))
+        origin = data["provenance"]
+        target["provenance"].setdefault("runs", []).append(
+            {"command": origin.get("command"), "git_commit": origin.get("git_commit"), "date": origin.get("date"),
+             "file": run.name, "rows": supplied})
+    if target is None:
+        raise ValueError("no run files to merge")
+    into.parent.mkdir(parents=True, exist_ok=True)
+    tmp = into.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(target, indent=1) + "\n")
+    tmp.replace(into)
+    return target
+
+
 def mean_std(values: Iterable[float]) -> tuple[float, float]:
     """Mean and SAMPLE standard deviation (ddof=1; 0 for a single value) of ``values``."""
     values = list(values)
@@ -91,3 +136,20 @@ def show(text: str):
     except ImportError:  # outside IPython
         print(text)
     return text
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description="Measured results: merge finished study runs into a measured file.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    p = commands.add_parser("merge", help="fold run files (python -m helpers.studies ... --out RUN.json) into one")
+    p.add_argument("runs", nargs="+", help="run files written by a study")
+    p.add_argument("--into", required=True, help="the measured file, e.g. notebooks/measured/policies.json")
+    p.add_argument("--key", nargs="+", required=True, help="the fields that identify a row, e.g. arm seed")
+    p.add_argument("--replace", action="store_true", help="overwrite rows that are already there")
+    args = parser.parse_args(argv)
+    merged = merge(args.into, args.runs, key=args.key, replace=args.replace)
+    print(f"{args.into}: {len(merged['rows'])} rows from {len(merged['provenance']['runs'])} runs")
+
+
+if __name__ == "__main__":
+    main()

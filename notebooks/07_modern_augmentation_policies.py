@@ -453,19 +453,24 @@ print(f"the course's RandAugment at M=9: ±{0.9 * policies.MAX_ROTATE:g}°, eith
 # module, for this demonstration only):
 
 # %%
-import keras.src.layers.preprocessing.image_preprocessing.aug_mix as keras_aug_mix  # private: demonstration only
+try:  # a private module (checked with Keras 3.14 and 3.15): a newer Keras may have moved it
+    import keras.src.layers.preprocessing.image_preprocessing.aug_mix as keras_aug_mix
+except ImportError:
+    keras_aug_mix = None
+    print(f"Keras {keras.version()} has moved AugMix's module: this demonstration is skipped")
 
-calls = []
-original_choice = keras_aug_mix.py_random.choice
-keras_aug_mix.py_random.choice = lambda options: calls.append(1) or original_choice(options)
-try:
-    augmix_layer = keras.layers.AugMix(value_range=(0, 255), seed=SEED)
-    stream = tf.data.Dataset.from_tensor_slices(x_fit[:64].astype("float32")).batch(8)
-    for _ in stream.map(lambda b: augmix_layer(b, training=True)):
-        pass
-    print(f"AugMix inside tf.data: 8 batches, {len(calls)} choices of an operation (3 chains x 3 steps, once)")
-finally:
-    keras_aug_mix.py_random.choice = original_choice
+if keras_aug_mix is not None:
+    calls = []
+    original_choice = keras_aug_mix.py_random.choice
+    keras_aug_mix.py_random.choice = lambda options: calls.append(1) or original_choice(options)
+    try:
+        augmix_layer = keras.layers.AugMix(value_range=(0, 255), seed=SEED)
+        stream = tf.data.Dataset.from_tensor_slices(x_fit[:64].astype("float32")).batch(8)
+        for _ in stream.map(lambda b: augmix_layer(b, training=True)):
+            pass
+        print(f"AugMix inside tf.data: 8 batches, {len(calls)} choices of an operation (3 chains x 3 steps, once)")
+    finally:
+        keras_aug_mix.py_random.choice = original_choice
 per_batch = keras.layers.RandAugment(value_range=(0, 255), num_ops=2, seed=SEED)
 choice = per_batch.get_random_transformation(np.zeros((128, 32, 32, 3), "float32"), training=True)["layer_idxes"]
 print("RandAugment's operations for a batch of 128 images:", [per_batch._AUGMENT_LAYERS[i] for i in np.asarray(choice)],

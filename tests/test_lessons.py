@@ -109,3 +109,16 @@ def test_lesson_4_cached_feature_head_predicts_like_the_end_to_end_frozen_model(
     head = keras.Model(inputs, lesson.new_head(inputs))
     head.get_layer("head").set_weights(full.get_layer("head").get_weights())
     np.testing.assert_allclose(head.predict(features, verbose=0), full.predict(x, verbose=0), atol=1e-5)
+
+
+# ---------------------------------------------------------------- lesson 7
+
+
+def test_lesson_7_private_keras_names_it_demonstrates_with_still_exist():
+    """Lesson 7 patches AugMix's private module and reads RandAugment's private op list to show when they draw.
+    The lesson skips the demonstration if the module moves; this test says so first, on the pinned Keras."""
+    import keras
+    from keras.src.layers.preprocessing.image_preprocessing import aug_mix
+
+    assert callable(aug_mix.py_random.choice)
+    assert "random_rotation" in keras.layers.RandAugment._AUGMENT_LAYERS

@@ -91,3 +91,25 @@ def test_write_and_load_round_trip(tmp_path, monkeypatch):
     started = {**measured.provenance("python -m long"), "git_commit": "abc1234"}
     later = json.loads(measured.write(tmp_path / "z.json", [], about="t", origin=started).read_text())
     assert later["provenance"]["git_commit"] == "abc1234", "a long study keeps the commit it started from"
+
+
+def test_merge_folds_runs_in_keeps_each_runs_provenance_and_refuses_duplicates(tmp_path):
+    first = measured.write(tmp_path / "a.json", [{"arm": "x", "seed": 0, "acc": 0.5}], about="study", command="run a")
+    second = measured.write(tmp_path / "b.json", [{"arm": "x", "seed": 1, "acc": 0.6},
+                                                   {"arm": "y", "seed": 0, "acc": 0.7}], about="study", command="run b")
+    into = tmp_path / "measured" / "study.json"
+    measured.main(["merge", str(first), str(second), "--into", str(into), "--key", "arm", "seed"])
+    merged = json.loads(into.read_text())
+    assert [(r["arm"], r["seed"]) for r in merged["rows"]] == [("x", 0), ("x", 1), ("y", 0)]
+    assert [run["command"] for run in merged["provenance"]["runs"]] == ["run a", "run b"]
+    assert merged["provenance"]["runs"][1]["rows"] == [{"arm": "x", "seed": 1}, {"arm": "y", "seed": 0}]
+    again = measured.write(tmp_path / "c.json", [{"arm": "x", "seed": 1, "acc": 0.61}], about="study", command="c")
+    with pytest.raises(ValueError, match="already has the row"):
+        measured.merge(into, [again], key=["arm", "seed"])
+    assert json.loads(into.read_text()) == merged, "a refused merge changes nothing"
+    measured.merge(into, [again], key=["arm", "seed"], replace=True)
+    assert measured_rows(into) == [0.5, 0.61, 0.7]
+
+
+def measured_rows(path):
+    return [r["acc"] for r in json.loads(path.read_text())["rows"]]
