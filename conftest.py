@@ -22,6 +22,26 @@ def pytest_configure(config):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if config.getoption("--save-executed"):
         config.pluginmanager.register(ExecutedNotebooks(config.getoption("--save-executed")), "executed-notebooks")
+    run_cells_as_jupyter_does()
+
+
+def run_cells_as_jupyter_does():
+    """Make nbval send each cell with store_history=True, as Jupyter and nbclient do.
+
+    nbval 0.11 sends store_history=False. IPython reads a cell's trailing `;` from the input history, so it then
+    misses it: a cell ending in `plots.show_grid(...);` shows the returned figure as its result AND once more
+    from matplotlib's inline backend, and every figure appears twice in the executed copies (and the book).
+    tests/test_notebooks.py runs a notebook through nbval and counts its figures."""
+    from nbval.kernel import RunningKernel
+
+    if getattr(RunningKernel.execute_cell_input, "stores_history", False):
+        return
+
+    def execute_cell_input(self, cell_input, allow_stdin=None):
+        return self.kc.execute(cell_input, store_history=True, allow_stdin=allow_stdin, stop_on_error=False)
+
+    execute_cell_input.stores_history = True
+    RunningKernel.execute_cell_input = execute_cell_input
 
 # Instructor exercise notebooks are run by the nbgrader round trip (tests/teaching), not by nbval.
 collect_ignore_glob = ["notebooks/exercises/*"]

@@ -34,7 +34,7 @@ SETUP_START = "# On Google Colab only:"  # the setup cell's first line, by which
 # What each lesson downloads on Colab before it starts (lesson 1 uses images bundled with scikit-learn).
 LESSON_DATASETS = {
     "00": (), "01": (), "02": ("cifar10",), "03": ("flowers",), "04": ("hotdog",), "05": ("membrane",),
-    "06": ("cifar10", "flowers", "membrane"), "07": ("cifar10",),
+    "06": ("cifar10", "flowers", "membrane"), "07": ("cifar10",), "08": ("cifar10", "flowers"),
 }
 
 

@@ -10,15 +10,17 @@
 - ``paired``:       seeded paired image/mask ops (crop, affine, elastic)
 - ``policies``:     lesson 7's policies: RandAugment, TrivialAugment-style, AugMix, erasing, MixUp, CutMix, TTA
 - ``recipes``:      the named augmentation recipes, each defined once, in every form
-- ``pipelines``:    library copies of the lessons' input pipelines (drivers, benchmark, lesson 6)
+- ``taught``:       GENERATED from the lessons' ``#@save`` cells (their pipelines, U-Net, TTA): never edit
 - ``models``:       models several lessons reuse, the ResNet50 loader, BatchNorm recalibration
 - ``metrics``:      segmentation scores, epoch timing
 - ``plots``:        the lessons' figures
 - ``measured``:     the measured full-mode results in notebooks/measured/
 - ``studies``:      command-line drivers for the long studies
-- ``bench``:        the input-pipeline benchmark (lesson 6)
-- ``scaling``:      distribution strategies, learning-rate rule, sharding, loopback workers (lesson 6)
-- ``service``:      a local tf.data service: dispatcher and worker processes (lesson 6)
+- ``workloads``:    the benchmark's three workloads (data, augmentation, model)
+- ``feeders``:      the ways to feed ``fit`` that the benchmark compares
+- ``bench``:        the input-pipeline benchmark's measurements (lesson 6)
+- ``scaling``:      distribution strategies, learning-rate rule, sharding, loopback workers (lesson 8)
+- ``service``:      a local tf.data service: dispatcher and worker processes (lessons 6 and 8)
 
 The course's own tooling (the book, nbgrader, the Colab cells) is in ``coursetools``, which nothing here imports.
 """

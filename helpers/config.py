@@ -161,6 +161,17 @@ def describe() -> dict[str, str]:
     }
 
 
+QUICK_NOTE = ("quick mode: a smoke test on a few images and 1-2 epochs; its accuracies say nothing, "
+              "and below chance is normal")
+
+
+def quick_note() -> None:
+    """Print QUICK_NOTE (one line) in quick mode, nothing in full mode. Lessons call it after every accuracy
+    that a quick run prints, so the same words stand beside each one."""
+    if quick_mode():
+        print(QUICK_NOTE)
+
+
 def banner(lesson: str = "") -> str:
     """One block of text for a notebook's first output: lesson, mode, paths, versions."""
     info = describe()
@@ -169,6 +180,8 @@ def banner(lesson: str = "") -> str:
     if info["device"].startswith("CPU"):
         info["device"] += " - no GPU found"
     lines += [f"  {key:<10} {value}" for key, value in info.items()]
-    if not quick_mode():
+    if quick_mode():
+        lines.append(f"  ({QUICK_NOTE})")
+    else:
         lines.append("  (set COURSE_QUICK=1 for the quick smoke-test mode)")
     return "\n".join(lines)

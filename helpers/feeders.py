@@ -16,8 +16,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from helpers import config, models, pipelines
-from helpers.taught import feeding, policy_training
+from helpers import config, models
+from helpers.taught import feeding, policy_training, segmentation
 from helpers.workloads import Workload
 
 METHODS = ("imagedatagenerator", "python_generator", "pydataset", "tf_data", "in_model", "albumentations",
@@ -49,7 +49,7 @@ def _legacy_batches(w: Workload, seed: int) -> Iterator:
             yield np.asarray(w.preprocess(xb)), yb
         return
     rng = np.random.default_rng(seed)
-    for xb, mb in pipelines.legacy_paired_generators(w.images, w.targets, batch_size=w.batch_size, seed=seed,
+    for xb, mb in segmentation.legacy_paired_generators(w.images, w.targets, batch_size=w.batch_size, seed=seed,
                                                      **w.legacy):
         tops = rng.integers(0, xb.shape[1] - w.crop + 1, len(xb))
         lefts = rng.integers(0, xb.shape[2] - w.crop + 1, len(xb))

@@ -10,12 +10,16 @@ import numpy as np
 
 
 def _displayable(image) -> np.ndarray:
-    """An image for imshow: uint8 [0, 255] as it is; float in [0, 1] as it is; float with negatives
-    taken as [-1, 1]; float above 1 taken as [0, 255] (a Keras layer's output). Any of HW/HW1/HW3."""
+    """An image for imshow, as float32 in [0, 1], so every panel is drawn on the same scale: uint8 [0, 255]
+    divided by 255, except a uint8 mask with values in {0, 1}, taken as it is; float in [0, 1] as it is;
+    float with negatives taken as [-1, 1]; float above 1 taken as [0, 255] (a Keras layer's output).
+    Any of HW/HW1/HW3."""
     array = np.asarray(image)
     if array.ndim == 3 and array.shape[-1] == 1:
         array = array[..., 0]
-    if array.dtype != np.uint8:
+    if array.dtype == np.uint8:
+        array = array.astype(np.float32) / (1.0 if array.max() <= 1 else 255.0)
+    else:
         array = array.astype(np.float32)
         if array.min() < 0:
             array = (array + 1) / 2
@@ -35,15 +39,15 @@ def _finished(fig, save_to: Path | None, dpi: int = 100):
 
 def show_grid(images: Sequence, titles: Sequence[str] | None = None, *, ncols: int = 5, size: float = 2.0,
               suptitle: str | None = None, save_to: Path | None = None):
-    """Show images in a grid, ``ncols`` wide; grayscale in grey. Returns the figure."""
+    """Show images in a grid, ``ncols`` wide; grayscale in grey, every panel on the same scale (black 0, white
+    255 or 1.0: see ``_displayable``), never stretched to its own range. Returns the figure."""
     n = len(images)
     nrows = max(1, -(-n // ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
-            picture = _displayable(images[i])
-            ax.imshow(picture, cmap="gray", vmin=0, vmax=None if picture.dtype == np.uint8 else 1)
+            ax.imshow(_displayable(images[i]), cmap="gray", vmin=0, vmax=1)
             if titles is not None:
                 ax.set_title(titles[i], fontsize=9)
     if suptitle:
@@ -223,18 +227,70 @@ def accuracy_vs_cost(points: Sequence[dict], *, cost: str, accuracy: str, label:
                      save_to: Path | None = None):
     """One labelled dot per dict: ``points[i][cost]`` (x) against ``points[i][accuracy]`` (y, in [0, 1]),
     with ``points[i][error]`` as a vertical error bar where it is given (e.g. the std over seeds).
-    ``band``: (low, high, label), a shaded horizontal range such as a baseline's spread over seeds. Returns the figure."""
-    fig, ax = plt.subplots(figsize=(6.5, 4))
+    ``band``: (low, high, label), a shaded horizontal range such as a baseline's spread over seeds, named in a
+    legend below the axes. Each label is placed where it covers no other label and no other point or error bar
+    (``_place_labels``). Returns the figure."""
+    fig, ax = plt.subplots(figsize=(7, 4.6))
     if band is not None:
         ax.axhspan(band[0], band[1], color="grey", alpha=0.2, label=band[2])
-        ax.legend(fontsize=8, loc="lower right")
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
     if title:
         ax.set_title(title, fontsize=10)
+    marks = []
     for i, p in enumerate(points):
         bar = p.get(error) if error else None
         ax.errorbar(p[cost], p[accuracy], yerr=bar, fmt="o", color=f"C{i % 10}", capsize=3)
-        ax.annotate(p[label], (p[cost], p[accuracy]), fontsize=8, xytext=(5, 3), textcoords="offset points")
+        ax.annotate(p[label], (p[cost], p[accuracy]), fontsize=8, xytext=(6, 0), textcoords="offset points",
+                    ha="left", va="center", color=f"C{i % 10}")
+        marks.append((p[cost], p[accuracy], bar or 0.0))
     ax.set_xlabel(xlabel)
     ax.set_ylabel("test accuracy")
     ax.grid(alpha=0.3)
-    return _finished(fig, save_to)
+    ax.margins(x=0.08, y=0.12)
+    for _ in range(2):  # the layout makes room for the labels; they are placed again at the final scale
+        fig.tight_layout()
+        _place_labels(fig, ax, marks)
+    if save_to is not None:
+        fig.savefig(save_to, dpi=100)
+    return fig
+
+
+# Where a label may sit, tried in this order: (x, y) offset in points from its point, horizontal alignment.
+_LABEL_SPOTS = [((6, 0), "left"), ((-6, 0), "right")] + [
+    ((dx, dy * step), ha) for step in (1, 2, 3, 4) for dy in (10, -10) for dx, ha in ((6, "left"), (-6, "right"))]
+
+
+def _place_labels(fig, ax, marks, *, pad: float = 2.0):
+    """Put each annotation of ``ax`` (one per mark, in order) at the first of ``_LABEL_SPOTS`` where it stays
+    inside the axes and covers no label placed before it and no other mark. ``marks``: (x, y, error) in data
+    units; a mark covers its dot and its error bar. Works in display units, so call it after the layout."""
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    px = fig.dpi / 72  # display units per point
+
+    def box(x, y, err):
+        (x0, y0), (x1, y1) = ax.transData.transform([(x, y - err), (x, y + err)])
+        r = 5 * px
+        return (x0 - r, min(y0, y1) - r, x0 + r, max(y0, y1) + r)
+
+    def overlaps(a, b):
+        return not (a[2] + pad <= b[0] or b[2] + pad <= a[0] or a[3] + pad <= b[1] or b[3] + pad <= a[1])
+
+    mark_boxes = [box(*m) for m in marks]
+    placed = []
+    for i, text in enumerate(ax.texts):
+        others = [b for j, b in enumerate(mark_boxes) if j != i] + placed
+        for offset, ha in _LABEL_SPOTS:
+            text.set_position(offset)
+            text.set_ha(ha)
+            e = text.get_window_extent(renderer)
+            here = (e.x0, e.y0, e.x1, e.y1)
+            inside = frame.x0 <= e.x0 and e.x1 <= frame.x1 and frame.y0 <= e.y0 and e.y1 <= frame.y1
+            if inside and not any(overlaps(here, b) for b in others):
+                break
+        else:  # nowhere free: keep the first spot
+            text.set_position(_LABEL_SPOTS[0][0])
+            text.set_ha(_LABEL_SPOTS[0][1])
+            e = text.get_window_extent(renderer)
+            here = (e.x0, e.y0, e.x1, e.y1)
+        placed.append(here)

@@ -5,7 +5,7 @@
   magnitude;
 - ``aug_mix``: AugMix's mixing (Hendrycks et al., 2020): three short chains, blended with Dirichlet weights,
   then blended with the original (without the paper's Jensen-Shannon consistency loss);
-- ``random_erasing``: random erasing / cutout (Zhong et al., 2020);
+- ``random_erasing``: random erasing (Zhong et al., AAAI 2020 (arXiv 2017)), not Cutout (DeVries & Taylor, 2017);
 - ``mix_up`` and ``cut_mix``: batch-level blends of images and of their one-hot labels;
 - ``tta_views``: the views of test-time augmentation (flipped and shifted); lesson 7 writes ``predict_tta``.
 

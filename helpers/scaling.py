@@ -1,4 +1,4 @@
-"""Lesson 6: the same training code on one device, several GPUs (MirroredStrategy) or several
+"""Lesson 8: the same training code on one device, several GPUs (MirroredStrategy) or several
 machines (MultiWorkerMirroredStrategy).
 
 - ``python -m helpers.scaling --cpu-replicas 2`` runs MirroredStrategy with the CPU split into

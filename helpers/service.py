@@ -1,4 +1,4 @@
-"""The tf.data service on one machine: a dispatcher and worker processes on 127.0.0.1 (lesson 6).
+"""The tf.data service on one machine: a dispatcher and worker processes on 127.0.0.1 (lessons 6 and 8).
 
 On a real cluster the dispatcher and the workers run on CPU hosts of their own, and the training host
 only receives finished batches. Here every server is a local process, which shows the mechanics (and

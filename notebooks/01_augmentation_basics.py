@@ -12,8 +12,9 @@
 # - decide whether an augmentation keeps the label true;
 # - say where augmentation should run, and show that it switches off at inference.
 #
-# **Runtime.** Quick mode 32 s, full mode 36 s (2-core CPU, measured with nbconvert while a training run
-# shared the CPU). Nothing is trained; full mode only draws more samples per transform.
+# **Runtime.** Quick mode 17 s, full mode 23 s (the sum of the cells' times on a 2-core
+# CPU, kernel start-up not included). Nothing is trained; full mode only
+# draws more samples per transform.
 #
 # Everything random here takes a **seed**, so your figures match the ones your neighbour sees.
 
@@ -114,7 +115,8 @@ colour = {
     "Gaussian blur σ 0.5-4": lambda x, s: augment.random_gaussian_blur(x, (0.5, 4.0), seed=s),
     "Gaussian noise σ=0.08": lambda x, s: augment.gaussian_noise(x, 0.08, seed=s),
     "salt & pepper 5%": lambda x, s: augment.salt_and_pepper(x, 0.05, seed=s),
-    "random erasing": keras_layer(keras.layers.RandomErasing, factor=1.0, scale=(0.05, 0.2), value_range=(0, 255)),
+    # factor=(1.0, 1.0): erase every image. A bare factor=1.0 would erase only about half of them (see below).
+    "random erasing": keras_layer(keras.layers.RandomErasing, factor=(1.0, 1.0), scale=(0.05, 0.2), value_range=(0, 255)),
 }
 plots.show_draws(colour, photo, draws=DRAWS);
 
@@ -136,9 +138,29 @@ scale_space = [augment.gaussian_blur(photo, s) for s in sigmas]
 plots.show_grid(scale_space, [f"σ = {s}" for s in sigmas], ncols=5, size=2.2);
 
 # %% [markdown]
-# **Random erasing** (Zhong et al., 2017; also called cutout) is the modern op the original posts lack. It hides a
-# random rectangle, so the network cannot rely on a single part of the object. Keras 3 also ships `RandAugment`,
-# `AugMix`, `MixUp` and `CutMix`. The last two mix images *and labels*, so they belong in the batch pipeline.
+# **Random erasing** (Zhong et al., AAAI 2020 (arXiv 2017)) is the modern op the original posts lack. It hides a
+# random rectangle, so the network cannot rely on a single part of the object. It is not the same method as
+# Cutout (DeVries & Taylor, 2017), which masks a square of fixed size with zeros.
+#
+# Keras's `RandomErasing` has a trap in its `factor`, the probability of erasing an image. A single number f is
+# read as the *range* (0, f): every image draws its own probability from that range. So `factor=1.0` means a
+# probability drawn from U(0, 1) per image, and about half the images are left untouched. To erase every image,
+# pass the range `(1.0, 1.0)`, as the panel above does. (`RandomElasticTransform` reads its `factor` the same way:
+# lesson 5. Lesson 7 returns to Keras's units.) Count the untouched images of 200 both ways:
+
+# %%
+copies = np.repeat(photo[None, ::4, ::4], 200, axis=0).astype("float32")  # 200 copies of a 60x80 photo
+untouched = {}
+for factor in (1.0, (1.0, 1.0)):
+    eraser = keras.layers.RandomErasing(factor=factor, scale=(0.05, 0.2), value_range=(0, 255), seed=0)
+    erased = eraser(copies, training=True).numpy()
+    untouched[factor] = (eraser.factor, np.mean(np.all(erased == copies, axis=(1, 2, 3))))
+print("RandomErasing, images left untouched: " + "; ".join(
+    f"factor={f!r} (the range {r}) {share:.0%}" for f, (r, share) in untouched.items()))
+
+# %% [markdown]
+# Keras 3 also ships `RandAugment`, `AugMix`, `MixUp` and `CutMix`. The last two mix images *and labels*, so they
+# belong in the batch pipeline.
 #
 # ## The same transform in three APIs
 #
@@ -191,7 +213,44 @@ for title, grid in [("legacy ImageDataGenerator", legacy_grid), ("Keras 3 layers
 # | `model.fit_generator(gen, ...)` | `model.fit(gen_or_dataset, ...)` |
 # | `keras.utils.Sequence` | `keras.utils.PyDataset` |
 #
-# The fused grid is sharper than the layer chain: **three layers resample the image three times**. Each
+# The three grids above use different random draws, so they cannot be compared picture by picture. Here is **one**
+# draw made both ways: the same photo, the same rotation (30°), shift (10% right, 10% up) and zoom (20% out), once
+# by the three Keras layers with each range pinned to that one value, and once as the three steps' matrices
+# composed first (`helpers.augment.affine_matrix`) and applied in one resampling. Sharpness is the mean absolute
+# Laplacian of the grey image (how much each pixel differs from its four neighbours; blur lowers it), measured on
+# the centre, where neither needed a fill.
+
+# %%
+from scipy import ndimage
+
+ROTATION, SHIFT, ZOOM = 30.0, (0.1, -0.1), 0.2  # degrees; fractions of the width and height; 20% out
+h, w = china.shape[:2]
+pinned = keras.Sequential([  # a range (v, v) always draws v
+    keras.layers.RandomRotation((ROTATION / 360, ROTATION / 360), fill_mode="nearest"),
+    keras.layers.RandomTranslation((SHIFT[1], SHIFT[1]), (SHIFT[0], SHIFT[0]), fill_mode="nearest"),
+    keras.layers.RandomZoom((ZOOM, ZOOM), fill_mode="nearest"),
+])
+chained = pinned(china[None].astype("float32"), training=True)[0].numpy()
+matrix = (augment.affine_matrix(h, w, rotation=ROTATION)                          # output -> input matrices,
+          @ augment.affine_matrix(h, w, shift=(-SHIFT[0] * w, -SHIFT[1] * h))   # so the first step comes first
+          @ augment.affine_matrix(h, w, zoom=(1 + ZOOM, 1 + ZOOM)))
+composed = augment.apply_affine(china, matrix, fill_mode="nearest").numpy().astype("float32")
+
+
+def sharpness(image):  # mean absolute Laplacian of the grey image
+    return np.abs(ndimage.laplace(np.asarray(image, "float32").mean(-1))).mean()
+
+
+centre = (slice(h // 4, 3 * h // 4), slice(w // 4, 3 * w // 4))
+print(f"sharpness of the centre: three layers {sharpness(chained[centre]):.2f}, "
+      f"one composed transform {sharpness(composed[centre]):.2f} (the photo itself: {sharpness(china[centre]):.2f})")
+print(f"the two differ by {np.abs(chained[centre] - composed[centre]).mean():.1f} grey levels on average: "
+      "one geometry, resampled three times or once")
+plots.show_grid([chained[centre][60:160, 100:260], composed[centre][60:160, 100:260]],
+                ["three layers (3 resamplings)", "composed (1 resampling)"], ncols=2, size=4.5);
+
+# %% [markdown]
+# The composed transform keeps more detail because **three layers resample the image three times**. Each
 # interpolation blurs a little, and each fill erases border content that a later zoom-out would have shown again.
 # The legacy generator and `random_affine` compose the matrices first and resample once. Lesson 2 measures what
 # this costs on 32x32 CIFAR images.

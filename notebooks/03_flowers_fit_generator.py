@@ -13,9 +13,11 @@
 # - map every `fit_generator` argument to what replaced it in Keras 3;
 # - clean a real photo folder of junk before it can crash training.
 #
-# **Runtime.** Quick mode: about half a minute on a 2-core CPU (1 epoch per feeding method on 48 photos). Full
-# mode: the post's settings (batch 6, 6 epochs) for each method, about 2 minutes on the 200-photo offline copy. The
-# 3,670-photo download has 18 times as many images, so expect roughly 18 times the training time.
+# **Runtime.** Quick mode (1 epoch per feeding method on 48 photos): 18 s (the sum of the cells' times on a 2-core
+# CPU, kernel start-up not included). Full
+# mode: the post's settings (batch 6, 6 epochs) for each method, measured at about 2 minutes on a 200-photo copy of
+# the folder (40 per class). The complete 3,670-photo download has 18 times as many images, so expect roughly 18
+# times the training time.
 
 # %%
 # On Google Colab only: get the course, install its helpers, fetch this lesson's data. Elsewhere: nothing.
@@ -82,12 +84,16 @@ report, (x_train, y_train, paths_train), (x_val, y_val, _), (x_test, y_test, _) 
 print(report.summary())
 print(f"\ntrain {x_train.shape} {x_train.dtype}, validation {x_val.shape}, test {x_test.shape}")
 classes = report.class_names
+counts = np.bincount(np.concatenate([y_train, y_val, y_test]), minlength=len(classes))
+print(f"you loaded {counts.sum():,} photos: " + ", ".join(f"{c} {n}" for c, n in zip(classes, counts)))
+print(f"{len(y_test)} test images: one test image is {100 / len(y_test):.2g} points of test accuracy")
 per_class = [x_train[y_train == c][:4] for c in range(len(classes))]
 plots.show_grid(np.concatenate(per_class), [classes[c] for c in range(len(classes)) for _ in range(4)], ncols=4, size=1.6);
 
 # %% [markdown]
-# The offline copy holds 40 photos per class, not the 3,670 of the full download, so the test set has 60 images
-# and every accuracy below is coarse (one image = 1.7 points).
+# The complete download holds 3,670 photos; a smaller copy of the folder (a classroom mirror, say) works the same
+# way. The line above says what you loaded. The fewer the test images, the coarser every accuracy below: one test
+# image is worth the number of points printed there.
 #
 # Here is what a messy folder looks like to `scan`. We build one in a temporary directory: a truncated JPEG, a text
 # file, a CMYK and a grayscale image, and an empty class folder.
@@ -305,17 +311,21 @@ for r in runs:
     r["images_per_s"] = n_train / r["epoch_seconds"]
     r["measured_images_per_s"] = reference[r["method"]]["images_per_s"]
     r["measured_test_accuracy"] = reference[r["method"]]["test_accuracy"]
-print(f"{n_train} training images, batch {BATCH}, {EPOCHS} epoch(s), {config.describe()['device']}")
+print(f"yours: {n_train} training images, batch {BATCH}, {EPOCHS} epoch(s), {config.describe()['device']}")
+size = reference["tf_data"]
+print(f"measured: {size['n_train']} training, {size['n_val']} validation and {size['n_test']} test images, "
+      f"batch {BATCH}, {size['epochs']} epochs, full mode, 2-core CPU")
 measured.show(measured.markdown_table(runs, [
     ("method", "method", ""), ("your epoch (s)", "epoch_seconds", ".2f"), ("your images/s", "images_per_s", ".0f"),
     ("your test accuracy", "test_accuracy", ".3f"), ("measured images/s", "measured_images_per_s", ".0f"),
-    ("measured test accuracy", "measured_test_accuracy", ".3f")]));
+    ("measured test accuracy", "measured_test_accuracy", ".3f")]))
+config.quick_note()
 
 # %% [markdown]
-# The "measured" columns are a full-mode run on a 2-core CPU (6 epochs, the 200-photo offline copy,
-# `notebooks/measured/flowers_feeding.json`). On a CPU, this small model's training step dominates the epoch, so
-# the three feeders' speeds are within tens of per cent of each other, and their accuracies differ only by the
-# training noise of a hundred images. Lesson 6 measures the feeders alone, where they differ much more.
+# The "measured" columns are a full-mode run on a 2-core CPU (`notebooks/measured/flowers_feeding.json`), on the
+# data size printed above the table. On a CPU, this small model's training step dominates the epoch, so the three
+# feeders' speeds are within tens of per cent of each other, and their accuracies differ only by the training noise
+# of so few images. Lesson 6 measures the feeders alone, where they differ much more.
 #
 # The post plotted the History and saved it as `plot.png`. We do the same for the `tf.data` run, beside the
 # measured full-mode curves. Then come the test accuracy and a confusion matrix.
@@ -324,7 +334,7 @@ measured.show(measured.markdown_table(runs, [
 last = runs[-1]  # the tf.data run
 figure_path = config.output_dir("figures") / "flowers_plot.png"
 plots.learning_curves({last["method"]: last["history"]}, reference={last["method"]: reference[last["method"]]["history"]},
-                      save_to=figure_path)
+                      reference_label=f"measured, full mode, {size['n_train']} training images", save_to=figure_path)
 print("saved", figure_path)
 
 # %%
@@ -332,6 +342,7 @@ from sklearn.metrics import ConfusionMatrixDisplay, classification_report
 
 print(f"test accuracy ({last['method']}): {last['test_accuracy']:.3f} on {len(y_test)} images")
 print(classification_report(y_test, last["predictions"], target_names=classes, zero_division=0))
+config.quick_note()
 ConfusionMatrixDisplay.from_predictions(y_test, last["predictions"], display_labels=classes, xticks_rotation=45);
 
 # %% [markdown]
@@ -355,6 +366,7 @@ model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accur
 history = model.fit(train_ds, validation_data=val_ds.take(config.pick(quick=2, full=-1)), epochs=EPOCHS,
                     shuffle=False, verbose=0)  # image_dataset_from_directory shuffled already
 print(f"image_dataset_from_directory + layers: validation accuracy {history.history['val_accuracy'][-1]:.3f}")
+config.quick_note()
 
 # %% [markdown]
 # ## From `fit_generator` to Keras 3
@@ -377,8 +389,11 @@ print(f"image_dataset_from_directory + layers: validation accuracy {history.hist
 #
 # 1. Change the post's loop bound to `range(0, len(inputs) - batch_size + 1, batch_size)`. Which images are still
 #    never seen? Why is `range(0, len(inputs), batch_size)` the right one?
-# 2. Give `FlowerBatches` `workers=4, use_multiprocessing=True` and rerun. Does the epoch get faster on 2 cores?
-#    Why (or why not)?
+# 2. Give `FlowerBatches` `workers=1`, then `workers=4` (threads: leave `use_multiprocessing=False`), and time an
+#    epoch of each with `metrics.EpochTimer`. Does the epoch get faster on 2 cores? Why (or why not)? Do not try
+#    `use_multiprocessing=True` here: it forks worker processes from a process where TensorFlow's threads are
+#    already running, and a forked child inherits locks that those threads held but has none of the threads that
+#    would release them, so it can hang.
 # 3. Train the layers-augmented model on the same split as the table: build the dataset with
 #    `tf.data.Dataset.from_tensor_slices((paths_train, labels))` and `decode`, then map the Keras layers. How does
 #    its validation accuracy compare with the `tf_data` row, which uses the fused op? Why does building from the

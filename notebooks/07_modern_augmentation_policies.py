@@ -14,7 +14,8 @@
 # - avoid five pitfalls: magnitude units (and Keras's policy layers drawing per batch), blends with integer
 #   labels, blends placed before `batch`, label-destroying operations, and augmentation left on at inference.
 #
-# **Runtime.** Quick mode (512 images, 1 epoch per arm, three arms): under a minute on a 2-core CPU. Full mode
+# **Runtime.** Quick mode (512 images, 1 epoch per arm, three arms): 29 s (the sum of the cells' times on a 2-core
+# CPU, kernel start-up not included). Full mode
 # trains the three arms for 80 epochs each on 9,000 images: on a 2-core CPU an arm takes about 10 seconds per
 # epoch, so about 14 minutes (the table below has each arm's measured seconds per epoch), and the lesson about 45
 # minutes in all. The study behind the measured table is a command-line job of several hours
@@ -83,7 +84,7 @@ print(f"fit {x_fit.shape}, validation {x_val.shape}, test {x_test.shape}; labels
 # | RandAugment (Cubuk et al., 2020) | N operations drawn at random, all at one magnitude M | N, M |
 # | TrivialAugment (Müller & Hutter, 2021) | one operation drawn at random, at a random magnitude | none |
 # | AugMix (Hendrycks et al., 2020) | three short chains of random operations, blended together, then blended with the original | severity, width, depth |
-# | random erasing (Zhong et al., 2020) | with probability p, one random rectangle replaced by noise | p, area, aspect |
+# | random erasing (Zhong et al., AAAI 2020 (arXiv 2017)) | with probability p, one random rectangle replaced by noise | p, area, aspect |
 # | MixUp (Zhang et al., 2018) | a weighted average of two images **and of their labels** | alpha |
 # | CutMix (Yun et al., 2019) | a box of another image pasted in; the labels mixed by area | alpha |
 #
@@ -227,6 +228,7 @@ for arm in ARMS:
     yours[arm] = row["test_accuracy"]
     print(f"{arm:<20} test accuracy {row['test_accuracy']:.4f}, train accuracy {row['train_accuracy']:.3f}, "
           f"{row['seconds_per_epoch']:.1f} s per epoch")
+config.quick_note()
 
 
 # %% [markdown]
@@ -255,6 +257,7 @@ for views in ("none", "flip", "flip_shift"):
     accuracy = np.mean(predict_tta(model, x_test, views).argmax(1) == y_test.argmax(1))
     print(f"{views:<10} ({len(policies.TTA_VIEWS[views]):>2} views): test accuracy {accuracy:.4f}, "
           f"{time.perf_counter() - start:.2f} s for {len(x_test)} images")
+config.quick_note()
 
 # %% [markdown]
 # ## The measured table
@@ -311,6 +314,7 @@ measured.show(measured.markdown_table(table, [
 print(f"baseline range over lesson 2's three seeds: {low:.4f} to {high:.4f}; std: sample std over seeds (ddof=1).")
 print("p: Welch's t-test of the arm's seeds against the baseline's (scipy.stats.ttest_ind, equal_var=False).")
 print("train accuracy: last epoch, on augmented images; left out for the blends (it is scored against the dominant label).")
+config.quick_note()
 
 # %% [markdown]
 # The seconds per epoch were measured run by run on a 2-core CPU, some runs sharing the cores with other work, so
@@ -423,7 +427,8 @@ for t in table:
 # magnitude: for `RandomRotation` it is a fraction of a full turn, for `RandomTranslation` a fraction of the image.
 # A single number becomes the range (0, factor), **one-sided**. The other layers' arguments mean other things
 # again: `MixUp(alpha)` is the paper's Beta parameter; `RandomErasing(factor)` is a *probability* range (the
-# default draws p from U(0, 1) per image); `CutMix(factor)` draws the Beta parameter itself from U(0, factor). Ask
+# default, `factor=1.0`, draws p from U(0, 1) per image, so about half the images stay untouched; `(1.0, 1.0)`
+# erases every one); `CutMix(factor)` draws the Beta parameter itself from U(0, factor). Ask
 # the layer, then draw from it:
 
 # %%
@@ -576,6 +581,7 @@ distorted = tf.data.Dataset.from_tensor_slices((x_test, y_test)).batch(BATCH).en
     lambda k, xy: (scale(augment(xy[0], tf.stack([tf.constant(SEED, tf.int64), k]))), xy[1]))
 print(f"test accuracy: clean stream {model.evaluate(test_stream, verbose=0)[1]:.4f}, "
       f"stream with the training augmentation {model.evaluate(distorted, verbose=0)[1]:.4f}")
+config.quick_note()
 erase_in_model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.RandomErasing(value_range=(0, 255))])
 print("a RandomErasing layer inside a model leaves predict's input as it is:",
       bool(np.array_equal(erase_in_model.predict(x_test[:4].astype("float32"), verbose=0), x_test[:4])))

@@ -85,6 +85,16 @@ def test_banner_names_the_mode_and_versions(clean_env):
     assert text.startswith("Lesson 0 | QUICK mode")
     for key in ("tensorflow", "keras", "python", "device", "data dir"):
         assert key in text
+    assert config.QUICK_NOTE in text, "the banner and the notes after quick-mode accuracies use the same words"
+
+
+def test_quick_note_is_one_line_in_quick_mode_and_nothing_in_full_mode(clean_env, capsys):
+    clean_env.setenv("COURSE_QUICK", "1")
+    config.quick_note()
+    assert capsys.readouterr().out == config.QUICK_NOTE + "\n" and "\n" not in config.QUICK_NOTE
+    clean_env.setenv("COURSE_QUICK", "0")
+    config.quick_note()
+    assert capsys.readouterr().out == ""
 
 
 def test_needs_offline_follows_the_configured_data_directory(tmp_path, monkeypatch):

@@ -42,8 +42,20 @@ def test_displayable_keeps_each_range_visible():
     symmetric = np.array([[-1.0, 0.0], [1.0, 0.5]], np.float32)
     np.testing.assert_allclose(_displayable(symmetric), (symmetric + 1) / 2)
     pixels = np.array([[0, 200]], np.uint8)
-    assert _displayable(pixels) is not None and _displayable(pixels).dtype == np.uint8
+    np.testing.assert_allclose(_displayable(pixels), pixels / 255)
+    mask = np.array([[0, 1]], np.uint8)  # a {0, 1} mask: black and white, not two shades of black
+    np.testing.assert_allclose(_displayable(mask), mask)
     assert _displayable(np.ones((4, 4, 1), np.float32) * 200).shape == (4, 4)
+
+
+def test_show_grid_draws_every_panel_on_the_same_scale():
+    pixels = np.round(np.linspace(20, 220, 16)).astype(np.float32).reshape(4, 4)  # a grey image, 20..220
+    fig = plots.show_grid([pixels.astype(np.uint8), pixels, pixels[..., None]], ncols=3)
+    shown = [ax.get_images()[0] for ax in fig.axes]
+    levels = [image.norm(image.get_array()) for image in shown]  # what the colour map receives, 0 = black, 1 = white
+    for level in levels[1:]:
+        np.testing.assert_allclose(level, levels[0], atol=1e-6)
+    assert float(np.max(levels[0])) < 0.9, "220 of 255 is drawn light grey, not stretched to white"
 
 
 def test_usage_bars_mark_never_used_samples():
@@ -88,3 +100,27 @@ def test_accuracy_vs_cost_places_and_labels_each_point_with_its_error_bar(tmp_pa
     bars = [c for c in ax.containers if c.has_yerr]
     assert len(bars) == 1, "only the point with a std gets an error bar"
     assert (tmp_path / "c.png").stat().st_size > 0
+
+
+def test_accuracy_vs_cost_labels_cover_no_other_label_point_or_legend(tmp_path):
+    # lesson 7's crowded corner: four arms within 15 ms and half a point of each other, one far to the right
+    points = [{"arm": "crop_flip+randaugment_n1_m5", "ms": 25.8, "acc": 0.7500, "std": 0.0053},
+              {"arm": "crop_flip+trivial", "ms": 22.3, "acc": 0.7481, "std": 0.0022},
+              {"arm": "crop_flip+mixup", "ms": 11.2, "acc": 0.7460, "std": None},
+              {"arm": "crop_flip+augmix", "ms": 84.7, "acc": 0.7447, "std": None},
+              {"arm": "crop_flip+erasing", "ms": 13.4, "acc": 0.7275, "std": None},
+              {"arm": "crop_flip+cutmix", "ms": 12.0, "acc": 0.7153, "std": None},
+              {"arm": "crop_flip+randaugment_n2_m9", "ms": 33.8, "acc": 0.7108, "std": None}]
+    fig = plots.accuracy_vs_cost(points, cost="ms", accuracy="acc", label="arm", error="std",
+                                 band=(0.7402, 0.7494, "crop_flip: range of 3 seeds"), save_to=tmp_path / "c.png")
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()
+    labels = [t.get_window_extent(renderer) for t in ax.texts]
+    assert [t.get_text() for t in ax.texts] == [p["arm"] for p in points]
+    for i, a in enumerate(labels):
+        assert not any(a.overlaps(b) for b in labels[i + 1:]), f"{ax.texts[i].get_text()} overlaps another label"
+        assert not a.overlaps(ax.get_legend().get_window_extent(renderer)), "the legend covers a label"
+        assert ax.get_window_extent(renderer).contains(a.x0, a.y0) and ax.get_window_extent(renderer).contains(a.x1, a.y1)
+        for j, p in enumerate(points):
+            x, y = ax.transData.transform((p["ms"], p["acc"]))
+            assert j == i or not a.contains(x, y), f"{ax.texts[i].get_text()} covers the point of {p['arm']}"

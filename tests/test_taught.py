@@ -4,6 +4,8 @@ tests/test_golden.py shows they give the batches the library gave before; these 
 must be: every sample once per epoch, reshuffled, reproducible, the caller's arrays never written, pairs aligned.
 """
 
+import itertools
+
 import keras
 import numpy as np
 import pytest
@@ -173,3 +175,18 @@ def test_a_few_steps_on_64px_crops_lower_the_loss():
     stream = segmentation.paired_stream(images, masks, crop=64, batch_size=4, seed=0)
     history = model.fit(stream, steps_per_epoch=15, epochs=2, shuffle=False, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0] * 0.8
+
+
+def test_paired_crop_generator_visits_every_pair_once_per_pass_with_its_own_crop():
+    images, masks = blocky_pairs(n=5, size=64)
+    ids = np.arange(5, dtype=np.uint8)[:, None, None, None] * np.ones((5, 64, 64, 1), np.uint8)
+    tagged = np.concatenate([images, ids], axis=-1)  # channel 2 carries the pair's index
+    batches = list(itertools.islice(segmentation.paired_crop_generator(tagged, masks, crop=24, batch_size=2, seed=0), 6))
+    assert [len(x) for x, _ in batches] == [2, 2, 1, 2, 2, 1]
+    for epoch in (batches[:3], batches[3:]):
+        assert sorted(int(x[0, 0, 1]) for xb, _ in epoch for x in xb) == [0, 1, 2, 3, 4]
+    for xb, mb in batches:
+        assert xb.shape[1:3] == (24, 24)
+        for x, m in zip(xb, mb):
+            assert_aligned(x[..., :1], m)
+    assert len({(x[..., 0].tobytes()) for xb, _ in batches for x in xb}) > 5, "crop positions differ"

@@ -1,6 +1,6 @@
 """Lesson 6's tf.data pipeline with one knob per argument.
 
-GENERATED from ``notebooks/06_fast_input_pipelines_and_scaling.py``
+GENERATED from ``notebooks/06_fast_input_pipelines.py``
 by ``python -m coursetools.export``, which copies the lesson's cells marked ``#@save``. Do not edit
 this file: edit the lesson and run the command again (tests/test_export.py fails when it is stale).
 """

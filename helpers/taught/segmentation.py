@@ -10,6 +10,25 @@ import tensorflow as tf
 from keras import layers
 
 from helpers import paired
+from helpers.taught.feeding import batches
+
+
+def legacy_paired_generators(images, masks, *, batch_size, seed, **augmentation):
+    """zhixuhao/unet's recipe: two ImageDataGenerators with the same arguments and seed, zipped.
+    Yields (image batch, mask batch), float32 in the input's range; the masks come out interpolated."""
+    legacy = tf.keras.preprocessing.image.ImageDataGenerator
+    image_flow = legacy(**augmentation).flow(images.astype("float32"), batch_size=batch_size, seed=seed)
+    mask_flow = legacy(**augmentation).flow(masks.astype("float32"), batch_size=batch_size, seed=seed)
+    return zip(image_flow, mask_flow)
+
+
+def paired_crop_generator(images, masks, *, crop, batch_size, seed=0):
+    """The post's random-crop generator, fixed: endless (images, masks) batches of crop x crop windows, every
+    pair once per pass in a new order, each pair at its own position (batch k cropped with the seed (seed, k))."""
+    for k, (x, y) in enumerate(batches(images, masks, batch_size, seed=seed)):
+        x_crop, y_crop = paired.paired_random_crop(x, y, crop, seed=(seed, k))
+        yield x_crop.numpy(), y_crop.numpy()
+
 
 AUTOTUNE = tf.data.AUTOTUNE
 

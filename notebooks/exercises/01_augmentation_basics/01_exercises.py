@@ -84,7 +84,11 @@ assert all(r in plain | mirrored for r in results), "every result must be a 32x3
 assert len(set(results)) > 25, f"40 seeds gave only {len(set(results))} different crops"
 flipped = sum(r in mirrored for r in results)
 assert 8 <= flipped <= 32, f"{flipped} of 40 results were mirrored: a random flip mirrors about half"
-print("ok: 32x32 windows of the photo, mirrored about half the time, the same for the same seed")
+flip_seeds = [tf.random.split(tf.constant([s, 7]), 2)[1] for s in range(40)]
+split_says = [not np.array_equal(tf.image.stateless_random_flip_left_right(photo, seed=f), photo) for f in flip_seeds]
+assert [r in mirrored for r in results] == split_says, \
+    "each random op needs its own seed: the flip must follow the second row of tf.random.split(seed, 2), not the crop's seed"
+print("ok: 32x32 windows of the photo, mirrored about half the time by a flip with its own seed, the same for the same seed")
 
 # %% nbgrader={"grade": true, "grade_id": "ex1-test-tf-data", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 # Inside tf.data the seed is a tensor built from the element's index, as in lesson 2's pipelines.

@@ -245,6 +245,8 @@ model = transfer_classifier(backbone, 3)
 x = np.random.default_rng(1).normal(0.0, 1.0, (5, 16, 16, 3)).astype("float32")
 probs = np.asarray(model.predict(x, verbose=0))
 assert probs.shape == (5, 3), probs.shape
+assert not np.allclose(np.asarray(model(x, training=True)), probs, atol=1e-6), \
+    "Dropout(0.2) between the pooling and the head: in training it must drop features"
 assert not backbone.trainable, "the backbone must be frozen"
 trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
 assert trainable == 4 * 3 + 3, f"only the head trains (4 features x 3 classes + 3 biases = 15), not {trainable}"

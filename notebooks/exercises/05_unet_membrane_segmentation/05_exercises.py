@@ -98,12 +98,13 @@ assert corners == everywhere, f"top-left corners never drawn: {sorted(everywhere
 print("ok: every position is drawn, the last row and column included")
 
 # %% nbgrader={"grade": true, "grade_id": "ex1-test-error", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-try:
-    paired_crop(coordinates(40, 50), coordinates(40, 50), 48, tf.constant([0, 0]))
-except ValueError as error:
-    assert "48" in str(error), f"say which crop did not fit: {error}"
-else:
-    raise AssertionError("a 48x48 crop of a 40x50 image must raise ValueError")
+for height, width in ((40, 50), (50, 40)):  # too low, then too narrow
+    try:
+        paired_crop(coordinates(height, width), coordinates(height, width), 48, tf.constant([0, 0]))
+    except ValueError as error:
+        assert "48" in str(error), f"say which crop did not fit: {error}"
+    else:
+        raise AssertionError(f"a 48x48 crop of a {height}x{width} image must raise ValueError")
 x, y = paired_crop(coordinates(40, 50), coordinates(40, 50), 40, tf.constant([0, 0]))
 assert x.shape == (40, 40, 1), "a crop as high as the image fits"
 print("ok: a crop that does not fit is refused with its size")

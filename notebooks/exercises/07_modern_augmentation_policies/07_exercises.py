@@ -97,6 +97,8 @@ def partners(soft_labels):
 
 first, second = partners(soft), partners(mix_up(images, labels, tf.constant([5, 1]))[1])
 assert len(set(first)) > 8, "partners must vary across the batch"
+moved = first != np.arange(16)  # the images blended with another one
+assert len(set(np.round(soft.max(axis=1)[moved], 6))) > 1, "draw a lam for every image, not one for the whole batch"
 paired = (first != np.arange(16)) & (second != np.arange(16))
 assert np.any(first[paired] != second[paired]), "the partners must be drawn at random from the seed, not fixed"
 np.testing.assert_array_equal(np.asarray(mix_up(images, labels, tf.constant([0, 1]))[1]), soft, err_msg="same seed, different blend")

@@ -1,0 +1,399 @@
+# %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/augmentation-course/augmentation-course/blob/main/notebooks/06_fast_input_pipelines.ipynb)
+
+# %% [markdown]
+# # 6 · Fast input pipelines
+#
+# **Objectives.** You will
+# - measure, not guess, which input pipeline keeps a model fed: images per second, and the share of each
+#   training step spent **waiting for input**;
+# - compare the five ways this course has fed `model.fit`: `ImageDataGenerator.flow`, a Python generator,
+#   `keras.utils.PyDataset` (1 and N worker threads), `tf.data`, and augmentation inside the model; and measure
+#   them against **albumentations**, the library most practitioners reach for;
+# - turn the `tf.data` knobs one at a time (parallel `map`, `prefetch`, `cache`, non-deterministic order) and
+#   see what each buys, and the one that silently breaks augmentation;
+# - decide where augmentation should run: the CPU pipeline or the accelerator;
+# - write a `tf.data` pipeline with every knob spelled out: `num_parallel_calls`, `prefetch`, where the `cache`
+#   goes, `deterministic`;
+# - say what `fit` does with a Python generator or a `PyDataset`, and what the benchmark's input wait measures.
+#
+# Everything here runs on one machine. Lesson 8 takes the input pipeline and the training to several.
+#
+# **Runtime.** Quick mode: about 25 s on a 2-core CPU (the benchmark on one small workload, one timed pass
+# each). Full mode: not measured as a whole; most of it is the benchmark, which takes about 10 minutes on the same
+# CPU (`make bench` runs it from a terminal).
+
+# %%
+# On Google Colab only: get the course, install its helpers, fetch this lesson's data. Elsewhere: nothing.
+import sys
+
+if "google.colab" in sys.modules:
+    import os
+    import subprocess
+
+    if not os.path.isdir("/content/augmentation-course"):
+        subprocess.run(["git", "clone", "--depth", "1", "https://github.com/augmentation-course/augmentation-course", "/content/augmentation-course"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", "/content/augmentation-course"], check=True)
+    sys.path.insert(0, "/content/augmentation-course")  # this kernel started before the install
+    os.chdir("/content/augmentation-course/notebooks")
+    from helpers import datasets
+
+    for name in ["cifar10", "flowers", "membrane"]:
+        datasets.fetch(name)
+
+# %%
+from helpers import config
+
+print(config.banner("6 · Fast input pipelines"))
+
+# %%
+import numpy as np
+import tensorflow as tf
+
+from helpers import augment, bench, datasets, feeders, imagefolders, measured, models, readers, recipes, workloads
+from helpers.taught import cifar_pipeline
+
+# %% [markdown]
+# ## Why: the model must never wait for data
+#
+# Training is a producer and a consumer. The **input pipeline** reads, decodes, augments and batches images;
+# the **training step** consumes one batch. If the pipeline is slower, the accelerator idles, and every
+# augmentation you add makes training slower. Two numbers tell you where you stand:
+#
+# - **images/s of the pipeline alone**: the most it can ever deliver;
+# - **input wait**: of each training step's wall time, the share spent waiting for the batch. Under 5% is good. A
+#   GPU makes the step short, so a pipeline that keeps up on a CPU can starve a GPU.
+#
+# How each method feeds `fit`, and what replaced what:
+#
+# | method | where the work runs under `fit` (Keras 3.15) | legacy Keras 2 | Keras 3 / TF 2 |
+# |---|---|---|---|
+# | `imagedatagenerator` | `flow` returns a 1-worker `PyDataset`: SciPy per image, in a prefetch thread | `fit_generator(datagen.flow(...))` | deprecated; still in `tf.keras.preprocessing` |
+# | `python_generator` | a prefetch thread, one batch ahead or more | `fit_generator(gen, workers=...)` | `fit(gen)`; no workers for plain generators |
+# | `pydataset` | 1 worker: as the generator; N: N Python threads (or processes) | `keras.utils.Sequence` | `keras.utils.PyDataset(workers=, use_multiprocessing=)` |
+# | `tf_data` | TensorFlow's C++ thread pool, overlapped with the step | - | `tf.data` with `map(num_parallel_calls)` + `prefetch` |
+# | `in_model` | inside the compiled training step (on the GPU if there is one) | - | preprocessing layers in the model, or a custom `train_step` |
+#
+# **What `fit` does with Python input.** Keras 3.15 wraps a Python generator in
+# `tf.data.Dataset.from_generator(...).prefetch(tf.data.AUTOTUNE)`
+# (`keras/src/trainers/data_adapters/generator_data_adapter.py`), and a `PyDataset` with one worker the same way
+# (`py_dataset_adapter.py`): a tf.data thread calls your Python code while the step runs, so batch k+1 is made
+# during step k. A `PyDataset` with `workers > 1` (or `use_multiprocessing=True`) gets an `OrderedEnqueuer`
+# instead: a pool of threads or processes fills a queue of `max_queue_size` batches, and Keras switches tf.data's
+# own prefetching off. So under `fit` every method overlaps with training, but Python code still holds the GIL while
+# it runs, and so does the Python part of each step.
+#
+# Every method applies the **same** augmentation to the same data: the fused affine (`helpers.augment.random_affine`,
+# one resampling), or the matching `ImageDataGenerator` arguments for the legacy method. Only the plumbing differs.
+
+# %% [markdown]
+# ## The benchmark
+#
+# `helpers.bench` runs three workloads, each with its lesson's own model:
+#
+# - `cifar_32px`: lesson 2, the post's rotation/shift/zoom, the post's CNN, batch 128;
+# - `flowers_224px`: lesson 3's augmentation (rotation, zoom, shift, shear, flip) at 224x224, lesson 3's CNN, batch 32;
+# - `membrane_512px_pairs`: lesson 5, a random 256x256 crop of each 512x512 image **and its mask**, then flips,
+#   rotation, zoom and shift shared by both, the lesson-5 U-Net, batch 4.
+#
+# For each method: warm-up batches, then the median of several timed passes of the pipeline alone. Then the
+# benchmark's **own training loop**, not `fit`: `next()` for a batch, then one `train_on_batch` step, each timed
+# (`helpers.bench.input_wait`). That loop prefetches nothing: a method that makes its batch inside `next()`
+# (`ImageDataGenerator`, the generator, the 1-thread PyDataset) shows its whole cost as input wait, and one with
+# threads of its own (N-thread PyDataset, `tf.data`) has the batch ready.
+
+# %%
+quick_methods = ["imagedatagenerator", "pydataset", "tf_data", "albumentations"]  # a sample, to keep it short
+rows = bench.run(config.pick(quick=["flowers"], full=list(workloads.WORKLOADS)),  # quick mode: one workload,
+                 methods=config.pick(quick=quick_methods, full=list(feeders.METHODS)))  # four methods
+
+# %%
+mine = {(r["workload"].split("_")[0], r["method"], r["workers"]): r for r in rows}
+full = measured.load("bench")["rows"]
+for r in full:
+    own = mine.get((r["workload"].split("_")[0], r["method"], r["workers"]))
+    unit = "process" if r["method"] == "tf_data_service" else "thread"
+    r["label"] = r["method"] + (f", {r['workers']} {unit}{'es' * (unit == 'process') + 's' * (unit == 'thread')}"
+                                if r["workers"] and r["workers"] > 1 else f", 1 {unit}" if r["workers"] else "")
+    r["yours"] = own["images_per_s"] if own else None
+    r["your_wait"] = 100 * own["input_wait_fraction"] if own else None
+    r["wait"] = 100 * r["input_wait_fraction"]
+measured.show(measured.markdown_table(full, [
+    ("workload", "workload", ""), ("method", "label", ""), ("measured images/s", "images_per_s", ",.0f"),
+    ("vs ImageDataGenerator", "vs_imagedatagenerator", ".1f"), ("measured input wait %", "wait", ".1f"),
+    ("step (s)", "step_seconds", ".3f"), ("your images/s", "yours", ",.0f"), ("your input wait %", "your_wait", ".1f")]));
+
+# %% [markdown]
+# ### What the full-mode measurements say
+#
+# The "measured" columns come from `python -m helpers.bench` in full mode on a 2-core CPU with no GPU
+# (`notebooks/measured/bench.json`, which says which data, passes and steps). **Step** is the whole wall time of one
+# step of the benchmark's loop, the wait included, so batch size / step is the training speed. Your columns come from the cell
+# above; in quick mode only the small flowers workload runs, at 96 px, with four methods and passes of 64 images,
+# so thread start-up dominates the multi-thread rows: your numbers only prove the code runs. A second full run a
+# few minutes apart agreed within about 10%: treat smaller differences as noise.
+#
+# Three rows are not ways this course has fed a model so far: `albumentations` (the same recipe through that
+# library), `tf_data_files` (the `tf_data` augmentation, but each image read and decoded from its file every time,
+# as a remote input worker must) and `tf_data_service` (that file pipeline run by tf.data service processes).
+# albumentations comes up below; the other two are lesson 8's subject.
+
+# %%
+by = {(r["workload"], r["method"], r["workers"]): r for r in full}
+for workload in ("cifar_32px", "flowers_224px", "membrane_512px_pairs"):
+    legacy, fast = by[workload, "imagedatagenerator", None], by[workload, "tf_data", None]
+    print(f"{workload:<22} tf_data {fast['images_per_s'] / legacy['images_per_s']:4.1f}x ImageDataGenerator; "
+          f"input wait {100 * legacy['input_wait_fraction']:4.1f}% -> {100 * fast['input_wait_fraction']:.1f}%")
+
+# %% [markdown]
+# - **The legacy generator starves even a CPU.** At 224 px, two thirds of every step of the benchmark's loop wait for
+#   `ImageDataGenerator`: SciPy warps each image and channel in one Python thread, inside `next()`. Under `fit`'s
+#   prefetch the step would still wait: the pipeline alone delivers fewer images/s than the step consumes.
+# - **Most of the gain is the fused op, not the framework.** The Python generator and the PyDataset call the
+#   same compiled graph as `tf.data`. At 224 px the generator and the 1-thread PyDataset deliver 81% and 88% of its
+#   images/s; on CIFAR's small images and the membrane pairs, Python overhead per batch leaves them further behind.
+#   In the benchmark's loop they make each batch inside `next()`, so their whole time shows up as input wait (a
+#   third of each step at 224 px, against 1% for `tf.data`, whose threads have the batch ready). Under `fit`, the
+#   prefetch thread would hide much of that wait behind the step, as far as the GIL allows.
+# - **More PyDataset threads are not free.** On 2 cores, 2 threads beat 1 on CIFAR, where each batch is small and
+#   the threads overlap Python overhead; they *lose* at 224 px and on the membrane crops, where each batch is
+#   already one multithreaded TensorFlow call and extra threads only compete for the cores. Their input-wait
+#   *share* still falls, because the step itself gets longer: judge by the step time, not by the share alone.
+# - **`in_model`** does the same work as `tf_data`, but in the training step: its throughput counts one batch at a
+#   time with no overlap. Its step is no longer than `tf_data`'s here, because `tf_data`'s threads slow the step by
+#   about as much as the augmentation costs inside it: on 2 cores, every thread takes from the same budget.
+# - albumentations comes next; `tf_data_files` and `tf_data_service` are lesson 8's subject.
+
+# %% [markdown]
+# ### Against the library most people pick: albumentations
+#
+# **albumentations** is the most used augmentation library, and the usual choice for image/mask pairs. It works
+# on NumPy arrays with OpenCV, one image at a time. The benchmark gives it the same recipe: `Recipe.albumentations()`
+# builds it from the same definition as the fused op (one `Affine` for rotation, shift, zoom and shear, then the
+# flips; a `RandomCrop` first for the membranes). It feeds the model the way its users feed `fit`, from a
+# `PyDataset` with 1 and 2 worker threads. Two differences in meaning hide in the translation: `scale` magnifies where `zoom_range` shrinks, and the
+# legacy shear is a shear along x only (0.15 degrees here: almost none, as in the post). For pairs, image and mask go through **one call**, so they share one draw,
+# and the mask is resampled nearest-neighbour:
+
+# %%
+import cv2
+
+flowers_aug = recipes.FLOWERS.albumentations(seed=0)
+print(flowers_aug.transforms[0])
+print(f"  read: border_mode {cv2.BORDER_REPLICATE} = BORDER_REPLICATE (fill_mode='nearest'), interpolation "
+      f"{cv2.INTER_LINEAR} = bilinear, mask_interpolation {cv2.INTER_NEAREST} = nearest; rotate, shear in degrees")
+membrane_aug = recipes.MEMBRANE.without_elastic().albumentations(seed=0, crop=256)
+em_images, em_masks, _ = readers.load_membrane()
+pair = membrane_aug(image=em_images[0], mask=em_masks[0])      # one call: one draw for image and mask
+print("image", pair["image"].shape, pair["image"].dtype, "| mask", pair["mask"].shape,
+      "values", np.unique(pair["mask"]).tolist())
+
+# %%
+for workload in ("flowers_224px", "membrane_512px_pairs"):
+    fast = by[workload, "tf_data", None]
+    for threads in (1, 2):
+        alb = by[workload, "albumentations", threads]
+        print(f"{workload:<22} albumentations, {threads} thread{'s' * (threads > 1)}: "
+              f"{alb['images_per_s'] / fast['images_per_s']:.2f} x tf_data's images/s;  training step "
+              f"{1000 * alb['step_seconds']:.0f} ms (input wait {100 * alb['input_wait_fraction']:.1f}%) against "
+              f"{1000 * fast['step_seconds']:.0f} ms ({100 * fast['input_wait_fraction']:.1f}%)")
+
+
+# %% [markdown]
+# Read images/s, input wait and the step together:
+#
+# - **As an augmenter, albumentations wins.** With one thread it produces about twice the images/s of `tf.data` at
+#   224 px, and about as many on the membrane pairs. OpenCV warps uint8 pixels in a tight C++ loop; the course's
+#   op converts to float32 and back and uses TensorFlow's general projective-transform kernel.
+# - **Its input wait is higher, yet its steps are shorter.** At 224 px, a sixth of each step waits for
+#   albumentations with one thread, against 1% for `tf.data`, but the whole step takes 75 ms against 100. With one
+#   thread the benchmark's loop makes each batch inside `next()`, so all of its augmentation is wait. With two, the
+#   batch is made ahead, but each image passes through Python (the `Compose` call, the NumPy stacking), which holds
+#   the GIL while the step needs it. `tf.data` runs its graph in C++ threads that never take the GIL, but they take
+#   the two cores the step needs, which lengthens the step. Here the net result favours albumentations at 224 px
+#   and is a tie on the membranes.
+# - **A second thread makes albumentations slower here**, as it did for the PyDataset above: OpenCV already uses its
+#   own threads, and there are only 2 cores.
+#
+# So the course's fused op is not the fastest augmenter on a CPU; its strengths are one resampling, explicit seeds,
+# and the same op in `tf.data`, a training step or a tf.data service. With a GPU running the step, the pipeline's
+# own images/s decides, which again favours albumentations at 224 px on 2 cores; with many cores, `tf.data`'s
+# parallel map scales without the GIL. Measure your machine with `make bench`.
+
+# %% [markdown]
+# ## The `tf.data` knobs, one at a time
+#
+# A `tf.data` pipeline is a chain of transformations, each with a knob:
+#
+# - **`map(f, num_parallel_calls=tf.data.AUTOTUNE)`** runs `f` on several elements at once on TensorFlow's
+#   thread pool. AUTOTUNE picks the parallelism from the CPU budget.
+# - **`prefetch(tf.data.AUTOTUNE)`** at the end keeps a few batches ready, so producing batch k+1 overlaps
+#   with training on batch k. It only helps when something consumes the batches, which is the training step.
+# - **`cache()`** keeps elements in memory (or in a file) after their first pass. Put it **after decoding and
+#   before any random augmentation**. After augmentation, it freezes epoch 1's random draws, and every epoch
+#   replays them.
+# - **`deterministic=False`** (or `options.deterministic`) lets a parallel map hand out whichever element is
+#   ready first, instead of holding it back to keep the order. It is a little faster; the order then varies
+#   between runs, which breaks bit-for-bit reproducibility of the batch order.
+#
+# TensorFlow 2 also applies some of these on its own: it parallelises a stateless `map` and injects a
+# `prefetch`. The pipeline below turns these automatic rewrites off (`tf.data.Options`), so that each knob is
+# measured on its own; the last variant turns them back on. Every knob is an argument:
+#
+# We read the flower photos **from disk** (decode, resize, augment per image), and measure two rates: the
+# pipeline alone, and the pipeline feeding a **simulated accelerator** that needs 40 ms per batch of 32 (800
+# images/s) without using the CPU, as a GPU would. A real CPU training step would use the same two cores as
+# the pipeline, which hides the effect of the knobs; the simulated step shows what a GPU would see.
+
+# %%
+#@save
+from helpers.taught.feeding import decode  # lesson 3's file reader
+
+
+def knob_pipeline(paths, labels, *, size, batch_size, seed=0, parallel=True, prefetch=True, cache=None,
+                  deterministic=True, automatic=False):
+    """Endless (uint8 images, labels) batches read from files, one tf.data knob per argument."""
+    calls = dict(num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic) if parallel else {}
+    base = tf.constant(seed, tf.int64)
+    augmented = lambda k, xy: (recipes.FLOWERS.fused(xy[0], tf.stack([base, k])), xy[1])  # noqa: E731
+
+    ds = tf.data.Dataset.from_tensor_slices(([str(p) for p in paths], np.asarray(labels)))
+    ds = ds.map(lambda path, label: (decode(path, (size, size)), label), **calls)
+    if cache == "decoded":         # right: decoding is the same every epoch, augmentation is not
+        ds = ds.cache()
+    if cache == "augmented":       # wrong: freezes the first epoch's random draws
+        ds = ds.enumerate().map(augmented, **calls).cache().shuffle(len(paths), seed=seed).repeat()
+    else:
+        ds = ds.shuffle(len(paths), seed=seed).repeat().enumerate().map(augmented, **calls)
+    ds = ds.batch(batch_size)
+    if prefetch:
+        ds = ds.prefetch(tf.data.AUTOTUNE)
+    if not automatic:
+        options = tf.data.Options()
+        options.experimental_optimization.map_parallelization = False
+        options.experimental_optimization.inject_prefetch = False
+        ds = ds.with_options(options)
+    return ds
+
+
+for name, knobs in bench.KNOB_VARIANTS.items():
+    print(f"{name:<40}{knobs}")
+
+# %%
+flowers = imagefolders.scan(datasets.fetch("flowers"))
+knobs = bench.tf_data_knobs(flowers.paths[:config.pick(quick=32, full=None)], flowers.labels[:config.pick(quick=32, full=None)],
+                            size=config.pick(quick=96, full=224), batch_size=config.pick(quick=8, full=32),
+                            epochs=config.pick(quick=1, full=3), train_step=bench.simulated_accelerator(0.04),
+                            pipeline=knob_pipeline)
+
+# %% [markdown]
+# Measured in full mode on a 2-core CPU (`notebooks/measured/tf_data_knobs.json`: 200 photos at 224x224, batch
+# 32, 3 timed passes, the flower augmentation without its 0.15° shear, which changes nothing measurable), beside
+# your run:
+
+# %%
+yours = {r["variant"]: r for r in knobs}
+table = [{**r, "yours": yours.get(r["variant"], {}).get("images_per_s"), "repeats": 100 * r["repeated_augmentations"]}
+         for r in measured.load("tf_data_knobs")["rows"]]
+measured.show(measured.markdown_table(table, [
+    ("variant", "variant", ""), ("pipeline alone (images/s)", "images_per_s", ",.0f"),
+    ("feeding an 800 images/s device", "training_images_per_s", ",.0f"), ("pass 2 repeats pass 1 (%)", "repeats", ".0f"),
+    ("yours, pipeline alone", "yours", ",.0f")]));
+
+# %% [markdown]
+# - **Parallel map** gives about a third more here; with 2 cores there is not much more to take. On an 8-core
+#   machine the gain is larger.
+# - **Prefetch** adds a few per cent when a consumer is running. Without it, the sequential pipeline's time and the
+#   device's 40 ms per batch simply add up.
+# - **Caching the decoded images** about doubles the rate. Decoding a JPEG and resizing it is the most expensive
+#   step, and it is the same every epoch. Only the random augmentation needs to run again.
+# - **Non-deterministic order** adds a little, within the noise of a single run.
+# - **The wrong cache** looks like the fastest pipeline in the table. It is not augmentation at all: every pass 2
+#   image is byte-identical to a pass 1 image.
+# - TensorFlow's automatic rewrites recover the parallel-map speed without being asked. Writing the knobs out still
+#   documents the intent, and it keeps the speed when a `map` is not stateless.
+
+# %% [markdown]
+# ## The pitfall: speed knobs from Keras 2, and a cache in the wrong place
+#
+# The flower post lists `fit_generator`'s speed knobs: `max_queue_size` (10), `workers` (1) and
+# `use_multiprocessing`. Three things changed, and one mistake is easy to make:
+#
+# 1. **`fit_generator` is gone.** `fit` takes a generator, but it accepts no `workers` for it: Keras 3.15 wraps
+#    it in `from_generator(...).prefetch(tf.data.AUTOTUNE)` (`generator_data_adapter.py`), so one tf.data thread
+#    calls it ahead of the step, and only one: a generator cannot be called from two threads at once. The knobs moved to
+#    `keras.utils.PyDataset(workers=..., use_multiprocessing=..., max_queue_size=...)` (lesson 3 wrote one). A PyDataset indexes
+#    batches (`__getitem__(i)`), so parallel workers cannot step on each other the way threads sharing one
+#    generator did.
+# 2. **More workers is not faster by default.** It depends on where the work runs. Measured above: 2 threads
+#    won on CIFAR and lost at 224 px and on the membranes.
+# 3. **Workers and global random state do not mix.** Lesson 5 measured it: two `ImageDataGenerator`s stay
+#    aligned only because each batch reseeds NumPy's global RNG. One extra draw from another thread left
+#    20% of mask pixels misaligned. The course's pipelines derive every batch's seed from (seed, batch index),
+#    so the worker count never changes the result: 2 PyDataset threads yield exactly the batches of 1 thread.
+# 4. **`cache()` after a random `map`** freezes the augmentation (the 100% row above). Fix: cache the
+#    decoded images, then augment.
+
+# %% [markdown]
+# ## Where should augmentation run?
+#
+# - **In the `tf.data` pipeline (CPU)**: it overlaps with training, keeps the model clean for export, and works
+#   for any model. It is the default choice, and the fastest of the course's own methods here.
+# - **Inside the model (accelerator)**: Keras preprocessing layers placed in the model, or a custom
+#   `train_step`, run augmentation on the GPU as part of the step. Choose it when the CPU is the bottleneck,
+#   which happens with a fast GPU, few CPU cores, or large images. The GPU is much faster at warping images,
+#   at the price of a slightly longer step.
+# - Layers inside the model see only the **inputs**. A segmentation mask is a target, so paired augmentation
+#   must happen either in the pipeline or in the training step.
+#   `helpers.models.AugmentInTrainStep` does the latter: it wraps a model and augments (image, mask) batches
+#   in the compiled step, with a seed derived from the optimizer step. That is the `in_model` row of the
+#   membrane workload.
+#
+# Here it is on a few CIFAR images. The wrapped model trains on raw uint8 batches. At inference it only
+# rescales them.
+
+# %%
+(x_small, y_small), _ = readers.load_cifar10(256)
+on_device = models.AugmentInTrainStep(
+    models.cifar_cnn(),
+    augment=lambda x, y, seed: (augment.random_affine(x, seed=seed, rotation=20, shift=0.2, zoom=0.2), y),
+    preprocess=cifar_pipeline.scale, seed=0)
+on_device.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+history = on_device.fit(x_small, y_small.astype("int32"), batch_size=64, epochs=1, verbose=0)
+print(f"1 epoch on {len(x_small)} raw uint8 images: loss {history.history['loss'][-1]:.3f}; "
+      f"optimizer steps {int(on_device.optimizer.iterations)} (each used seed (0, step))")
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. Run `make bench` (or `python -m helpers.bench --workloads flowers`) on your machine. Does `tf_data` keep
+#    its lead over `ImageDataGenerator`? How does the PyDataset with N threads do if you have more cores?
+# 2. Replace the fused affine in the flowers workload with the chain of five Keras layers (rotation, zoom,
+#    translation, shear, flip) and rerun the 224-px workload. How much of the lead is left?
+# 3. Rerun the knob measurement with `bench.simulated_accelerator(0.01)` (a faster GPU). Which knobs start to matter
+#    more? At what device speed does even the best variant make the device wait?
+# 4. Train the lesson-5 U-Net with `models.AugmentInTrainStep` and paired augmentation in the step, instead of in
+#    the pipeline. Compare the step time, and check with lesson 5's synthetic pair that image and mask are still
+#    aligned.
+# 5. Train lesson 3's CNN with `fit` for one epoch fed by lesson 3's Python generator, then by its `tf.data`
+#    pipeline, and time the epochs (`metrics.EpochTimer`). How much of the input wait that the benchmark's loop
+#    measured does `fit`'s prefetch hide? What stops it from hiding all of it?
+#
+# ## Summary
+#
+# - Measure two numbers: pipeline images/s and **input wait** per step. Aim for an input wait under 5%.
+# - Measured on a 2-core CPU at 224x224: `tf.data` with one fused augmentation op delivers several times the
+#   images/s of `ImageDataGenerator`, and its input wait is near zero where the legacy generator's is about two thirds of each step.
+# - Most of the speed comes from doing augmentation as one compiled op. Most of the remaining input wait
+#   disappears with `tf.data`'s overlap (parallel map and prefetch).
+# - `cache()` the decoded images, **before** the random map. After it, augmentation is frozen.
+# - `fit` prefetches a Python generator or a 1-worker PyDataset itself (`from_generator` + `prefetch`); PyDataset
+#   workers replace `fit_generator(workers=...)`. More threads can be slower, so measure. Per-batch seeds keep the
+#   results independent of the worker count.
+# - The benchmark's input wait comes from its own `next()` + `train_on_batch` loop, without `fit`'s prefetch.
+# - Augment in the pipeline by default. Move it into the model or the training step when the CPU cannot keep
+#   up with the accelerator. Paired masks need the pipeline or the training step, not a layer inside the model.
+# - albumentations augments about twice as fast as the fused op on this CPU at 224 px, and its training steps are
+#   shorter, although more of each step waits for input. Judge a pipeline by the step time and the input wait
+#   together, on your own machine.
+# - When one machine is not enough, lesson 8 spreads the training and the input pipeline over several.
