@@ -24,8 +24,8 @@ import jupytext
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-ANSWERS = Path(__file__).resolve().parents[1] / "exercise_answers"
+ROOT = Path(__file__).resolve().parents[2]
+ANSWERS = ROOT / "tests" / "exercise_answers"
 NOTEBOOKS = sorted(ROOT.glob("notebooks/exercises/*/[0-9][0-9]_exercises.py"))
 SHARED_DATASETS = ROOT.parent / "shared" / "datasets"  # the course's offline copies, as the root conftest finds them
 CELL_SECONDS = 120  # a graded cell that runs longer hangs (an endless generator read to its end)
@@ -149,6 +149,10 @@ def _params():
         number = _number(path)
         marks = [pytest.mark.teaching] if number in SLOW else []
         yield pytest.param(path, id=path.parent.name, marks=marks)
+
+
+def test_every_exercise_notebook_is_found():
+    assert len(NOTEBOOKS) >= 8, f"exercise notebooks found under {ROOT}: {NOTEBOOKS}"
 
 
 @pytest.mark.parametrize("path", list(_params()))
