@@ -29,7 +29,7 @@ EXPORTS = {
     "02_cifar10_augmentation_experiment": ("cifar_pipeline", "Lesson 2's CIFAR-10 input pipeline"),
     "03_flowers_fit_generator": ("feeding", "Lesson 3's ways to feed fit: generator, PyDataset, tf.data from files"),
     "05_unet_membrane_segmentation": ("segmentation", "Lesson 5's paired image/mask pipeline and U-Net"),
-    "06_fast_input_pipelines": ("input_knobs", "Lesson 6's tf.data pipeline with one knob per argument"),
+    "06_fast_input_pipelines": ("input_knobs", "Lesson 6's tf.data pipeline with one knob per argument, and the clock for fit's steps"),
     "07_modern_augmentation_policies": ("policy_training", "Lesson 7's pipeline with blends and test-time augmentation"),
 }
 

@@ -9,6 +9,9 @@ augmented, preprocessed, ready for the lesson's model. Two measurements per meth
   own model, in the benchmark's own loop, not inside ``fit``) spent waiting in ``next()`` for the batch.
   0 means that input never held training up.
 
+``fit_wait`` measures what ``model.fit`` itself waits for, with its own prefetching: the mean step of one
+``fit`` epoch fed by each method, against the same model fed batches already held in memory.
+
 Results go to ``<output dir>/bench/bench.json`` (a list of rows) and ``bench.png``. Also here: the
 ``tf.data`` knobs one at a time (``tf_data_knobs``) and images/s against parallelism (``input_scaling``).
 """
@@ -17,15 +20,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import tensorflow as tf
 
 from helpers import config
-from helpers.feeders import METHODS, Feeder, ServicePool, feeders, file_batches, service_batches
+from helpers.feeders import (
+    METHODS,
+    Feeder,
+    ReadyBatches,
+    ServicePool,
+    feeders,
+    file_batches,
+    generator_batches,
+    legacy_batches,
+    service_batches,
+    tf_data_batches,
+)
 from helpers.taught import input_knobs
 from helpers.workloads import WORKLOADS, Workload
 
@@ -153,6 +168,60 @@ def input_wait(feeder: Feeder, steps: int, *, warmup_steps: int = 2) -> dict:
     return {"input_wait_fraction": waited / (waited + busy), "step_seconds": (waited + busy) / steps}
 
 
+FIT_METHODS = ("imagedatagenerator", "python_generator", "pydataset", "tf_data")
+
+
+def _fit_inputs(w: Workload, seed: int, workers: int, methods) -> Iterator[tuple[str, int | None, object]]:
+    """(method, workers, what ``fit`` is given): each method as its users hand it to ``fit``."""
+    for method in methods:
+        if method == "imagedatagenerator":
+            yield method, None, legacy_batches(w, seed)
+        elif method == "python_generator":
+            yield method, None, generator_batches(w, seed)
+        elif method == "pydataset":
+            for n in sorted({1, workers}):
+                yield method, n, ReadyBatches(w.images, w.targets, w.batch_size, seed=seed, ready=w.numpy_augment,
+                                               workers=n, use_multiprocessing=False, max_queue_size=10)
+        elif method == "tf_data":
+            yield method, None, tf_data_batches(w, seed)
+        else:
+            raise ValueError(f"fit_wait measures {FIT_METHODS}, not {method!r}")
+
+
+def fit_wait(w: Workload, *, seed: int = 0, workers: int | None = None, methods=FIT_METHODS,
+             warmup_steps: int | None = None, verbose: bool = True) -> list[dict]:
+    """What ``model.fit`` waits for: one row per method with the mean wall seconds per batch of a ``fit`` epoch
+    fed by that method (``input_knobs.fit_seconds_per_step``, lesson 6), and the same for batches already
+    held in memory, measured before and after the methods. ``fit_input_wait_fraction`` = 1 - in-memory step /
+    method's step (0 when the method's step is no longer): the share of ``fit``'s step time that its prefetching
+    did not hide. Every method trains the same compiled model on the workload's batches."""
+    workers = workers or os.cpu_count() or 2
+    warmup = warmup_steps if warmup_steps is not None else config.pick(quick=1, full=3)
+    steps = min(w.wait_steps, w.n_images // w.batch_size - warmup)  # a PyDataset epoch has n_images / batch batches
+    if steps < 1:
+        raise ValueError(f"{w.name}: {w.n_images} images make too few batches of {w.batch_size} for {warmup} "
+                         "warm-up steps and one timed step")
+    model = w.build_model()
+    held = input_knobs.held_in_memory(tf_data_batches(w, seed), warmup + steps)
+    timed = [("in_memory", None, held)] + list(_fit_inputs(w, seed, workers, methods)) + [("in_memory", None, held)]
+    seconds = []
+    for method, n, data in timed:
+        seconds.append(input_knobs.fit_seconds_per_step(model, data, steps, warmup_steps=warmup))
+        if verbose:
+            label = method + (f" ({n} worker{'s' * (n > 1)})" if n else "")
+            print(f"{w.name:<22}{label:<26} fit: {1000 * seconds[-1]:6.0f} ms per step", flush=True)
+    reference = (seconds[0] + seconds[-1]) / 2
+    rows = []
+    for (method, n, _), step in zip(timed[1:-1], seconds[1:-1]):
+        rows.append({"workload": w.name, "method": method, "workers": n, "fit_step_seconds": round(step, 4),
+                     "in_memory_step_seconds": round(reference, 4),
+                     "in_memory_runs": [round(seconds[0], 4), round(seconds[-1], 4)],
+                     "fit_input_wait_fraction": round(max(0.0, 1 - reference / step), 4),
+                     "fit_images_per_s": round(w.batch_size / step, 1), "steps": steps, "warmup_steps": warmup,
+                     "batch_size": w.batch_size})
+    return rows
+
+
 def run_workload(w: Workload, *, seed: int = 0, repeats: int = 3, workers: int | None = None,
                  methods=METHODS, service_workers=None, services: ServicePool | None = None,
                  verbose: bool = True) -> list[dict]:
@@ -208,6 +277,13 @@ def run(workloads=tuple(WORKLOADS), *, seed: int = 0, repeats: int | None = None
     return rows
 
 
+FIT_ABOUT = ("Lesson 6: python -m helpers.bench --fit: the mean wall seconds per batch of one model.fit epoch "
+             "(Keras's own prefetching and workers) fed by each method, timed by a callback at each batch's end "
+             "after warm-up batches, against the same model fed the same kind of batch already held in memory "
+             "(measured before and after the methods; their mean is the reference). fit_input_wait_fraction = "
+             "1 - reference / step. Workloads and models as in bench.json.")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Benchmark the course's input pipelines (images/s, input wait).")
     parser.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=list(WORKLOADS))
@@ -217,11 +293,23 @@ def main(argv=None) -> None:
     parser.add_argument("--service-workers", type=int, nargs="+", default=None,
                         help="tf.data service worker processes to measure (default: 1 2; quick mode: 2)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--fit", metavar="OUT.json", default=None,
+                        help="instead: what model.fit waits for with each way of feeding it (fit_wait), saved with "
+                             "its provenance to OUT.json")
     parser.add_argument("--scaling", action="store_true",
                         help="instead: images/s against map parallelism and tf.data service workers "
                              "(input_scaling.json)")
     args = parser.parse_args(argv)
     print(config.banner("benchmark"))
+    if args.fit:
+        from helpers import measured
+
+        methods = [m for m in args.methods if m in FIT_METHODS] if args.methods != list(METHODS) else FIT_METHODS
+        rows = [row for name in args.workloads for row in fit_wait(WORKLOADS[name](), seed=args.seed,
+                                                                     workers=args.workers, methods=methods)]
+        measured.write(args.fit, rows, about=FIT_ABOUT)
+        print(f"saved {args.fit}")
+        return
     if args.scaling:
         rows = [row for name in args.workloads if name != "cifar"
                 for row in input_scaling(WORKLOADS[name](), seed=args.seed, repeats=args.repeats or 3)]

@@ -39,7 +39,7 @@ def py_dataset_adapter():
     return PyDatasetAdapter
 
 
-def _legacy_batches(w: Workload, seed: int) -> Iterator:
+def legacy_batches(w: Workload, seed: int) -> Iterator:
     """``ImageDataGenerator.flow``; for pairs, two generators zipped (lesson 5), then a NumPy crop
     with one position per pair and the masks re-thresholded."""
     if not w.paired:
@@ -59,14 +59,14 @@ def _legacy_batches(w: Workload, seed: int) -> Iterator:
         yield np.asarray(w.preprocess(xs)), (ms > 0.5).astype("float32")
 
 
-def _generator_batches(w: Workload, seed: int) -> Iterator:
+def generator_batches(w: Workload, seed: int) -> Iterator:
     """Lesson 3's corrected Python generator; batch k of the run goes through the workload's compiled
     graph with the seed (seed, k), images and targets together (a mask moves with its image)."""
     for k, (xb, yb) in enumerate(feeding.batches(w.images, w.targets, w.batch_size, seed=seed)):
         yield w.numpy_augment(xb, yb, (seed, k))
 
 
-class _ReadyBatches(feeding.FlowerBatches):
+class ReadyBatches(feeding.FlowerBatches):
     """Lesson 3's ``PyDataset`` whose batch i of epoch e goes through ``ready(x, y, seed)`` with the seed
     (seed, e * len + i), images and targets together: what the benchmark feeds for every workload."""
 
@@ -82,7 +82,7 @@ class _ReadyBatches(feeding.FlowerBatches):
 def _pydataset_batches(w: Workload, seed: int, workers: int, augment: Callable | None = None) -> Iterator:
     """Batches of lesson 3's ``PyDataset`` exactly as ``fit`` draws them, epoch after epoch; ``augment``
     (default: the workload's compiled graph, ``w.numpy_augment``) makes each NumPy batch."""
-    ds = _ReadyBatches(w.images, w.targets, w.batch_size, seed=seed, ready=augment or w.numpy_augment,
+    ds = ReadyBatches(w.images, w.targets, w.batch_size, seed=seed, ready=augment or w.numpy_augment,
                        workers=workers, use_multiprocessing=False, max_queue_size=10)
     adapter = py_dataset_adapter()(ds, shuffle=False)
     while True:
@@ -190,9 +190,9 @@ def feeders(w: Workload, seed: int = 0, workers: int | None = None, methods=METH
     shared = w.build_model()  # every pipeline method feeds the same compiled model
     for method in methods:
         if method == "imagedatagenerator":
-            yield Feeder(method, _legacy_batches(w, seed), shared)
+            yield Feeder(method, legacy_batches(w, seed), shared)
         elif method == "python_generator":
-            yield Feeder(method, _generator_batches(w, seed), shared)
+            yield Feeder(method, generator_batches(w, seed), shared)
         elif method == "pydataset":
             for n in sorted({1, workers}):
                 yield Feeder(method, _pydataset_batches(w, seed, n), shared, workers=n)

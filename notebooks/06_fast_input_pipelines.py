@@ -147,14 +147,12 @@ for workload in ("cifar_32px", "flowers_224px", "membrane_512px_pairs"):
 
 # %% [markdown]
 # - **The legacy generator starves even a CPU.** At 224 px, two thirds of every step of the benchmark's loop wait for
-#   `ImageDataGenerator`: SciPy warps each image and channel in one Python thread, inside `next()`. Under `fit`'s
-#   prefetch the step would still wait: the pipeline alone delivers fewer images/s than the step consumes.
+#   `ImageDataGenerator`: SciPy warps each image and channel in one Python thread, inside `next()`.
 # - **Most of the gain is the fused op, not the framework.** The Python generator and the PyDataset call the
 #   same compiled graph as `tf.data`. At 224 px the generator and the 1-thread PyDataset deliver 81% and 88% of its
 #   images/s; on CIFAR's small images and the membrane pairs, Python overhead per batch leaves them further behind.
 #   In the benchmark's loop they make each batch inside `next()`, so their whole time shows up as input wait (a
-#   third of each step at 224 px, against 1% for `tf.data`, whose threads have the batch ready). Under `fit`, the
-#   prefetch thread would hide much of that wait behind the step, as far as the GIL allows.
+#   third of each step at 224 px, against 1% for `tf.data`, whose threads have the batch ready).
 # - **More PyDataset threads are not free.** On 2 cores, 2 threads beat 1 on CIFAR, where each batch is small and
 #   the threads overlap Python overhead; they *lose* at 224 px and on the membrane crops, where each batch is
 #   already one multithreaded TensorFlow call and extra threads only compete for the cores. Their input-wait
@@ -163,6 +161,63 @@ for workload in ("cifar_32px", "flowers_224px", "membrane_512px_pairs"):
 #   time with no overlap. Its step is no longer than `tf_data`'s here, because `tf_data`'s threads slow the step by
 #   about as much as the augmentation costs inside it: on 2 cores, every thread takes from the same budget.
 # - albumentations comes next; `tf_data_files` and `tf_data_service` are lesson 8's subject.
+
+# %% [markdown]
+# ### What `fit` itself waits for
+#
+# `fit` prefetches, so the loop above overstates what a Python method costs under `fit`. To measure `fit` itself,
+# time its steps with a callback and compare two runs on the same model: one fed by the method, one fed the same
+# kind of batch already **held in memory**, which costs nothing to hand out. What the step time grows by is the
+# wait that `fit`'s prefetching did not hide. On the TensorFlow backend Keras calls a callback in the training
+# thread right after each step.
+
+# %%
+#@save
+import time
+
+import keras
+
+
+class StepClock(keras.callbacks.Callback):
+    """Wall-clock times (s): when training starts, then when each batch ends inside fit."""
+
+    def on_train_begin(self, logs=None):
+        self.times = [time.perf_counter()]
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.times.append(time.perf_counter())
+
+
+def fit_seconds_per_step(model, data, steps, *, warmup_steps=1):
+    """Mean wall seconds per batch of one fit epoch on data (a generator, a PyDataset or a tf.data.Dataset):
+    the step plus whatever fit waited for its batch. The warm-up batches (tracing, thread start) are not timed."""
+    clock = StepClock()
+    model.fit(data, steps_per_epoch=warmup_steps + steps, epochs=1, verbose=0, callbacks=[clock])
+    return (clock.times[-1] - clock.times[warmup_steps]) / steps
+
+
+def held_in_memory(dataset, n):
+    """The first n (x, y) batches of a tf.data.Dataset, made now and kept in memory."""
+    xs, ys = zip(*dataset.take(n).as_numpy_iterator())
+    return tf.data.Dataset.from_tensor_slices((np.stack(xs), np.stack(ys)))
+
+
+# %%
+fit_rows = bench.fit_wait(workloads.WORKLOADS["flowers"](), methods=config.pick(
+    quick=["python_generator", "tf_data"], full=list(bench.FIT_METHODS)))  # quick mode: two methods at 96 px
+fit_full = measured.load("fit_wait")["rows"]
+loop = {(r["workload"], r["method"], r["workers"]): r["input_wait_fraction"] for r in full}
+mine = {(r["method"], r["workers"]): r for r in fit_rows}
+for r in fit_full:
+    r["label"] = r["method"] + (f", {r['workers']} thread{'s' * (r['workers'] > 1)}" if r["workers"] else "")
+    r["loop_wait"] = 100 * loop[r["workload"], r["method"], r["workers"]]
+    r["fit_wait"] = 100 * r["fit_input_wait_fraction"]
+    own = mine.get((r["method"], r["workers"])) if r["workload"].startswith("flowers") else None
+    r["your_fit_wait"] = 100 * own["fit_input_wait_fraction"] if own else None
+measured.show(measured.markdown_table(fit_full, [
+    ("workload", "workload", ""), ("method", "label", ""), ("wait in the benchmark's loop %", "loop_wait", ".1f"),
+    ("wait under fit %", "fit_wait", ".1f"), ("fit step (s)", "fit_step_seconds", ".3f"),
+    ("in memory (s)", "in_memory_step_seconds", ".3f"), ("your wait under fit %", "your_fit_wait", ".1f")]));
 
 # %% [markdown]
 # ### Against the library most people pick: albumentations

@@ -1,15 +1,42 @@
-"""Lesson 6's tf.data pipeline with one knob per argument.
+"""Lesson 6's tf.data pipeline with one knob per argument, and the clock for fit's steps.
 
 GENERATED from ``notebooks/06_fast_input_pipelines.py``
 by ``python -m coursetools.export``, which copies the lesson's cells marked ``#@save``. Do not edit
 this file: edit the lesson and run the command again (tests/test_export.py fails when it is stale).
 """
 
+import time
+
+import keras
 import numpy as np
 import tensorflow as tf
 
 from helpers import recipes
 from helpers.taught.feeding import decode
+
+
+class StepClock(keras.callbacks.Callback):
+    """Wall-clock times (s): when training starts, then when each batch ends inside fit."""
+
+    def on_train_begin(self, logs=None):
+        self.times = [time.perf_counter()]
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.times.append(time.perf_counter())
+
+
+def fit_seconds_per_step(model, data, steps, *, warmup_steps=1):
+    """Mean wall seconds per batch of one fit epoch on data (a generator, a PyDataset or a tf.data.Dataset):
+    the step plus whatever fit waited for its batch. The warm-up batches (tracing, thread start) are not timed."""
+    clock = StepClock()
+    model.fit(data, steps_per_epoch=warmup_steps + steps, epochs=1, verbose=0, callbacks=[clock])
+    return (clock.times[-1] - clock.times[warmup_steps]) / steps
+
+
+def held_in_memory(dataset, n):
+    """The first n (x, y) batches of a tf.data.Dataset, made now and kept in memory."""
+    xs, ys = zip(*dataset.take(n).as_numpy_iterator())
+    return tf.data.Dataset.from_tensor_slices((np.stack(xs), np.stack(ys)))
 
 
 def knob_pipeline(paths, labels, *, size, batch_size, seed=0, parallel=True, prefetch=True, cache=None,
