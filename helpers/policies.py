@@ -1,24 +1,24 @@
-"""Lesson 7's augmentation policies, per image and explicitly seeded.
+"""The operations of lesson 7's augmentation policies, as PIL defines them, on float batches in TensorFlow.
 
-- ``rand_augment``: RandAugment (Cubuk et al., 2020): N operations per image at one magnitude M;
-- ``trivial_augment``: TrivialAugment-style (Mueller & Hutter, 2021): one operation per image at a random
-  magnitude;
-- ``aug_mix``: AugMix's mixing (Hendrycks et al., 2020): three short chains, blended with Dirichlet weights,
-  then blended with the original (without the paper's Jensen-Shannon consistency loss);
-- ``random_erasing``: random erasing (Zhong et al., AAAI 2020 (arXiv 2017)), not Cutout (DeVries & Taylor, 2017);
-- ``mix_up`` and ``cut_mix``: batch-level blends of images and of their one-hot labels;
+- ``apply_ops``: operation ``names[ops[i]]`` at magnitude ``magnitudes[i]`` on image i of a batch (the 14
+  operations of ``OPS``, each tested against PIL);
+- what the policies are built from: ``as_float_batch``/``restore``, ``split_seeds``, ``random_signs``,
+  ``random_beta``, ``box_mask``, ``check_blend_inputs``;
 - ``tta_views``: the views of test-time augmentation (flipped and shifted); lesson 7 writes ``predict_tta``.
+
+The policies themselves are lesson 7's subject and are written there (``#@save``), exported to
+``helpers.taught.policy_training``: RandAugment (Cubuk et al., 2020), TrivialAugment-style (Mueller & Hutter,
+2021), AugMix's mixing (Hendrycks et al., 2020, without the Jensen-Shannon loss), random erasing (Zhong et al.,
+AAAI 2020 (arXiv 2017)), not Cutout (DeVries & Taylor, 2017), and the batch blends MixUp and CutMix.
 
 Keras 3.15 ships ``RandAugment``, ``AugMix``, ``RandomErasing``, ``MixUp`` and ``CutMix`` as layers, and lesson 7
 shows them. The course writes its own because those layers draw from their own stateful generators and ignore
 a per-batch seed, so a batch cannot be reproduced from its seed; and ``RandAugment`` and ``AugMix`` choose their
 operations once per batch (``AugMix`` with Python's ``random``, once per traced graph). Lesson 7 measures both.
 
-Every function takes uint8 [0, 255] or float [0, 1] images, one (H, W, C) or a batch (N, H, W, C) (the batch
-blends need a batch), and returns the same shape and dtype. ``seed`` is an int or a stateless pair: the same
-seed gives the same batch in every traced copy (every ``tf.data`` pipeline). An eager call draws the same
-operations, but its last-bit float rounding may differ, which a posterize after another op can turn into
-one 8-bit step on a few pixels.
+Images are uint8 [0, 255] or float [0, 1]. The same seed gives the same batch in every traced copy (every
+``tf.data`` pipeline). An eager call draws the same operations, but its last-bit float rounding may differ,
+which a posterize after another op can turn into one 8-bit step on a few pixels.
 """
 
 from __future__ import annotations
@@ -154,69 +154,45 @@ def _posterize(x: tf.Tensor, m: tf.Tensor) -> tf.Tensor:
     return tf.floor(tf.round(x * 255.0) / step) * step / 255.0
 
 
-# ---------------------------------------------------------------- policies
+# ---------------------------------------------------------------- what lesson 7's policies are built from
+# The policies themselves (RandAugment, TrivialAugment-style, AugMix, random erasing, MixUp, CutMix) are written
+# in lesson 7 and exported to helpers.taught.policy_training.
 
 
-def _as_batch(images):
-    """(float32 batch in [0, 1], dtype, whether the input was one image)."""
+def as_float_batch(images):
+    """(float32 batch (N, H, W, C) in [0, 1], the input's dtype, whether the input was one (H, W, C) image).
+    Takes uint8 [0, 255] or float [0, 1] images with 1 or 3 channels."""
     images = augment._check_image(tf.convert_to_tensor(images), channels=(1, 3))
     single = images.shape.rank == 3
     batch = images[None] if single else images
     return augment.to_float(batch), images.dtype, single
 
 
-def _restore(batch, dtype, single):
+def restore(batch, dtype, single):
+    """``as_float_batch`` undone: the float batch back to ``dtype`` (and to one image if ``single``)."""
     out = augment.from_float(batch, dtype)
     return out[0] if single else out
 
 
-def _seeds(seed, k: int) -> list[tf.Tensor]:
+def split_seeds(seed, k: int) -> list[tf.Tensor]:
+    """``k`` independent stateless seeds split from ``seed`` (an int or a pair) with ``tf.random.split``."""
     return tf.unstack(tf.random.split(augment.as_seed(seed), k))
 
 
-def _uniform(shape, seed, low=0.0, high=1.0):
-    return tf.random.stateless_uniform(shape, seed, low, high)
+def random_signs(n, seed) -> tf.Tensor:
+    """(n,) float32 of -1 and +1, each with probability 1/2: the direction of each image's operation."""
+    return tf.where(tf.random.stateless_uniform([n], seed) < 0.5, -1.0, 1.0)
 
 
-def _signs(n, seed):
-    return tf.where(_uniform([n], seed) < 0.5, -1.0, 1.0)
-
-
-def rand_augment(images, seed, *, num_ops: int = 2, magnitude: float = 9, names: Sequence[str] = OPS):
-    """RandAugment: ``num_ops`` operations in a row, each drawn uniformly per image from ``names``, all at
-    magnitude ``magnitude`` on the 0-10 scale (10 = the MAX_* constants), each with a random direction."""
-    if not 0 <= magnitude <= 10:
-        raise ValueError(f"RandAugment's magnitude is on a 0-10 scale, got {magnitude}")
-    x, dtype, single = _as_batch(images)
-    n = tf.shape(x)[0]
-    for op_seed, sign_seed in zip(*[iter(_seeds(seed, 2 * num_ops))] * 2):
-        ops = tf.random.stateless_uniform([n], op_seed, 0, len(names), tf.int32)
-        x = apply_ops(x, ops, tf.fill([n], magnitude / 10.0), _signs(n, sign_seed), names)
-    return _restore(x, dtype, single)
-
-
-def trivial_augment(images, seed, *, names: Sequence[str] = OPS):
-    """TrivialAugment-style: ONE operation per image, drawn uniformly from ``names``, at a magnitude drawn
-    uniformly from [0, 1] (0-10 scale: [0, 10]), with a random direction. No parameters to tune."""
-    x, dtype, single = _as_batch(images)
-    n = tf.shape(x)[0]
-    op_seed, m_seed, sign_seed = _seeds(seed, 3)
-    ops = tf.random.stateless_uniform([n], op_seed, 0, len(names), tf.int32)
-    x = apply_ops(x, ops, _uniform([n], m_seed), _signs(n, sign_seed), names)
-    return _restore(x, dtype, single)
-
-
-def _gamma(shape, seed, alpha):
-    return tf.random.stateless_gamma(shape, seed, alpha=tf.constant(alpha, tf.float32))
-
-
-def _beta(shape, seed_a, seed_b, alpha):
-    """Beta(alpha, alpha) draws, as g1 / (g1 + g2) of two Gamma(alpha) draws (TF has no stateless Beta)."""
-    g1, g2 = _gamma(shape, seed_a, alpha), _gamma(shape, seed_b, alpha)
+def random_beta(shape, seed_a, seed_b, alpha) -> tf.Tensor:
+    """Beta(alpha, alpha) draws in [0, 1], as g1 / (g1 + g2) of two Gamma(alpha) draws (TF has no stateless Beta)."""
+    alpha = tf.constant(alpha, tf.float32)
+    g1 = tf.random.stateless_gamma(shape, seed_a, alpha=alpha)
+    g2 = tf.random.stateless_gamma(shape, seed_b, alpha=alpha)
     return g1 / (g1 + g2)
 
 
-def _box_mask(height, width, y0, y1, x0, x1):
+def box_mask(height, width, y0, y1, x0, x1) -> tf.Tensor:
     """(N, H, W) bool: True inside rows [y0, y1) and columns [x0, x1) of each image (float bounds, shape (N,))."""
     rows = tf.range(tf.cast(height, tf.float32))[None, :, None]
     cols = tf.range(tf.cast(width, tf.float32))[None, None, :]
@@ -224,54 +200,8 @@ def _box_mask(height, width, y0, y1, x0, x1):
             & (cols >= x0[:, None, None]) & (cols < x1[:, None, None]))
 
 
-def aug_mix(images, seed, *, width: int = 3, max_depth: int = 3, severity: float = 3, alpha: float = 1.0,
-            names: Sequence[str] = AUGMIX_OPS):
-    """AugMix's augment-and-mix: ``width`` chains of 1..``max_depth`` random ops (magnitudes uniform in
-    [0, severity/10]), mixed with Dirichlet(alpha) weights; the mixture is then blended with the original
-    image with a Beta(alpha, alpha) weight. All draws per image."""
-    x, dtype, single = _as_batch(images)
-    n = tf.shape(x)[0]
-    seeds = _seeds(seed, 3 + width * (1 + 3 * max_depth))
-    weights = _gamma([n, width], seeds[0], alpha)
-    weights = weights / tf.reduce_sum(weights, axis=1, keepdims=True)
-    blend = _beta([n], seeds[1], seeds[2], alpha)
-    chain_seeds = iter(seeds[3:])
-    mix = tf.zeros_like(x)
-    for j in range(width):
-        depth = tf.random.stateless_uniform([n], next(chain_seeds), 1, max_depth + 1, tf.int32)
-        chain = x
-        for step in range(max_depth):
-            ops = tf.random.stateless_uniform([n], next(chain_seeds), 0, len(names), tf.int32)
-            m = _uniform([n], next(chain_seeds), 0.01, severity / 10.0)
-            stepped = apply_ops(chain, ops, m, _signs(n, next(chain_seeds)), names)
-            chain = tf.where(_per_image(step < depth), stepped, chain)
-        mix += _per_image(weights[:, j]) * chain
-    out = _per_image(1.0 - blend) * x + _per_image(blend) * mix
-    return _restore(out, dtype, single)
-
-
-def random_erasing(images, seed, *, probability: float = 0.5, area=(0.02, 0.33), ratio=(0.3, 3.3)):
-    """Random erasing: with ``probability``, replace one rectangle per image with uniform noise. Its area is
-    uniform in ``area`` (a share of the image), its aspect h/w log-uniform in ``ratio``; a rectangle that
-    would not fit is clipped to the image (the paper draws again instead)."""
-    x, dtype, single = _as_batch(images)
-    n = tf.shape(x)[0]
-    h, w = tf.shape(x)[1], tf.shape(x)[2]
-    hf, wf = tf.cast(h, tf.float32), tf.cast(w, tf.float32)
-    s_on, s_area, s_ratio, s_y, s_x, s_fill = _seeds(seed, 6)
-    target = _uniform([n], s_area, *area) * hf * wf
-    aspect = tf.exp(_uniform([n], s_ratio, math.log(ratio[0]), math.log(ratio[1])))
-    eh = tf.clip_by_value(tf.round(tf.sqrt(target * aspect)), 1.0, hf)
-    ew = tf.clip_by_value(tf.round(tf.sqrt(target / aspect)), 1.0, wf)
-    y0 = tf.floor(_uniform([n], s_y) * (hf - eh + 1))
-    x0 = tf.floor(_uniform([n], s_x) * (wf - ew + 1))
-    inside = _box_mask(h, w, y0, y0 + eh, x0, x0 + ew)
-    inside &= (_uniform([n], s_on) < probability)[:, None, None]
-    noise = _uniform(tf.shape(x), s_fill)
-    return _restore(tf.where(inside[..., None], noise, x), dtype, single)
-
-
-def _check_mix_inputs(images, labels, what: str):
+def check_blend_inputs(images, labels, what: str):
+    """(images, labels) as tensors, or ValueError: a blend needs a batch (N, H, W, C) and float (N, classes) labels."""
     images = tf.convert_to_tensor(images)
     labels = tf.convert_to_tensor(labels)
     if images.shape.rank != 4:
@@ -283,50 +213,6 @@ def _check_mix_inputs(images, labels, what: str):
                          "blended (a 50/50 mix of classes 2 and 8 is not class 5): use keras.utils.to_categorical "
                          "and categorical_crossentropy")
     return images, labels
-
-
-def _partners(n, seed):
-    """A random permutation of 0..n-1: image i is blended with image partners[i] of the same batch."""
-    return tf.argsort(_uniform([n], seed))
-
-
-def mix_up(images, labels, seed, *, alpha: float = 0.2):
-    """MixUp: image i becomes lam_i x_i + (1 - lam_i) x_j (j a random partner in the batch), and so does its
-    label; lam_i ~ Beta(alpha, alpha). Returns (images, float32 labels)."""
-    images, labels = _check_mix_inputs(images, labels, "MixUp")
-    x, dtype, _ = _as_batch(images)
-    n = tf.shape(x)[0]
-    s_pair, s_a, s_b = _seeds(seed, 3)
-    lam = _beta([n], s_a, s_b, alpha)
-    partner = _partners(n, s_pair)
-    y = tf.cast(labels, tf.float32)
-    x = _per_image(lam) * x + _per_image(1 - lam) * tf.gather(x, partner)
-    y = lam[:, None] * y + (1 - lam[:, None]) * tf.gather(y, partner)
-    return augment.from_float(x, dtype), y
-
-
-def cut_mix(images, labels, seed, *, alpha: float = 1.0):
-    """CutMix: paste a random box of a partner image (same batch) into each image; the label is mixed by the
-    share of pixels each image keeps. Box area share 1 - lam, lam ~ Beta(alpha, alpha), centre uniform, clipped
-    at the border (the label uses the clipped area). Returns (images, float32 labels)."""
-    images, labels = _check_mix_inputs(images, labels, "CutMix")
-    x, dtype, _ = _as_batch(images)
-    n, h, w = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
-    hf, wf = tf.cast(h, tf.float32), tf.cast(w, tf.float32)
-    s_pair, s_a, s_b, s_y, s_x = _seeds(seed, 5)
-    cut = tf.sqrt(1.0 - _beta([n], s_a, s_b, alpha))
-    cy, cx = _uniform([n], s_y) * hf, _uniform([n], s_x) * wf
-    y0 = tf.clip_by_value(tf.round(cy - cut * hf / 2), 0, hf)
-    y1 = tf.clip_by_value(tf.round(cy + cut * hf / 2), 0, hf)
-    x0 = tf.clip_by_value(tf.round(cx - cut * wf / 2), 0, wf)
-    x1 = tf.clip_by_value(tf.round(cx + cut * wf / 2), 0, wf)
-    inside = _box_mask(h, w, y0, y1, x0, x1)
-    partner = _partners(n, s_pair)
-    x = tf.where(inside[..., None], tf.gather(x, partner), x)
-    kept = 1.0 - (y1 - y0) * (x1 - x0) / (hf * wf)
-    y = tf.cast(labels, tf.float32)
-    y = kept[:, None] * y + (1 - kept[:, None]) * tf.gather(y, partner)
-    return augment.from_float(x, dtype), y
 
 
 # ---------------------------------------------------------------- test-time augmentation

@@ -12,7 +12,7 @@ that one definition come:
 
 The recipes: ``POST_CIFAR`` (lesson 2's post), ``CROP_FLIP`` (the standard CIFAR recipe),
 ``FLOWERS`` (lesson 3's post) and ``MEMBRANE`` (lesson 5, with a paired elastic field).
-Lesson 7's arms (``policy_arm``) stack ``CROP_FLIP`` with the policies of ``helpers.policies``.
+Lesson 7's arms (``policy_arm``) stack ``CROP_FLIP`` with the policies lesson 7 writes (``helpers.taught.policy_training``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from helpers import augment, paired, policies
+from helpers import augment, paired
+from helpers.taught import policy_training
 
 
 @dataclass(frozen=True)
@@ -208,13 +209,13 @@ def cifar_arm(name: str) -> Callable | None:
 # Per-image parts take (uint8 batch, seed); the batch blends ("mixup", "cutmix") take labels too and come last.
 POLICY_PARTS = {
     "crop_flip": CROP_FLIP.fused,
-    "randaugment_n2_m9": functools.partial(policies.rand_augment, num_ops=2, magnitude=9),
-    "randaugment_n1_m5": functools.partial(policies.rand_augment, num_ops=1, magnitude=5),
-    "trivial": policies.trivial_augment,
-    "augmix": policies.aug_mix,
-    "erasing": policies.random_erasing,
+    "randaugment_n2_m9": functools.partial(policy_training.rand_augment, num_ops=2, magnitude=9),
+    "randaugment_n1_m5": functools.partial(policy_training.rand_augment, num_ops=1, magnitude=5),
+    "trivial": policy_training.trivial_augment,
+    "augmix": policy_training.aug_mix,
+    "erasing": policy_training.random_erasing,
 }
-BATCH_PARTS = {"mixup": policies.mix_up, "cutmix": policies.cut_mix}
+BATCH_PARTS = {"mixup": policy_training.mix_up, "cutmix": policy_training.cut_mix}
 POLICY_ARMS = ("crop_flip", "crop_flip+erasing", "crop_flip+randaugment_n2_m9", "crop_flip+randaugment_n1_m5",
                "crop_flip+trivial", "crop_flip+augmix", "crop_flip+mixup", "crop_flip+cutmix")
 

@@ -192,7 +192,7 @@ def fit_seconds_per_step(model, data, steps, *, warmup_steps=1):
     """Mean wall seconds per batch of one fit epoch on data (a generator, a PyDataset or a tf.data.Dataset):
     the step plus whatever fit waited for its batch. The warm-up batches (tracing, thread start) are not timed."""
     clock = StepClock()
-    model.fit(data, steps_per_epoch=warmup_steps + steps, epochs=1, verbose=0, callbacks=[clock])
+    model.fit(data, steps_per_epoch=warmup_steps + steps, epochs=1, shuffle=False, verbose=0, callbacks=[clock])
     return (clock.times[-1] - clock.times[warmup_steps]) / steps
 
 

@@ -5,8 +5,8 @@
 # # 7 · Modern augmentation policies on 20% of CIFAR-10
 #
 # **Objectives.** You will
-# - learn what RandAugment, a TrivialAugment-style policy, AugMix, random erasing, MixUp and CutMix do to an
-#   image, and see many draws of each on the same pictures;
+# - write RandAugment, a TrivialAugment-style policy, AugMix, random erasing, MixUp and CutMix, each drawing per
+#   image from a stateless seed, and see many draws of each;
 # - write a `tf.data` pipeline that applies per-image policies in `map` and batch-level blends after `batch`,
 #   with soft labels and `categorical_crossentropy`;
 # - add test-time augmentation (TTA) to a trained model, and measure what it gains and what it costs;
@@ -15,13 +15,10 @@
 #   labels, blends placed before `batch`, label-destroying operations, and augmentation left on at inference.
 #
 # **Runtime.** Quick mode (512 images, 1 epoch per arm, three arms): 29 s (the sum of the cells' times on a 2-core
-# CPU, kernel start-up not included). Full mode
-# trains the three arms for 80 epochs each on 9,000 images: on a 2-core CPU an arm takes about 10 seconds per
-# epoch, so about 14 minutes (the table below has each arm's measured seconds per epoch), and the lesson about 45
-# minutes in all. The study behind the measured table is a command-line job of several hours
-# (`python -m helpers.studies policies`; the command is below); the table shows how many seeds each arm has. Full
-# mode is the default; quick mode is on when the environment variable `COURSE_QUICK=1` is set (restart the kernel
-# after changing it).
+# CPU, kernel start-up not included). Full mode trains the three arms for 80 epochs each on 9,000 images, about 14
+# minutes per arm on a 2-core CPU (the table below has each arm's seconds per epoch), about 45 minutes in all. The
+# study behind the measured table is a command-line job of several hours (`python -m helpers.studies policies`).
+# Full mode is the default; `COURSE_QUICK=1` in the environment turns quick mode on (restart the kernel after).
 #
 # **The question.** Lesson 2 ended with `crop_flip` (pad, crop, flip) as its best recipe for the post's small CNN on
 # 9,000 CIFAR-10 images. Since then, augmentation research has produced whole *policies*: random sequences of many
@@ -51,7 +48,6 @@ from helpers import config
 
 print(config.banner("7 · Modern augmentation policies"))
 
-# %%
 import math
 import time
 
@@ -76,8 +72,7 @@ print(f"fit {x_fit.shape}, validation {x_val.shape}, test {x_test.shape}; labels
 # ## Why, then how
 #
 # An augmentation *policy* decides, for every image, **which** operations to apply and **how strongly**. The
-# classic recipes (lesson 2) fix both: every image gets a shift and maybe a flip. The modern policies randomise
-# both, from a list of about a dozen operations:
+# classic recipes (lesson 2) fix both; the modern policies randomise both, from a list of about a dozen operations:
 #
 # | policy | per image | parameters |
 # |---|---|---|
@@ -88,16 +83,13 @@ print(f"fit {x_fit.shape}, validation {x_val.shape}, test {x_test.shape}; labels
 # | MixUp (Zhang et al., 2018) | a weighted average of two images **and of their labels** | alpha |
 # | CutMix (Yun et al., 2019) | a box of another image pasted in; the labels mixed by area | alpha |
 #
-# Three differences from the papers, to keep in mind when reading the results: AugMix here is its
-# augment-and-mix step without the paper's extra Jensen-Shannon consistency loss (which needs three forward passes
-# per image); the TrivialAugment-style policy uses the same operations and ranges as RandAugment below, not
-# TrivialAugment's wider ranges; MixUp uses alpha 0.2, the Keras layer's default (the paper tried several values).
+# Three differences from the papers: AugMix here is its augment-and-mix step without the paper's Jensen-Shannon
+# consistency loss (three forward passes per image); the TrivialAugment-style policy uses RandAugment's operations
+# and ranges, not TrivialAugment's wider ones; MixUp uses alpha 0.2, the Keras layer's default.
 #
-# The first four change one image at a time and run in `map` before or after batching. MixUp and CutMix mix
-# **two images of the same batch**, so they must run **after** `batch`, and they change the labels too.
-#
-# Every policy here is stacked **on top of** `crop_flip`, as the papers do on CIFAR: crop and flip first, then
-# the policy. The operations and their strength at magnitude 1 (M = 10 on RandAugment's 0-10 scale):
+# The first four change one image at a time. MixUp and CutMix mix **two images of the same batch**, so they run
+# **after** `batch`, and they change the labels too. Every policy is stacked **on top of** `crop_flip`, as the
+# papers do on CIFAR. The operations and their strength at magnitude 1 (M = 10 on RandAugment's 0-10 scale):
 
 # %%
 print("operations:", ", ".join(policies.OPS))
@@ -109,16 +101,94 @@ print(f"at magnitude 1: rotate ±{policies.MAX_ROTATE:g}°, shear ±{policies.MA
 print("lesson 7's arms:", *recipes.POLICY_ARMS, sep="\n  ")
 
 # %% [markdown]
-# `helpers.policies` implements the operations as PIL defines them (its tests compare them with PIL, pixel for
-# pixel, within one 8-bit step), but on whole batches in TensorFlow, so they run inside `tf.data`. Each image draws
-# its own operations and magnitudes from a **stateless seed**, so the same seed gives the same batch.
-# `recipes.policy_arm(name)` turns an arm's name into its augmentation: the parts joined by `+` run in order, each
-# with its own seed split from the batch's seed with `tf.random.split`.
+# ## How a policy draws
 #
+# `policies.apply_ops(x, ops, magnitudes, signs)` applies the operations as PIL defines them (its tests compare
+# them with PIL within one 8-bit step) to a float batch in [0, 1]: operation `OPS[ops[i]]` at `magnitudes[i]` on
+# image i. A policy is the rule that fills those four arguments, and that rule is written here. Every draw has shape
+# `[n]`, one per image, from a stateless seed split with `tf.random.split`: the same seed gives the same batch.
+
+# %%
+#@save
+def rand_augment(images, seed, *, num_ops=2, magnitude=9, names=policies.OPS):
+    """RandAugment on uint8 or [0, 1] float images, (N, H, W, C) or one image; same shape and dtype. num_ops
+    operations in a row, each drawn per image from names, all at magnitude (0-10 scale), in a random direction."""
+    if not 0 <= magnitude <= 10:
+        raise ValueError(f"RandAugment's magnitude is on a 0-10 scale, got {magnitude}")
+    x, dtype, single = policies.as_float_batch(images)
+    n = tf.shape(x)[0]
+    seeds = policies.split_seeds(seed, 2 * num_ops)          # per operation: which one, and its direction
+    for k in range(num_ops):
+        ops = tf.random.stateless_uniform([n], seeds[2 * k], 0, len(names), tf.int32)    # one index PER IMAGE
+        signs = policies.random_signs(n, seeds[2 * k + 1])
+        x = policies.apply_ops(x, ops, tf.fill([n], magnitude / 10.0), signs, names)
+    return policies.restore(x, dtype, single)
+
+
+def trivial_augment(images, seed, *, names=policies.OPS):
+    """TrivialAugment-style: ONE operation per image, drawn from names, at a magnitude uniform in [0, 1] (0-10
+    scale: [0, 10]), in a random direction. Nothing to tune. Same shape and dtype."""
+    x, dtype, single = policies.as_float_batch(images)
+    n = tf.shape(x)[0]
+    op_seed, m_seed, sign_seed = policies.split_seeds(seed, 3)
+    ops = tf.random.stateless_uniform([n], op_seed, 0, len(names), tf.int32)
+    magnitudes = tf.random.stateless_uniform([n], m_seed)
+    x = policies.apply_ops(x, ops, magnitudes, policies.random_signs(n, sign_seed), names)
+    return policies.restore(x, dtype, single)
+
+
+# %%
+#@save
+def aug_mix(images, seed, *, width=3, max_depth=3, severity=3, alpha=1.0, names=policies.AUGMIX_OPS):
+    """AugMix's augment-and-mix: width chains of 1..max_depth random operations (magnitudes uniform in
+    [0.01, severity / 10]) mixed with Dirichlet(alpha) weights, then blended with the original with a
+    Beta(alpha, alpha) weight. Every draw per image. Same shape and dtype."""
+    x, dtype, single = policies.as_float_batch(images)
+    n = tf.shape(x)[0]
+    seeds = policies.split_seeds(seed, 3 + width * (1 + 3 * max_depth))
+    weights = tf.random.stateless_gamma([n, width], seeds[0], alpha=tf.constant(alpha, tf.float32))
+    weights = weights / tf.reduce_sum(weights, axis=1, keepdims=True)     # Dirichlet(alpha), from Gamma draws
+    blend = policies.random_beta([n], seeds[1], seeds[2], alpha)
+    chain_seeds = iter(seeds[3:])
+    mix = tf.zeros_like(x)
+    for j in range(width):
+        depth = tf.random.stateless_uniform([n], next(chain_seeds), 1, max_depth + 1, tf.int32)
+        chain = x
+        for step in range(max_depth):                                   # image i stops after depth[i] steps
+            ops = tf.random.stateless_uniform([n], next(chain_seeds), 0, len(names), tf.int32)
+            m = tf.random.stateless_uniform([n], next(chain_seeds), 0.01, severity / 10.0)
+            stepped = policies.apply_ops(chain, ops, m, policies.random_signs(n, next(chain_seeds)), names)
+            chain = tf.where((step < depth)[:, None, None, None], stepped, chain)
+        mix += weights[:, j, None, None, None] * chain
+    out = (1.0 - blend)[:, None, None, None] * x + blend[:, None, None, None] * mix
+    return policies.restore(out, dtype, single)
+
+
+def random_erasing(images, seed, *, probability=0.5, area=(0.02, 0.33), ratio=(0.3, 3.3)):
+    """With probability, replace one rectangle per image by uniform noise: its area uniform in area (a share of
+    the image), its aspect h/w log-uniform in ratio; one that does not fit is clipped (the paper redraws)."""
+    x, dtype, single = policies.as_float_batch(images)
+    n, h, w = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
+    hf, wf = tf.cast(h, tf.float32), tf.cast(w, tf.float32)
+    s_on, s_area, s_ratio, s_y, s_x, s_fill = policies.split_seeds(seed, 6)
+    uniform = lambda s, low=0.0, high=1.0: tf.random.stateless_uniform([n], s, low, high)
+    target = uniform(s_area, *area) * hf * wf
+    aspect = tf.exp(uniform(s_ratio, math.log(ratio[0]), math.log(ratio[1])))
+    eh = tf.clip_by_value(tf.round(tf.sqrt(target * aspect)), 1.0, hf)
+    ew = tf.clip_by_value(tf.round(tf.sqrt(target / aspect)), 1.0, wf)
+    y0, x0 = tf.floor(uniform(s_y) * (hf - eh + 1)), tf.floor(uniform(s_x) * (wf - ew + 1))
+    inside = policies.box_mask(h, w, y0, y0 + eh, x0, x0 + ew) & (uniform(s_on) < probability)[:, None, None]
+    noise = tf.random.stateless_uniform(tf.shape(x), s_fill)
+    return policies.restore(tf.where(inside[..., None], noise, x), dtype, single)
+
+
+# %% [markdown]
 # ## What each policy does
 #
-# Each row: the original image, then seven draws of one policy. Look for what stays the same: the object, its
-# class. Random erasing acts on half the images (p = 0.5), so some of its draws are only cropped and flipped.
+# `recipes.policy_arm(name)` turns an arm's name into its augmentation: the parts joined by `+` run in order, each
+# with its own seed split from the batch's seed, and the library takes the functions above from this lesson. Each
+# row: the original image, then seven draws. Look for what stays the same: the object, its class. Random erasing
+# acts on half the images (p = 0.5), so some of its draws are only cropped and flipped.
 
 # %%
 image = x_fit[3]
@@ -133,7 +203,47 @@ for title, arm in rows.items():
 plots.show_grid(grid, titles, ncols=8, size=1.3, save_to=config.output_dir("figures") / "policy_draws.png");
 
 # %% [markdown]
-# And the two blends, on a batch of eight, with the soft label each image now carries (the two largest weights):
+# The two blends pair each image with a **partner from the same batch** (a random permutation) and give it the
+# partner's share of the label too. MixUp averages whole images; CutMix pastes a box and counts its pixels:
+
+# %%
+#@save
+def mix_up(images, labels, seed, *, alpha=0.2):
+    """MixUp on a batch (N, H, W, C) with one-hot float labels (N, classes): image i becomes
+    lam_i x_i + (1 - lam_i) x_j, j its random partner, and so does its label; lam_i ~ Beta(alpha, alpha).
+    Returns (images in the input's dtype, float32 soft labels)."""
+    images, labels = policies.check_blend_inputs(images, labels, "MixUp")
+    x, dtype, _ = policies.as_float_batch(images)
+    n = tf.shape(x)[0]
+    s_pair, s_a, s_b = policies.split_seeds(seed, 3)
+    lam = policies.random_beta([n], s_a, s_b, alpha)
+    partner = tf.argsort(tf.random.stateless_uniform([n], s_pair))       # a random permutation of the batch
+    y = tf.cast(labels, tf.float32)
+    x = lam[:, None, None, None] * x + (1 - lam)[:, None, None, None] * tf.gather(x, partner)
+    y = lam[:, None] * y + (1 - lam[:, None]) * tf.gather(y, partner)
+    return policies.restore(x, dtype, False), y
+
+
+def cut_mix(images, labels, seed, *, alpha=1.0):
+    """CutMix: paste a box of its partner into each image; mix the labels by the share of pixels each image
+    keeps. Box area 1 - lam of the image, lam ~ Beta(alpha, alpha), centre uniform, clipped at the border (the
+    label counts the clipped box). Returns (images in the input's dtype, float32 soft labels)."""
+    images, labels = policies.check_blend_inputs(images, labels, "CutMix")
+    x, dtype, _ = policies.as_float_batch(images)
+    n, h, w = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
+    hf, wf = tf.cast(h, tf.float32), tf.cast(w, tf.float32)
+    s_pair, s_a, s_b, s_y, s_x = policies.split_seeds(seed, 5)
+    side = tf.sqrt(1.0 - policies.random_beta([n], s_a, s_b, alpha))      # the box's side, a share of the image's
+    cy, cx = tf.random.stateless_uniform([n], s_y) * hf, tf.random.stateless_uniform([n], s_x) * wf
+    y0, y1 = tf.clip_by_value(tf.round(cy - side * hf / 2), 0, hf), tf.clip_by_value(tf.round(cy + side * hf / 2), 0, hf)
+    x0, x1 = tf.clip_by_value(tf.round(cx - side * wf / 2), 0, wf), tf.clip_by_value(tf.round(cx + side * wf / 2), 0, wf)
+    partner = tf.argsort(tf.random.stateless_uniform([n], s_pair))
+    x = tf.where(policies.box_mask(h, w, y0, y1, x0, x1)[..., None], tf.gather(x, partner), x)
+    kept = 1.0 - (y1 - y0) * (x1 - x0) / (hf * wf)                           # the share of its own pixels
+    y = tf.cast(labels, tf.float32)
+    y = kept[:, None] * y + (1 - kept[:, None]) * tf.gather(y, partner)
+    return policies.restore(x, dtype, False), y
+
 
 # %%
 names = datasets.CIFAR10_CLASSES
@@ -145,24 +255,22 @@ def label_text(soft):
 
 
 batch_x, batch_y = x_fit[:8], y_fit[:8].astype("float32")
-for name, blend in {"MixUp (alpha 0.2)": policies.mix_up, "CutMix (alpha 1)": policies.cut_mix}.items():
+for name, blend in {"MixUp (alpha 0.2)": mix_up, "CutMix (alpha 1)": cut_mix}.items():
     mixed_x, mixed_y = blend(batch_x, batch_y, [SEED, 2])
     plots.show_grid(np.asarray(mixed_x), [label_text(s) for s in np.asarray(mixed_y)], ncols=8, size=1.6,
                     suptitle=name);
 
 # %% [markdown]
-# With alpha 0.2, MixUp's weight is drawn from Beta(0.2, 0.2), which piles up near 0 and 1: most images are
-# mostly one picture with a faint ghost of another. CutMix with alpha 1 draws the box's nominal area uniformly;
-# a box that reaches past the border is clipped, so many images keep more than that, and the label uses the
-# clipped area. An image paired with one of its own class (or with itself) keeps a one-hot label: that is
-# expected.
+# With alpha 0.2, MixUp's weight comes from Beta(0.2, 0.2), which piles up near 0 and 1: most images are mostly one
+# picture with a faint ghost of another. CutMix with alpha 1 draws the box's nominal area uniformly; a clipped box
+# leaves more of the image, and the label counts the clipped area. An image paired with one of its own class (or
+# with itself) keeps a one-hot label.
 #
 # ## The pipeline: per-image policies in `map`, blends after `batch`
 #
 # The pipeline is lesson 2's, with one change: a blend returns new **labels** as well as images, so `map` passes
-# both to it. `augment(images, seed)` for per-image parts; `augment(images, labels, seed)` when the arm ends with
-# a blend. Lesson 2's `scale` and `evaluation` are used as they are: its cells marked `#@save` are also saved in
-# `helpers.taught.cifar_pipeline`, and this lesson's in `helpers.taught.policy_training`.
+# both to it. Lesson 2's `scale` and `evaluation` are used as they are (its `#@save` cells are in
+# `helpers.taught.cifar_pipeline`; this lesson's are in `helpers.taught.policy_training`).
 
 # %%
 #@save
@@ -191,9 +299,11 @@ def prepare(x, y, *, batch_size, seed, augment=None, with_labels=False, preproce
 #
 # **What training accuracy means with blends.** Keras's `accuracy` compares the predicted class with the
 # **largest weight** of the soft label. For a 55/45 blend that is the 55% class, and a model that answers the 45%
-# class is scored wrong even though it is half right. With blends, training accuracy is lower by construction, and
-# comparing it with the other arms' says little. Validation and test accuracy use clean images and one-hot labels,
-# so they compare fairly.
+# class is scored wrong though half right. So with blends, training accuracy is lower by construction; validation
+# and test accuracy use clean images and one-hot labels, and compare fairly.
+#
+# Three arms run here: the baseline, the parameter-free TrivialAugment-style policy, and CutMix (the measured
+# table below has all of them; add a name from `recipes.POLICY_ARMS` to train another).
 
 # %%
 val_stream = evaluation(x_val, y_val, batch_size=BATCH)
@@ -216,11 +326,6 @@ def train_arm(arm, *, epochs=EPOCHS, seed=SEED):
                    "seconds_per_epoch": float(np.median(timer.times))}
 
 
-# %% [markdown]
-# Three arms here: the baseline, the parameter-free TrivialAugment-style policy, and CutMix. (The measured table
-# below has all of them. To train another arm here, add its name from `recipes.POLICY_ARMS`.)
-
-# %%
 ARMS = ["crop_flip", "crop_flip+trivial", "crop_flip+cutmix"]
 trained, yours = {}, {}
 for arm in ARMS:
@@ -238,8 +343,7 @@ config.quick_note()
 #
 # A model trained on flipped images has learned that a mirrored cat is a cat. **Test-time augmentation** uses that
 # at prediction time: predict on several views of each test image (the image, its mirror, small shifts) and average
-# the predicted probabilities. It costs one forward pass per view. The cell below writes it; the command-line
-# study uses this very function (the cell is marked `#@save`).
+# the predicted probabilities, for one forward pass per view. The study uses this very function (`#@save`).
 
 # %%
 #@save
@@ -267,10 +371,9 @@ config.quick_note()
 #
 #     python -m helpers.studies policies --arms ARM[,ARM] --seeds S[,S] --out FILE.json
 #
-# for example `--arms crop_flip+trivial --seeds 1,2` (full mode is the default; the exact commands are stored with
-# the rows in `notebooks/measured/policies.json`). The baseline's accuracy is the mean of lesson 2's three
-# `crop_flip` seeds; its seconds per epoch and TTA come from this study's own `crop_flip` run (seed 0). Each arm
-# shows how many seeds it has: one seed is a hint, not a result. First, collect the rows per arm:
+# (the exact commands are stored with the rows in `notebooks/measured/policies.json`). The baseline's accuracy is
+# the mean of lesson 2's three `crop_flip` seeds; its seconds per epoch and TTA come from this study's own
+# `crop_flip` run (seed 0). One seed is a hint, not a result. First, collect the rows per arm:
 
 # %%
 study = measured.load("policies")
@@ -352,15 +455,13 @@ measured.show(measured.markdown_table(tta_rows, [
     ("s, 10 views", "s10", ".1f")]));
 
 # %% [markdown]
-# **How to read it.** A policy is worth its cost if it beats the baseline by more than seed noise and its cost stays
-# affordable. With one seed you cannot tell: lesson 2's three `crop_flip` seeds alone spread over about one point.
-# With three seeds per arm, Welch's t-test compares the two sets of runs; a p-value well below 0.05 means the gap is
-# unlikely to be seed noise, a larger one means these runs cannot tell the two arms apart (not that they are equal).
-# Compare the training accuracies too: an arm whose training accuracy stays far below its test accuracy is holding a
-# small model back, and would need more epochs or a larger model to pay off. (Not for the blends: their training
-# accuracy is low by construction.)
-
-# %% [markdown]
+# **How to read it.** A policy is worth its cost if it beats the baseline by more than seed noise at an affordable
+# cost. One seed cannot tell: lesson 2's three `crop_flip` seeds alone spread over about one point. With three
+# seeds per arm, Welch's t-test compares the two sets of runs; a p-value well below 0.05 means the gap is unlikely
+# to be seed noise, a larger one that these runs cannot tell the arms apart (not that they are equal). A training
+# accuracy far below the test accuracy means the policy holds a small model back (not for the blends, whose
+# training accuracy is low by construction).
+#
 # ## From the table to a recipe
 #
 # Two questions remain before you pick a recipe. Does the best policy keep its lead over several seeds? And do good
@@ -389,35 +490,29 @@ for t in table:
 
 # %% [markdown]
 # **What the table says.** On this small CNN, with 9,000 images and 80 epochs, no modern policy clearly beats
-# pad-crop-flip. The two best arms, both mild (RandAugment with one operation at magnitude 5, and the
-# TrivialAugment-style policy), lead the baseline by less than half a point, and with three seeds each Welch's
-# test cannot tell them from it. Three arms scored 1.8 to 3.5 points below, outside the baseline's range (one seed
-# each): RandAugment with N=2 and M=9, CutMix and random erasing. RandAugment N=2, M=9 shows why in its training
-# accuracy, far below its test accuracy: a model this small cannot fit the harder task in 80 epochs. AugMix and
-# MixUp landed inside the baseline's range. Stacking did not help either: RandAugment N=1, M=5 with MixUp on top
-# scored a little below each of them alone (one seed, a gap within seed noise). The RandAugment paper reports the
-# pattern from the other side: the best magnitude grows with the model and the data, and both are small here.
+# pad-crop-flip. The two best arms, both mild (RandAugment N=1, M=5, and the TrivialAugment-style policy), lead the
+# baseline by less than half a point, and with three seeds each Welch's test cannot tell them from it. RandAugment
+# N=2, M=9, CutMix and random erasing scored 1.8 to 3.5 points below, outside the baseline's range (one seed each);
+# RandAugment N=2, M=9's training accuracy, far below its test accuracy, says why: a model this small cannot fit
+# the harder task in 80 epochs. AugMix and MixUp landed inside the baseline's range, and stacking MixUp on
+# RandAugment N=1, M=5 scored a little below each alone (one seed). The RandAugment paper reports the same pattern
+# from the other side: the best magnitude grows with the model and the data, and both are small here.
 #
 # Look also at how the best arm was found. Its seed 0 (0.7560, the TTA table's plain column) was the best first run
-# of all the arms; its seeds 1 and 2 gave 0.7482 and 0.7459. Part of the lead of any winner picked from many single
-# runs is luck (the *winner's curse*), so give a winner fresh seeds before you believe it. Here the top arm and the
-# TrivialAugment-style policy (tied second with MixUp on seed 0, and preferred for having no knob to tune) got two
-# more seeds each. Seeds are not the only noise: this study's own `crop_flip` run (seed 0) scored 0.7392 where
-# lesson 2's seed 0 scored 0.7402, just below lesson 2's range; training on a multi-core CPU is not bit-for-bit repeatable, even with
-# the same seed and the same batches.
+# of all the arms; its seeds 1 and 2 gave 0.7482 and 0.7459. Part of the lead of a winner picked from many single
+# runs is luck (the *winner's curse*), so give a winner fresh seeds before you believe it. Seeds are not the only
+# noise: this study's own `crop_flip` run (seed 0) scored 0.7392 where lesson 2's seed 0 scored 0.7402; training on
+# a multi-core CPU is not bit-for-bit repeatable, even with the same seed and batches.
 #
-# The dependable gain is at prediction time: averaging the image and its mirror helped every model in the TTA
-# table, by half a point to 1.3 points, for about twice the prediction time (these timings are noisy); ten views
-# usually add a little more (not for CutMix), for roughly 8 to 20 times the time. The baseline gains as much as the
-# policies do, so compare a TTA result with the baseline's TTA result, never with its plain accuracy.
+# The dependable gain is at prediction time: flip TTA helped every model in the TTA table, by half a point to 1.3
+# points, for about twice the prediction time; ten views usually add a little more (not for CutMix), for 8 to 20
+# times the time. The baseline gains as much as the policies do, so compare TTA results with TTA results.
 #
-# **A recipe for this setting.** By this lesson's own rule (a policy must beat the baseline by more than seed noise
-# to be worth its cost), the recipe is `crop_flip` for training and flip TTA at prediction time. A mild policy
-# (RandAugment N=1, M=5, or the TrivialAugment-style policy) is an optional extra with no confirmed gain here, at
-# about twice the augmentation time. With a larger model, more data or a longer schedule, try the stronger policies
-# and the blends again: that is where they were designed to pay off.
-
-# %% [markdown]
+# **A recipe for this setting.** By this lesson's rule (beat the baseline by more than seed noise), the recipe is
+# `crop_flip` for training and flip TTA at prediction time; a mild policy is an optional extra with no confirmed
+# gain here, at about twice the augmentation time. With a larger model, more data or a longer schedule, try the
+# stronger policies and the blends again: that is where they were designed to pay off.
+#
 # ## Pitfalls
 #
 # ### 1. Magnitude units: "0.5" means something else in every layer
@@ -439,7 +534,7 @@ for name in layer._AUGMENT_LAYERS:  # each sub-layer's own strength argument
     print(f"  {name:<26} {shown if shown else '(no strength argument)'}")
 drawn = layer.random_rotation.get_random_transformation(np.zeros((1000, 32, 32, 3), "float32"), training=True)
 print(f"1,000 drawn angles: {float(np.min(drawn['angle'])):.1f}° to {float(np.max(drawn['angle'])):.1f}°")
-print(f"the course's RandAugment at M=9: ±{0.9 * policies.MAX_ROTATE:g}°, either direction")
+print(f"this lesson's RandAugment at M=9: ±{0.9 * policies.MAX_ROTATE:g}°, either direction")
 
 # %% [markdown]
 # A RandAugment whose rotations reach 180° turns a 6 into a 9 (pitfall 4) and shows CIFAR's ships upside down. A
@@ -447,7 +542,7 @@ print(f"the course's RandAugment at M=9: ±{0.9 * policies.MAX_ROTATE:g}°, eith
 # number of bits it **keeps** (at least 1), so a small factor makes posterization *harsher*, and every direction
 # stays one-sided, because a negative factor is refused. For a two-sided, moderate policy from Keras layers, build
 # your own list of layers with symmetric factors (`RandomRotation(0.08)` is ±29°) and pick among them, or use
-# `helpers.policies`.
+# this lesson's `rand_augment`.
 #
 # ### 1b. Operations drawn per batch, not per image
 #
@@ -482,54 +577,45 @@ print("RandAugment's operations for a batch of 128 images:", [per_batch._AUGMENT
       "- one pair for all of them")
 
 # %% [markdown]
-# That is why the course writes its own policies (`helpers.policies`): the operations are drawn per image, from
-# the batch's stateless seed, and the draws are the same each time the pipeline runs. Keras's layers are fine where
-# those properties do not matter to you; when you use them, set a `seed`, check the drawn ranges, and know that
-# they follow their own random generators, not your pipeline's seed.
+# That is why this lesson writes its own policies: each image draws its operations from the batch's stateless
+# seed, the same each time the pipeline runs. When you use Keras's layers, set a `seed`, check the drawn ranges,
+# and know that they follow their own random generators, not your pipeline's seed.
 #
-# ### 2. MixUp and CutMix with integer labels
+# ### 2. MixUp and CutMix with integer labels, or before `batch`
 #
-# A blend mixes labels, so the labels must be one-hot (or already soft). With integer class ids, Keras's `MixUp`
-# fails with a dtype error. With float class ids, it is worse: it **runs**, and broadcasts the labels into a
-# (batch, batch) matrix of meaningless numbers:
+# A blend mixes labels, so they must be one-hot (or already soft). With integer class ids, Keras's `MixUp` fails
+# with a dtype error; with float class ids it **runs**, and broadcasts the labels into a (batch, batch) matrix of
+# meaningless numbers. The fix: one-hot labels (`keras.utils.to_categorical`) and `categorical_crossentropy`.
+#
+# ### 3. Batch-level operations must come after `batch`
+#
+# A blend takes its partner **from the same batch**. Mapped over single images (before `batch`) there is none;
+# written by hand, the mistake could "blend" an image with itself, a silent no-op. This lesson's blends refuse both:
 
 # %%
 ids = np.arange(8).astype("float32")          # class ids 0..7 as floats, not one-hot
 out = keras.layers.MixUp(alpha=0.2, seed=SEED)({"images": x_fit[:8].astype("float32"), "labels": ids})
 print("Keras MixUp with float class ids -> labels of shape", tuple(out["labels"].shape), "(no error)")
 try:
-    policies.mix_up(x_fit[:8], ids, SEED)
+    mix_up(x_fit[:8], ids, SEED)
 except ValueError as error:
-    print("helpers.policies.mix_up:", str(error).split(". ")[0] + ".")
-
-# %% [markdown]
-# The fix: one-hot labels (`keras.utils.to_categorical`) and `categorical_crossentropy`. A model trained with
-# `sparse_categorical_crossentropy` cannot take soft labels at all.
-#
-# ### 3. Batch-level operations must come after `batch`
-#
-# MixUp and CutMix take a partner **from the same batch**. Mapped over single images (before `batch`) there is no
-# partner. The course's blends refuse a single image. Written by hand, the same mistake could "blend" an image with
-# itself, a silent no-op.
-
-# %%
+    print("this lesson's mix_up:", str(error).split(". ")[0] + ".")
 single = tf.data.Dataset.from_tensor_slices((x_fit[:4], y_fit[:4].astype("float32")))
 try:
-    next(iter(single.map(lambda x, y: policies.cut_mix(x, y, [0, 0]))))
+    next(iter(single.map(lambda x, y: cut_mix(x, y, [0, 0]))))
 except ValueError as error:
     print("before batch:", str(error).strip().splitlines()[-1])
-x_mixed, y_mixed = next(iter(single.batch(4).map(lambda x, y: policies.cut_mix(x, y, [0, 0]))))
+x_mixed, y_mixed = next(iter(single.batch(4).map(lambda x, y: cut_mix(x, y, [0, 0]))))
 print("after batch: images", tuple(x_mixed.shape), "soft labels", tuple(y_mixed.shape))
 
 # %% [markdown]
 # ### 4. Label-destroying operations
 #
 # Lesson 1 showed that a mirrored 3 is not a 3. Policies designed for photos contain operations that can destroy a
-# digit's label: large rotations turn 6 into 9, shears and translations push strokes off an 8x8 image (and fill the
-# uncovered border with grey), solarize swaps stroke and background. A classifier trained on clean 8x8 digits (scikit-learn's,
-# as in lesson 1) scores the digits as each operation draws them, at magnitude 0.9. It is a pessimistic reader: a
-# logistic regression on raw pixels also fails on shifts a person reads easily, so a drop says "check this
-# operation by eye", not "this label is gone".
+# digit's label: large rotations turn 6 into 9, shears and translations push strokes off an 8x8 image, solarize
+# swaps stroke and background. A classifier trained on clean 8x8 digits (scikit-learn's, as in lesson 1) scores the
+# digits as each operation draws them, at magnitude 0.9. It is a pessimistic reader (a logistic regression on raw
+# pixels also fails on shifts a person reads easily), so a drop says "check this operation by eye".
 
 # %%
 from sklearn.datasets import load_digits
@@ -552,7 +638,7 @@ print(f"{'clean':<16} {read_back(as_float):.3f}")
 for i, name in enumerate(policies.OPS[1:], start=1):
     drawn = policies.apply_ops(as_float, tf.fill([n], i), tf.fill([n], 0.9), np.where(np.arange(n) % 2, 1.0, -1.0))
     print(f"{name:<16} {read_back(drawn):.3f}")
-print(f"{'RandAugment N=2 M=9':<16} {read_back(policies.rand_augment(as_float, [SEED, 3])):.3f}")
+print(f"{'RandAugment N=2 M=9':<16} {read_back(rand_augment(as_float, [SEED, 3])):.3f}")
 rotate_180 = keras.layers.RandomRotation((0, 0.5), seed=SEED)(as_float, training=True)  # Keras RandAugment's range
 print(f"{'rotate 0-180°':<16} {read_back(rotate_180):.3f}")
 
@@ -563,7 +649,7 @@ print(f"{'rotate 0-180°':<16} {read_back(rotate_180):.3f}")
 # them act. A translation of about 2 pixels, with its grey border, is enough to defeat this reader.
 #
 # For digits, text, or anything whose label depends on orientation or on what is dark and what is light, drop the
-# operations that destroy the label (pass `names=` to the course's policies) or cap their magnitude, and check as
+# operations that destroy the label (pass `names=` to this lesson's policies) or cap their magnitude, and check as
 # above, then by eye.
 #
 # ### 5. Augmentation left on at inference
@@ -600,32 +686,20 @@ print("a RandomErasing layer inside a model leaves predict's input as it is:",
 # 3. **Your own arm.** Arms are parts joined by `+` (`recipes.policy_arm`). Build `crop_flip+trivial+erasing` and
 #    train it. Does erasing add to TrivialAugment, or do they overlap?
 # 4. **Per batch against per image.** Write a RandAugment that draws one pair of operations per batch (as Keras
-#    does) and compare its grid of draws with the per-image one. Which gives the model more variety per step? A
-#    start: `policies.apply_ops(images, ops, magnitudes, signs)` takes float images in [0, 1] of shape
-#    (N, H, W, C) and, per image, an operation index into `policies.OPS`, a magnitude in [0, 1] and a sign (±1):
-#
-#        x = tf.cast(batch, tf.float32) / 255
-#        first = tf.fill([len(batch)], 3)          # the same operation (rotate) for every image
-#        x = policies.apply_ops(x, first, tf.fill([len(batch)], 0.9), tf.ones([len(batch)]))
-#
+#    does), changing only how `rand_augment` above draws `ops`, and compare its grid of draws with the per-image
+#    one. Which gives the model more variety per step?
 # 5. **Digits.** From the per-operation read-back in pitfall 4, pick the operations that destroyed the most digit
-#    labels, run `policies.rand_augment(..., names=[...])` without them, and measure the read-back accuracy again.
+#    labels, run `rand_augment(..., names=[...])` without them, and measure the read-back accuracy again.
 #
 # ## Summary
 #
-# - Modern policies randomise **which** operations an image gets and **how strongly**. RandAugment has two knobs
-#   (N, M), TrivialAugment none; AugMix blends chains; random erasing hides a rectangle; MixUp and CutMix blend two
-#   images and their labels.
+# - A policy randomises **which** operations each image gets and **how strongly**: draws of shape `[n]` from a
+#   stateless seed, one per image. MixUp and CutMix blend two images of a batch and their labels.
 # - Per-image parts run in `map`; blends run **after** `batch` and need one-hot labels and
-#   `categorical_crossentropy`. With blends, training accuracy is scored against the dominant label, so it reads low.
-# - Check magnitude units by drawing from a layer, not by reading its argument: Keras's `RandAugment(factor=0.5)`
-#   rotates up to 180°, one way, and a smaller factor makes its posterization harsher.
-# - Keras's `RandAugment` and `AugMix` choose operations per batch (AugMix once per trace inside `tf.data`);
-#   `helpers.policies` chooses per image from a stateless seed.
-# - Test-time augmentation buys accuracy at prediction time and pays one forward pass per view: the measured TTA
-#   table gives both, per trained model.
-# - On this model and data size, the mild policies (RandAugment N=1, M=5; TrivialAugment-style) match
-#   pad-crop-flip within seed noise; RandAugment N=2, M=9, CutMix and random erasing scored below it (one seed
-#   each), and stacking did not help. Flip TTA added half a point to 1.3 points to every model measured here, for
-#   two forward passes. Trust a row as far as its seed count goes, and give a winner fresh seeds before you
-#   believe it.
+#   `categorical_crossentropy`; their training accuracy is scored against the dominant label, so it reads low.
+# - Check magnitude units by drawing from a layer: Keras's `RandAugment(factor=0.5)` rotates up to 180°, one way.
+#   Its `RandAugment` and `AugMix` choose operations per batch (AugMix once per trace inside `tf.data`).
+# - Test-time augmentation buys accuracy at prediction time for one forward pass per view.
+# - On this model and data size, the mild policies match pad-crop-flip within seed noise, three others scored below
+#   it (one seed each), and stacking did not help; flip TTA added half a point to 1.3 points to every model. Trust
+#   a row as far as its seed count goes, and give a winner fresh seeds before you believe it.

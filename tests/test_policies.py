@@ -54,10 +54,10 @@ def test_translation_moves_by_its_fraction_of_the_side_and_the_sign_sets_the_dir
 
 
 POLICIES = {
-    "rand_augment": lambda x, s: P.rand_augment(x, s),
-    "trivial_augment": lambda x, s: P.trivial_augment(x, s),
-    "aug_mix": lambda x, s: P.aug_mix(x, s),
-    "random_erasing": lambda x, s: P.random_erasing(x, s, probability=1.0),
+    "rand_augment": lambda x, s: policy_training.rand_augment(x, s),
+    "trivial_augment": lambda x, s: policy_training.trivial_augment(x, s),
+    "aug_mix": lambda x, s: policy_training.aug_mix(x, s),
+    "random_erasing": lambda x, s: policy_training.random_erasing(x, s, probability=1.0),
 }
 
 
@@ -89,18 +89,18 @@ def test_rand_augment_draws_its_operations_per_image_where_keras_draws_them_per_
     drawn = layer.get_random_transformation(np.zeros((128, 8, 8, 3), "float32"), training=True)
     assert tuple(drawn["layer_idxes"].shape) == (2,), "Keras: one choice of operations for the whole batch"
     with pytest.raises(ValueError, match="0-10 scale"):
-        P.rand_augment(PHOTOS, 0, magnitude=30)
+        policy_training.rand_augment(PHOTOS, 0, magnitude=30)
 
 
 def test_random_erasing_erases_one_rectangle_of_the_stated_size_or_nothing():
     x = np.full((200, 20, 20, 1), 7, np.uint8)  # noise never stays exactly 7 over a whole rectangle
-    out = P.random_erasing(x, 1, probability=1.0).numpy()[..., 0]
+    out = policy_training.random_erasing(x, 1, probability=1.0).numpy()[..., 0]
     for image in out:
         ys, xs = np.nonzero(image != 7)
         box = (ys.max() - ys.min() + 1) * (xs.max() - xs.min() + 1)
         assert box <= 0.33 * 400 * 1.25 + 4  # area share at most 0.33 (rounding of the sides)
         assert len(ys) >= 0.8 * box  # a filled rectangle: most of its pixels changed
-    assert np.array_equal(P.random_erasing(x, 1, probability=0.0), x)
+    assert np.array_equal(policy_training.random_erasing(x, 1, probability=0.0), x)
 
 
 def _labelled_batch(n=10):
@@ -111,17 +111,17 @@ def _labelled_batch(n=10):
 
 def test_mix_up_images_and_labels_use_the_same_weight():
     images, values, labels = _labelled_batch()
-    x, y = P.mix_up(images, labels, 3, alpha=1.0)
+    x, y = policy_training.mix_up(images, labels, 3, alpha=1.0)
     x, y = x.numpy().astype(float), y.numpy()
     assert np.allclose(y.sum(axis=1), 1)
     expected = y @ values  # the label weights predict each mixed pixel
     assert np.abs(x[:, 0, 0, 0] - expected).max() <= 0.5 + 1e-6
-    assert np.array_equal(P.mix_up(images, labels, 3, alpha=1.0)[0], P.mix_up(images, labels, 3, alpha=1.0)[0])
+    assert np.array_equal(policy_training.mix_up(images, labels, 3, alpha=1.0)[0], policy_training.mix_up(images, labels, 3, alpha=1.0)[0])
 
 
 def test_cut_mix_labels_are_the_pixel_shares():
     images, values, labels = _labelled_batch()
-    x, y = P.cut_mix(images, labels, 4)
+    x, y = policy_training.cut_mix(images, labels, 4)
     x, y = x.numpy()[..., 0], y.numpy()
     for i in range(len(values)):
         shares = np.array([(x[i] == v).mean() for v in values])
@@ -131,7 +131,7 @@ def test_cut_mix_labels_are_the_pixel_shares():
 
 def test_blends_refuse_sparse_labels_and_single_images():
     images, _, labels = _labelled_batch()
-    for blend in (P.mix_up, P.cut_mix):
+    for blend in (policy_training.mix_up, policy_training.cut_mix):
         with pytest.raises(ValueError, match="to_categorical"):
             blend(images, np.arange(10), 0)
         with pytest.raises(ValueError, match="to_categorical"):
