@@ -26,6 +26,8 @@ MARK = "#@save"
 
 # lesson text source -> generated module of helpers.taught, and what the module holds
 EXPORTS = {
+    "01_augmentation_basics": ("basic_ops", "Lesson 1's augmentation ops: random-resized crop, HSV power contrast, "
+                                            "Gaussian blur, the fused affine"),
     "02_cifar10_augmentation_experiment": ("cifar_pipeline", "Lesson 2's CIFAR-10 input pipeline"),
     "03_flowers_fit_generator": ("feeding", "Lesson 3's ways to feed fit: generator, PyDataset, tf.data from files"),
     "05_unet_membrane_segmentation": ("segmentation", "Lesson 5's paired image/mask pipeline and U-Net"),

@@ -189,36 +189,40 @@ def _fit_inputs(w: Workload, seed: int, workers: int, methods) -> Iterator[tuple
 
 
 def fit_wait(w: Workload, *, seed: int = 0, workers: int | None = None, methods=FIT_METHODS,
-             warmup_steps: int | None = None, verbose: bool = True) -> list[dict]:
-    """What ``model.fit`` waits for: one row per method with the mean wall seconds per batch of a ``fit`` epoch
-    fed by that method (``input_knobs.fit_seconds_per_step``, lesson 6), and the same for batches already
-    held in memory, measured before and after the methods. ``fit_input_wait_fraction`` = 1 - in-memory step /
-    method's step (0 when the method's step is no longer): the share of ``fit``'s step time that its prefetching
-    did not hide. Every method trains the same compiled model on the workload's batches."""
+             warmup_steps: int | None = None, rounds: int | None = None, verbose: bool = True) -> list[dict]:
+    """What ``model.fit`` waits for: one row per method with the wall seconds per batch of a ``fit`` epoch fed by
+    that method (``input_knobs.fit_seconds_per_step``, lesson 6), and the same for batches already held in memory.
+    Each of ``rounds`` rounds times the in-memory reference, every method (in the opposite order on odd rounds),
+    and the reference again; each row keeps the median over rounds (the machine's drift moves both).
+    ``fit_input_wait_fraction`` = 1 - in-memory step / method's step (0 when the method's step is no longer): the
+    share of ``fit``'s step time that its prefetching did not hide. Every method trains the same compiled model."""
     workers = workers or os.cpu_count() or 2
     warmup = warmup_steps if warmup_steps is not None else config.pick(quick=1, full=3)
+    rounds = rounds or config.pick(quick=1, full=3)
     steps = min(w.wait_steps, w.n_images // w.batch_size - warmup)  # a PyDataset epoch has n_images / batch batches
     if steps < 1:
         raise ValueError(f"{w.name}: {w.n_images} images make too few batches of {w.batch_size} for {warmup} "
                          "warm-up steps and one timed step")
     model = w.build_model()
     held = input_knobs.held_in_memory(tf_data_batches(w, seed), warmup + steps)
-    timed = [("in_memory", None, held)] + list(_fit_inputs(w, seed, workers, methods)) + [("in_memory", None, held)]
-    seconds = []
-    for method, n, data in timed:
-        seconds.append(input_knobs.fit_seconds_per_step(model, data, steps, warmup_steps=warmup))
-        if verbose:
-            label = method + (f" ({n} worker{'s' * (n > 1)})" if n else "")
-            print(f"{w.name:<22}{label:<26} fit: {1000 * seconds[-1]:6.0f} ms per step", flush=True)
-    reference = (seconds[0] + seconds[-1]) / 2
+    reference, timed = [], {}
+    for r in range(rounds):
+        inputs = list(_fit_inputs(w, seed, workers, methods))
+        for method, n, data in [("in_memory", None, held)] + inputs[::(-1 if r % 2 else 1)] + [("in_memory", None, held)]:
+            step = input_knobs.fit_seconds_per_step(model, data, steps, warmup_steps=warmup)
+            (reference if method == "in_memory" else timed.setdefault((method, n), [])).append(step)
+            if verbose:
+                label = method + (f" ({n} worker{'s' * (n > 1)})" if n else "")
+                print(f"{w.name:<22}{label:<26} round {r + 1}: {1000 * step:6.0f} ms per step", flush=True)
+    ref = statistics.median(reference)
     rows = []
-    for (method, n, _), step in zip(timed[1:-1], seconds[1:-1]):
+    for (method, n), runs in timed.items():
+        step = statistics.median(runs)
         rows.append({"workload": w.name, "method": method, "workers": n, "fit_step_seconds": round(step, 4),
-                     "in_memory_step_seconds": round(reference, 4),
-                     "in_memory_runs": [round(seconds[0], 4), round(seconds[-1], 4)],
-                     "fit_input_wait_fraction": round(max(0.0, 1 - reference / step), 4),
-                     "fit_images_per_s": round(w.batch_size / step, 1), "steps": steps, "warmup_steps": warmup,
-                     "batch_size": w.batch_size})
+                     "in_memory_step_seconds": round(ref, 4), "fit_input_wait_fraction": round(max(0.0, 1 - ref / step), 4),
+                     "fit_images_per_s": round(w.batch_size / step, 1), "runs_seconds": [round(v, 4) for v in runs],
+                     "in_memory_runs_seconds": [round(v, 4) for v in reference], "steps": steps,
+                     "warmup_steps": warmup, "batch_size": w.batch_size})
     return rows
 
 
@@ -279,9 +283,10 @@ def run(workloads=tuple(WORKLOADS), *, seed: int = 0, repeats: int | None = None
 
 FIT_ABOUT = ("Lesson 6: python -m helpers.bench --fit: the mean wall seconds per batch of one model.fit epoch "
              "(Keras's own prefetching and workers) fed by each method, timed by a callback at each batch's end "
-             "after warm-up batches, against the same model fed the same kind of batch already held in memory "
-             "(measured before and after the methods; their mean is the reference). fit_input_wait_fraction = "
-             "1 - reference / step. Workloads and models as in bench.json.")
+             "after warm-up batches, against the same model fed the same kind of batch already held in memory. "
+             "Three rounds, each timing the in-memory reference, every method (reversed order on odd rounds) and "
+             "the reference again; rows keep the medians. fit_input_wait_fraction = 1 - reference / step. "
+             "Workloads and models as in bench.json (same data sizes).")
 
 
 def main(argv=None) -> None:

@@ -1,13 +1,10 @@
-"""Paired (image, mask) augmentation for segmentation: one random draw applied to an image and its mask, so the
-two stay aligned pixel for pixel. A crop cut at one position (``paired_random_crop``), one affine matrix
-(``paired_random_affine``) and one smooth displacement field (``elastic_field``, ``paired_elastic``); the image is
-resampled bilinearly and the mask by nearest neighbour, so mask values are kept. Seeds, batches (one draw per
-sample), dtypes and range checks follow ``helpers.augment``, whose building blocks these ops use.
+"""Paired (image, mask) cropping for segmentation: ``paired_random_crop`` cuts an image and its mask at one random
+position (one per pair of a batch), so the two stay aligned pixel for pixel and mask values are kept. The paired
+affine and elastic transforms are lesson 5's subject, written there and exported to ``helpers.taught.segmentation``;
+they use ``check_pair``. Seeds, batches and range checks follow ``helpers.augment``.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import tensorflow as tf
@@ -40,7 +37,7 @@ def paired_random_crop(image, mask, size, *, seed: augment.Seed) -> tuple[tf.Ten
         raise ValueError(f"image and mask must both be (H, W, C) or (N, H, W, C); got {image.shape} and {mask.shape}")
     if not image.shape[:-1].is_compatible_with(mask.shape[:-1]):
         raise ValueError(f"image and mask differ in size: {image.shape} vs {mask.shape}")
-    h, w = (int(s) for s in augment._pair(size, "size"))
+    h, w = (int(s) for s in augment.as_pair(size, "size"))
     img_h, img_w = image.shape[-3], image.shape[-2]
     if (img_h is not None and h > img_h) or (img_w is not None and w > img_w) or h < 1 or w < 1:
         raise ValueError(f"crop {h}x{w} does not fit in an image of {img_h}x{img_w}")
@@ -56,78 +53,16 @@ def paired_random_crop(image, mask, size, *, seed: augment.Seed) -> tuple[tf.Ten
         tf.TensorSpec([h, w, image.shape[-1]], image.dtype),
         tf.TensorSpec([h, w, mask.shape[-1]], mask.dtype),
     )
-    return augment._per_sample(one, (image, mask), seed, specs)
+    return augment.per_sample(one, (image, mask), seed, specs)
 
 
-# ---------------------------------------------------------------- geometry
+# ---------------------------------------------------------------- the pair check lesson 5's transforms use
 
 
-def _check_pair(image, mask):
-    image, mask = augment._check_image(image), augment._check_image(mask, channels=(1,))
+def check_pair(image, mask):
+    """(image, mask) checked as ``helpers.augment`` checks an image (the mask with one channel), or ValueError
+    when their N, H, W differ."""
+    image, mask = augment.check_image(image), augment.check_image(mask, channels=(1,))
     if image.shape.rank != mask.shape.rank or not image.shape[:-1].is_compatible_with(mask.shape[:-1]):
         raise ValueError(f"image and mask must have the same N, H, W; got {image.shape} and {mask.shape}")
     return image, mask
-
-
-def paired_random_affine(image, mask, *, seed: augment.Seed, rotation: float = 0.0, shift=0.0, zoom=0.0,
-                         shear: float = 0.0, horizontal_flip: bool = False, vertical_flip: bool = False,
-                         fill_mode: str = "reflect"):
-    """One random affine draw applied to an image (bilinear) and its mask (nearest: values kept).
-
-    image (H, W, C) or (N, H, W, C); mask (.., 1), uint8 or float. Returns (image, mask), shapes
-    and dtypes unchanged. Parameters as in ``augment.random_affine``; ``fill_mode`` applies to both.
-    """
-    image, mask = _check_pair(image, mask)
-    m = augment._matrices_for(image, seed, rotation=rotation, shift=shift, zoom=zoom, shear=shear,
-                              horizontal_flip=horizontal_flip, vertical_flip=vertical_flip)
-    return (augment.apply_affine(image, m, fill_mode=fill_mode, interpolation="bilinear"),
-            augment.apply_affine(mask, m, fill_mode=fill_mode, interpolation="nearest"))
-
-
-def _sample(image: tf.Tensor, ys: tf.Tensor, xs: tf.Tensor, nearest: bool) -> tf.Tensor:
-    """Sample a float image (H, W, C) at float coordinates (H, W); edges clamp (fill 'nearest')."""
-    h, w = tf.shape(image)[0], tf.shape(image)[1]
-    clamp_y = lambda v: tf.clip_by_value(v, 0, h - 1)  # noqa: E731
-    clamp_x = lambda v: tf.clip_by_value(v, 0, w - 1)  # noqa: E731
-    if nearest:
-        idx = tf.stack([clamp_y(tf.cast(tf.round(ys), tf.int32)), clamp_x(tf.cast(tf.round(xs), tf.int32))], -1)
-        return tf.gather_nd(image, idx)
-    y0, x0 = tf.floor(ys), tf.floor(xs)
-    wy, wx = (ys - y0)[..., None], (xs - x0)[..., None]
-    y0, x0 = tf.cast(y0, tf.int32), tf.cast(x0, tf.int32)
-    corner = lambda dy, dx: tf.gather_nd(image, tf.stack([clamp_y(y0 + dy), clamp_x(x0 + dx)], -1))  # noqa: E731
-    top = corner(0, 0) * (1 - wx) + corner(0, 1) * wx
-    bottom = corner(1, 0) * (1 - wx) + corner(1, 1) * wx
-    return top * (1 - wy) + bottom * wy
-
-
-def elastic_field(seed: augment.Seed, height: int, width: int, *, alpha: float = 34.0,
-                  sigma: float = 4.0) -> tf.Tensor:
-    """A smooth random displacement field (H, W, 2) in pixels (dy, dx): uniform noise in [-1, 1],
-    Gaussian-smoothed with ``sigma`` pixels, then scaled so that its largest component is ``alpha / 2``
-    pixels. (Simard et al., 2003 multiply the smoothed field by alpha instead; normalising the peak makes
-    ``alpha`` mean the same whatever ``sigma`` and the image size.)"""
-    noise = tf.random.stateless_uniform([1, height, width, 2], augment.as_seed(seed), -1.0, 1.0)
-    smooth = augment._blur_float(noise, sigma, int(math.ceil(3 * sigma)))[0]
-    return smooth * (alpha / (tf.reduce_max(tf.abs(smooth)) + 1e-8)) * 0.5
-
-
-def paired_elastic(image, mask, *, seed: augment.Seed, alpha: float = 34.0, sigma: float = 4.0):
-    """Elastic deformation with ONE field shared by the image (bilinear) and its mask (nearest).
-
-    The U-Net paper's key augmentation for this EM data. Keras 3.15's RandomElasticTransform
-    moves the mask differently from the image; this one does not. Returns (image, mask), shapes
-    and dtypes unchanged; in a batch each sample gets its own field.
-    """
-    image, mask = _check_pair(image, mask)
-
-    def one(img, msk, s):
-        h, w = tf.shape(img)[0], tf.shape(img)[1]
-        field = elastic_field(s, h, w, alpha=alpha, sigma=sigma)
-        grid_y, grid_x = tf.meshgrid(tf.range(h, dtype=tf.float32), tf.range(w, dtype=tf.float32), indexing="ij")
-        ys, xs = grid_y + field[..., 0], grid_x + field[..., 1]
-        warped = augment.from_float(_sample(augment.to_float(img), ys, xs, nearest=False), img.dtype)
-        warped_mask = augment.from_float(_sample(augment.to_float(msk), ys, xs, nearest=True), msk.dtype)
-        return warped, warped_mask
-
-    return augment._per_sample(one, (image, mask), seed)

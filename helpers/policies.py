@@ -162,7 +162,7 @@ def _posterize(x: tf.Tensor, m: tf.Tensor) -> tf.Tensor:
 def as_float_batch(images):
     """(float32 batch (N, H, W, C) in [0, 1], the input's dtype, whether the input was one (H, W, C) image).
     Takes uint8 [0, 255] or float [0, 1] images with 1 or 3 channels."""
-    images = augment._check_image(tf.convert_to_tensor(images), channels=(1, 3))
+    images = augment.check_image(tf.convert_to_tensor(images), channels=(1, 3))
     single = images.shape.rank == 3
     batch = images[None] if single else images
     return augment.to_float(batch), images.dtype, single

@@ -4,15 +4,16 @@ A recipe is a set of ``ImageDataGenerator``-style parameters (rotation and shear
 as a fraction of the size, zoom z -> factors in [1 - z, 1 + z] drawn separately for x and y). From
 that one definition come:
 
-- ``recipe.fused(images, seed)``: the course's op, ``augment.random_affine``: one resampling per image;
+- ``recipe.fused(images, seed)``: the course's op, ``basic_ops.random_affine``: one resampling per image;
 - ``recipe.paired(images, masks, seed)``: the same draw for an image and its mask (segmentation);
 - ``recipe.legacy_kwargs()``: the matching ``ImageDataGenerator(**kwargs)`` arguments;
 - ``recipe.keras_layers()``: the naive chain of Keras 3 preprocessing layers, one resampling each;
 - ``recipe.albumentations()``: the same transforms as an albumentations pipeline (lesson 6 benchmarks it).
 
-The recipes: ``POST_CIFAR`` (lesson 2's post), ``CROP_FLIP`` (the standard CIFAR recipe),
+The recipes: ``POST_CIFAR`` (lesson 2's post),
 ``FLOWERS`` (lesson 3's post) and ``MEMBRANE`` (lesson 5, with a paired elastic field).
-Lesson 7's arms (``policy_arm``) stack ``CROP_FLIP`` with the policies lesson 7 writes (``helpers.taught.policy_training``).
+Lesson 2's ``crop_flip`` arm is its own ``pad_crop_flip`` (``helpers.taught.cifar_pipeline``); lesson 7's
+arms (``policy_arm``) stack it with the policies lesson 7 writes (``helpers.taught.policy_training``).
 """
 
 from __future__ import annotations
@@ -26,14 +27,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from helpers import augment, paired
-from helpers.taught import policy_training
+from helpers import augment
+from helpers.taught import basic_ops, cifar_pipeline, policy_training, segmentation
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """One named augmentation. ``affine``: keyword arguments of ``augment.random_affine`` (plus
-    ``vertical_flip`` for paired use); ``elastic``: ``paired.paired_elastic`` arguments, pairs only."""
+    """One named augmentation. ``affine``: keyword arguments of ``basic_ops.random_affine`` (plus
+    ``vertical_flip`` for paired use); ``elastic``: ``paired_elastic`` arguments (lesson 5), pairs only."""
 
     name: str
     description: str
@@ -51,7 +52,7 @@ class Recipe:
         if isinstance(images, np.ndarray):
             return self._fused_graph(tf.convert_to_tensor(images), augment.as_seed(seed)).numpy()
         params = {k: v for k, v in self.affine.items() if k != "vertical_flip"}
-        return augment.random_affine(images, seed=seed, **params)
+        return basic_ops.random_affine(images, seed=seed, **params)
 
     def paired(self, images, masks, seed) -> tuple[tf.Tensor, tf.Tensor]:
         """One draw per pair for an image (bilinear) and its mask (nearest): the affine part, then the
@@ -59,9 +60,9 @@ class Recipe:
         (``tf.random.split``). Shapes and dtypes unchanged."""
         affine_seed, elastic_seed = tf.unstack(tf.random.split(augment.as_seed(seed), 2))
         params = {k: v for k, v in self.affine.items() if k != "interpolation"}
-        images, masks = paired.paired_random_affine(images, masks, seed=affine_seed, **params)
+        images, masks = segmentation.paired_random_affine(images, masks, seed=affine_seed, **params)
         if self.elastic:
-            images, masks = paired.paired_elastic(images, masks, seed=elastic_seed, **self.elastic)
+            images, masks = segmentation.paired_elastic(images, masks, seed=elastic_seed, **self.elastic)
         return images, masks
 
     def without_elastic(self) -> Recipe:
@@ -174,10 +175,6 @@ POST_CIFAR = Recipe(
     "post_cifar", "the CIFAR-10 post: rotation 20 deg, shifts 0.2, zoom 0.2",
     dict(rotation=20, shift=0.2, zoom=0.2, fill_mode="nearest"))
 
-CROP_FLIP = Recipe(
-    "crop_flip", "pad 4 + random 32x32 crop + horizontal flip: a whole-pixel shift of up to 4 px, reflected borders",
-    dict(shift=4 / 32, horizontal_flip=True, fill_mode="reflect", interpolation="nearest"))
-
 FLOWERS = Recipe(
     "flowers", "the flower post: rotation 20 deg, zoom 0.15, shifts 0.2, shear 0.15 deg, horizontal flip",
     dict(rotation=20, zoom=0.15, shift=0.2, shear=0.15, horizontal_flip=True, fill_mode="nearest"))
@@ -187,14 +184,14 @@ MEMBRANE = Recipe(
     dict(rotation=10, shift=0.05, zoom=0.1, horizontal_flip=True, vertical_flip=True, fill_mode="reflect"),
     elastic=dict(alpha=20.0, sigma=6.0))
 
-RECIPES = {r.name: r for r in (POST_CIFAR, CROP_FLIP, FLOWERS, MEMBRANE)}
+RECIPES = {r.name: r for r in (POST_CIFAR, FLOWERS, MEMBRANE)}
 
 # Lesson 2's arms: the name of each training stream and the augmentation it applies (None: none).
 CIFAR_ARMS = {
     "plain": lambda: None,
     "post_layers": POST_CIFAR.layer_chain,  # the naive translation: three Keras layers, three resamplings
     "post_fused": lambda: POST_CIFAR.fused,
-    "crop_flip": lambda: CROP_FLIP.fused,
+    "crop_flip": lambda: cifar_pipeline.pad_crop_flip,  # written in lesson 2
 }
 
 
@@ -208,7 +205,7 @@ def cifar_arm(name: str) -> Callable | None:
 # Lesson 7's parts. An arm is "crop_flip" followed by parts joined with "+", e.g. "crop_flip+trivial+erasing".
 # Per-image parts take (uint8 batch, seed); the batch blends ("mixup", "cutmix") take labels too and come last.
 POLICY_PARTS = {
-    "crop_flip": CROP_FLIP.fused,
+    "crop_flip": cifar_pipeline.pad_crop_flip,
     "randaugment_n2_m9": functools.partial(policy_training.rand_augment, num_ops=2, magnitude=9),
     "randaugment_n1_m5": functools.partial(policy_training.rand_augment, num_ops=1, magnitude=5),
     "trivial": policy_training.trivial_augment,

@@ -38,6 +38,8 @@ from helpers import config
 print(config.banner("1 · Augmentation basics"))
 
 # %%
+import math
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -78,7 +80,6 @@ geometry = {
     "rotation ±30°": keras_layer(keras.layers.RandomRotation, factor=30 / 360, fill_mode="reflect"),
     "rotate k x 90°, k = seed mod 4": lambda x, s: np.rot90(x, k=s % 4),
     "random crop 160x160": lambda x, s: tf.image.stateless_random_crop(x, (160, 160, 3), seed=[s, 2]),
-    "random-resized crop": lambda x, s: augment.random_resized_crop(x, 200, area=(0.1, 1.0), ratio=(0.5, 2.0), seed=s),
     "zoom ±30%": keras_layer(keras.layers.RandomZoom, height_factor=0.3, fill_mode="nearest"),
     "shift ±20%": keras_layer(keras.layers.RandomTranslation, height_factor=0.2, width_factor=0.2, fill_mode="nearest"),
     "shear": keras_layer(keras.layers.RandomShear, x_factor=0.3, fill_mode="nearest"),
@@ -101,6 +102,77 @@ legacy_default = inspect.signature(tf.keras.preprocessing.image.ImageDataGenerat
 print(f"{'ImageDataGenerator':<18} fill_mode default: {legacy_default!r}")
 
 
+# %% [markdown]
+# ## Colour, blur and noise
+#
+# These change pixel values and leave positions alone. Two of them are written here. **HSV power contrast** raises
+# saturation and value of every pixel to powers drawn from [0.25, 4] and keeps the hue; the exponents are drawn
+# *log-uniformly*, so x^0.5 and x^2 are equally likely (raising values in [0, 1] to a power above 1 darkens them,
+# so a uniform draw from [0.25, 4] would darken 80% of the time: P(e > 1) = 3 / 3.75). A **Gaussian blur** with a
+# random σ is two 1-D convolutions; Keras 3.15's `RandomGaussianBlur` accepts σ only up to 1 pixel.
+
+# %%
+#@save
+def hsv_contrast(image, low=0.25, high=4.0, *, seed):
+    """Raise saturation and value to powers drawn log-uniformly from [low, high], hue kept. RGB, uint8 or [0, 1]
+    float, one image or a batch (each image its own exponents); same shape and dtype."""
+    image = augment.check_image(image, channels=(3,))
+    if not (0 < low <= high):
+        raise ValueError(f"need 0 < low <= high, got low={low}, high={high}")
+
+    def one(img, s):
+        exponents = tf.exp(tf.random.stateless_uniform([2], s, math.log(low), math.log(high)))
+        h, sat, val = tf.unstack(tf.image.rgb_to_hsv(augment.to_float(img)), axis=-1)
+        out = tf.image.hsv_to_rgb(tf.stack([h, sat ** exponents[0], val ** exponents[1]], axis=-1))
+        return augment.from_float(out, img.dtype)
+
+    return augment.per_sample(one, image, seed)
+
+
+def blur_float_batch(batch, sigma, radius):
+    """Separable Gaussian blur of a float batch (N, H, W, C), edges mirrored; the kernel spans ±radius pixels."""
+    small = [d for d in batch.shape[1:3] if d is not None and d < radius]
+    if small:
+        raise ValueError(f"blur radius {radius} px (3 sigma) is too large for an image of "
+                         f"{batch.shape[1]}x{batch.shape[2]}")
+    x = tf.range(-radius, radius + 1, dtype=tf.float32)
+    kernel = tf.exp(-(x**2) / (2.0 * tf.cast(sigma, tf.float32) ** 2))
+    kernel = kernel / tf.reduce_sum(kernel)
+    channels = tf.shape(batch)[-1]
+    k_rows = tf.tile(tf.reshape(kernel, [-1, 1, 1, 1]), [1, 1, channels, 1])   # a column filter, then a row one
+    k_cols = tf.tile(tf.reshape(kernel, [1, -1, 1, 1]), [1, 1, channels, 1])
+    padded = tf.pad(batch, [[0, 0], [radius, radius], [radius, radius], [0, 0]], mode="SYMMETRIC")
+    out = tf.nn.depthwise_conv2d(padded, k_rows, [1, 1, 1, 1], "VALID")
+    return tf.nn.depthwise_conv2d(out, k_cols, [1, 1, 1, 1], "VALID")
+
+
+def gaussian_blur(image, sigma):
+    """Blur with a Gaussian of sigma pixels (0: unchanged); one image or a batch, same shape and dtype."""
+    image = augment.check_image(image)
+    if sigma < 0:
+        raise ValueError(f"sigma must be >= 0, got {sigma}")
+    if sigma == 0:
+        return image
+    batch = augment.to_float(image if image.shape.rank == 4 else image[None])
+    out = blur_float_batch(batch, sigma, int(math.ceil(3 * sigma)))
+    return augment.from_float(out if image.shape.rank == 4 else out[0], image.dtype)
+
+
+def random_gaussian_blur(image, sigma=(0.1, 2.0), *, seed):
+    """Blur with a sigma drawn uniformly from sigma = (low, high) pixels, per image; same shape and dtype."""
+    image = augment.check_image(image)
+    low, high = sigma
+    if not 0 < low <= high:
+        raise ValueError(f"sigma must be (low, high) with 0 < low <= high, got {sigma!r}")
+    radius = int(math.ceil(3 * high))
+
+    def one(img, s):
+        drawn = tf.random.stateless_uniform([], s, low, high)
+        return augment.from_float(blur_float_batch(augment.to_float(img)[None], drawn, radius)[0], img.dtype)
+
+    return augment.per_sample(one, image, seed)
+
+
 # %%
 def on_float(fn):
     # tf.image colour ops work in [0, 1] floats; convert there and back
@@ -111,8 +183,8 @@ colour = {
     "contrast 0.5-1.5": on_float(lambda x, s: tf.image.stateless_random_contrast(x, 0.5, 1.5, seed=s)),
     "saturation 0.3-1.7": on_float(lambda x, s: tf.image.stateless_random_saturation(x, 0.3, 1.7, seed=s)),
     "hue ±0.1": on_float(lambda x, s: tf.image.stateless_random_hue(x, 0.1, seed=s)),
-    "HSV power 0.25-4": lambda x, s: augment.hsv_contrast(x, 0.25, 4.0, seed=s),
-    "Gaussian blur σ 0.5-4": lambda x, s: augment.random_gaussian_blur(x, (0.5, 4.0), seed=s),
+    "HSV power 0.25-4": lambda x, s: hsv_contrast(x, 0.25, 4.0, seed=s),
+    "Gaussian blur σ 0.5-4": lambda x, s: random_gaussian_blur(x, (0.5, 4.0), seed=s),
     "Gaussian noise σ=0.08": lambda x, s: augment.gaussian_noise(x, 0.08, seed=s),
     "salt & pepper 5%": lambda x, s: augment.salt_and_pepper(x, 0.05, seed=s),
     # factor=(1.0, 1.0): erase every image. A bare factor=1.0 would erase only about half of them (see below).
@@ -122,19 +194,14 @@ plots.show_draws(colour, photo, draws=DRAWS);
 
 # %% [markdown]
 # Some notes:
-# - **HSV power contrast** raises saturation S and value V of every pixel to a power drawn from [0.25, 4] and
-#   keeps the hue. `helpers.augment.hsv_contrast` draws the exponent *log-uniformly*, so x^0.5 and x^2 are equally
-#   likely. Raising values in [0, 1] to a power above 1 **darkens** them, so a uniform draw from [0.25, 4] would
-#   darken about 80% of the time (P(e > 1) = 3 / 3.75).
 # - The hotdog post used `random_hue(0.5)`. A hue shift of ±0.5 turns the hue wheel by up to 180°, so a red
 #   sausage can come out green or blue. Keep hue shifts small (about 0.05-0.1) unless colour carries no meaning.
 # - **Blur as scale space:** blurring with a growing σ removes detail coarser and coarser, as if the object were
-#   farther away. Here are σ = 0, 1, 2, 4, 8 on one image. (Keras 3.15's `RandomGaussianBlur` accepts σ only up to 1,
-# so the course has its own `augment.gaussian_blur` and `augment.random_gaussian_blur`.)
+#   farther away. Here are σ = 0, 1, 2, 4, 8 on one image, with `gaussian_blur` from above.
 
 # %%
 sigmas = [0, 1, 2, 4, 8]
-scale_space = [augment.gaussian_blur(photo, s) for s in sigmas]
+scale_space = [gaussian_blur(photo, s) for s in sigmas]
 plots.show_grid(scale_space, [f"σ = {s}" for s in sigmas], ncols=5, size=2.2);
 
 # %% [markdown]
@@ -164,8 +231,93 @@ print("RandomErasing, images left untouched: " + "; ".join(
 #
 # ## The same transform in three APIs
 #
-# The posts used three generations of API. Here is the post's `ImageDataGenerator` 3x3 grid (rotation 90°, shifts
+# The posts used three generations of API. Below: the post's `ImageDataGenerator` 3x3 grid (rotation 90°, shifts
 # 0.2, zoom 0.3), then the same ranges written with Keras 3 layers and with the course's single fused affine op.
+#
+# The fused op composes the whole geometry into **one matrix** and resamples once. A 3x3 matrix maps
+# each *output* pixel (x, y, 1) to the *input* pixel it is sampled from; rotation, shear, zoom and flips are
+# composed about the image centre, then the shift is added. `tf.raw_ops.ImageProjectiveTransformV3` (the kernel
+# under Keras's own geometric layers) applies such matrices to a batch, one per image:
+
+# %%
+#@save
+def affine_matrix(height, width, *, rotation=0.0, shift=(0.0, 0.0), zoom=(1.0, 1.0), shear=0.0, flip=False,
+                  vflip=False):
+    """The 3x3 float32 matrix from OUTPUT pixel (x, y, 1) to the INPUT pixel it samples. rotation and shear in
+    degrees; shift (dx, dy) in pixels; zoom (zx, zy) factors, > 1 shows more (zooms out, as ImageDataGenerator);
+    flip mirrors left-right, vflip up-down. Composed as centre + R . Shear . Zoom . Flip . (p - centre) + shift.
+    Scalars or tensors."""
+    f = lambda v: tf.cast(v, tf.float32)
+    theta, phi = f(rotation) * (math.pi / 180), f(shear) * (math.pi / 180)
+    cx, cy = (f(width) - 1) / 2, (f(height) - 1) / 2
+    zx, zy = f(zoom[0]), f(zoom[1])
+    sx = tf.where(tf.cast(flip, tf.bool), -1.0, 1.0)
+    sy = tf.where(tf.cast(vflip, tf.bool), -1.0, 1.0)
+    one, zero = tf.ones_like(theta), tf.zeros_like(theta)
+    rot = tf.stack([[tf.cos(theta), -tf.sin(theta)], [tf.sin(theta), tf.cos(theta)]])
+    shr = tf.stack([[one, -tf.sin(phi)], [zero, tf.cos(phi)]])
+    lin = rot @ shr @ tf.stack([[zx * sx, zero], [zero, zy * sy]])
+    centre = tf.stack([cx, cy])
+    offset = centre - tf.linalg.matvec(lin, centre) + tf.stack([f(shift[0]), f(shift[1])])
+    top = tf.concat([lin, offset[:, None]], axis=1)
+    return tf.concat([top, [[0.0, 0.0, 1.0]]], axis=0)
+
+
+def apply_affine(image, matrices, *, fill_mode="nearest", interpolation="bilinear", fill_value=0.0):
+    """Warp with output->input matrices (3, 3), or (N, 3, 3) for a batch: ONE resampling per image. fill_mode:
+    reflect, wrap, constant or nearest. uint8 or [0, 1] float; same shape and dtype."""
+    image = augment.check_image(image)
+    if fill_mode not in augment.FILL_MODES:
+        raise ValueError(f"fill_mode must be one of {augment.FILL_MODES}, got {fill_mode!r}")
+    batch = augment.to_float(image if image.shape.rank == 4 else image[None])
+    m = tf.reshape(tf.cast(matrices, tf.float32), [-1, 3, 3])
+    m = m / m[:, 2:3, 2:3]
+    out = tf.raw_ops.ImageProjectiveTransformV3(
+        images=batch, transforms=tf.reshape(m, [-1, 9])[:, :8], output_shape=tf.shape(batch)[1:3],
+        fill_value=tf.cast(fill_value, tf.float32), interpolation=interpolation.upper(), fill_mode=fill_mode.upper())
+    return augment.from_float(out if image.shape.rank == 4 else out[0], image.dtype)
+
+
+# %% [markdown]
+# The random part draws each parameter per image, in `ImageDataGenerator`'s units, and builds that image's matrix:
+
+# %%
+#@save
+def random_affine_matrices(seeds, height, width, *, rotation=0.0, shift=0.0, zoom=0.0, shear=0.0,
+                           horizontal_flip=False, vertical_flip=False):
+    """One random output->input matrix per seed: seeds (n, 2) -> (n, 3, 3) float32. Units of ImageDataGenerator:
+    rotation and shear in degrees, shift a share of the size (one value or (x, y)), zoom z -> factors in
+    [1 - z, 1 + z] drawn apart for x and y (or a (low, high) pair); each flip with probability 1/2."""
+    shift_x, shift_y = augment.as_pair(shift, "shift")
+    zoom_lo, zoom_hi = (1 - zoom, 1 + zoom) if augment.is_scalar(zoom) else zoom
+    h, w = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
+
+    def draw(s):
+        u = tf.random.stateless_uniform([8], s)
+        lerp = lambda lo, hi, t: lo + (hi - lo) * t
+        return affine_matrix(
+            height, width, rotation=lerp(-rotation, rotation, u[0]),
+            shift=(lerp(-shift_x, shift_x, u[1]) * w, lerp(-shift_y, shift_y, u[2]) * h),
+            zoom=(lerp(zoom_lo, zoom_hi, u[3]), lerp(zoom_lo, zoom_hi, u[4])), shear=lerp(-shear, shear, u[5]),
+            flip=horizontal_flip and u[6] < 0.5, vflip=vertical_flip and u[7] < 0.5)
+
+    return tf.map_fn(draw, tf.cast(seeds, tf.int64), fn_output_signature=tf.TensorSpec([3, 3], tf.float32))
+
+
+def image_seeds(image, seed):
+    """The seeds (n, 2) of the images of `image`: augment.sample_seeds(seed, N) for a batch, seed itself for one."""
+    return augment.sample_seeds(seed, tf.shape(image)[0]) if image.shape.rank == 4 else augment.as_seed(seed)[None]
+
+
+def random_affine(image, *, seed, rotation=0.0, shift=0.0, zoom=0.0, shear=0.0, horizontal_flip=False,
+                  fill_mode="nearest", interpolation="bilinear"):
+    """ImageDataGenerator-style random geometry in ONE resampling per image (random_affine_matrices' units).
+    uint8 or [0, 1] float, one image (H, W, C) or a batch (N, H, W, C); same shape and dtype."""
+    image = augment.check_image(image)
+    matrices = random_affine_matrices(image_seeds(image, seed), tf.shape(image)[-3], tf.shape(image)[-2],
+                                      rotation=rotation, shift=shift, zoom=zoom, shear=shear,
+                                      horizontal_flip=horizontal_flip)
+    return apply_affine(image, matrices, fill_mode=fill_mode, interpolation=interpolation)
 
 # %%
 legacy = tf.keras.preprocessing.image.ImageDataGenerator(
@@ -180,16 +332,16 @@ layers = keras.Sequential([
 ])
 layer_grid = [layers(china[None].astype("float32"), training=True)[0].numpy().astype("uint8") for _ in range(9)]
 
-fused_grid = [augment.random_affine(china, seed=s, rotation=90, shift=0.2, zoom=0.3) for s in range(9)]
+fused_grid = [random_affine(china, seed=s, rotation=90, shift=0.2, zoom=0.3) for s in range(9)]
 
 for title, grid in [("legacy ImageDataGenerator", legacy_grid), ("Keras 3 layers (3 resamplings)", layer_grid),
-                    ("helpers.augment.random_affine (1 resampling)", fused_grid)]:
+                    ("random_affine (1 resampling)", fused_grid)]:
     plots.show_grid(grid, ncols=3, size=2.6, suptitle=title)
 
 # %% [markdown]
 # What changed, argument by argument:
 #
-# | `ImageDataGenerator(...)` | unit | Keras 3 layer | unit | `helpers.augment.random_affine` |
+# | `ImageDataGenerator(...)` | unit | Keras 3 layer | unit | `random_affine` (above) |
 # |---|---|---|---|---|
 # | `rotation_range=20` | degrees, ±20 | `RandomRotation(20/360)` | **fraction of a full turn** (20/360 = ±20°) | `rotation=20` (degrees) |
 # | `width_shift_range=0.2` | fraction of width (or pixels if >= 1) | `RandomTranslation(height_factor, width_factor=0.2)` | fraction of width | `shift=(0.2, ...)` |
@@ -216,7 +368,7 @@ for title, grid in [("legacy ImageDataGenerator", legacy_grid), ("Keras 3 layers
 # The three grids above use different random draws, so they cannot be compared picture by picture. Here is **one**
 # draw made both ways: the same photo, the same rotation (30°), shift (10% right, 10% up) and zoom (20% out), once
 # by the three Keras layers with each range pinned to that one value, and once as the three steps' matrices
-# composed first (`helpers.augment.affine_matrix`) and applied in one resampling. Sharpness is the mean absolute
+# composed first (`affine_matrix`) and applied in one resampling. Sharpness is the mean absolute
 # Laplacian of the grey image (how much each pixel differs from its four neighbours; blur lowers it), measured on
 # the centre, where neither needed a fill.
 
@@ -231,10 +383,10 @@ pinned = keras.Sequential([  # a range (v, v) always draws v
     keras.layers.RandomZoom((ZOOM, ZOOM), fill_mode="nearest"),
 ])
 chained = pinned(china[None].astype("float32"), training=True)[0].numpy()
-matrix = (augment.affine_matrix(h, w, rotation=ROTATION)                          # output -> input matrices,
-          @ augment.affine_matrix(h, w, shift=(-SHIFT[0] * w, -SHIFT[1] * h))   # so the first step comes first
-          @ augment.affine_matrix(h, w, zoom=(1 + ZOOM, 1 + ZOOM)))
-composed = augment.apply_affine(china, matrix, fill_mode="nearest").numpy().astype("float32")
+matrix = (affine_matrix(h, w, rotation=ROTATION)                          # output -> input matrices,
+          @ affine_matrix(h, w, shift=(-SHIFT[0] * w, -SHIFT[1] * h))   # so the first step comes first
+          @ affine_matrix(h, w, zoom=(1 + ZOOM, 1 + ZOOM)))
+composed = apply_affine(china, matrix, fill_mode="nearest").numpy().astype("float32")
 
 
 def sharpness(image):  # mean absolute Laplacian of the grey image
@@ -262,13 +414,69 @@ plots.show_grid([chained[centre][60:160, 100:260], composed[centre][60:160, 100:
 # code calls `tf.image.random_crop(image, (200, 200, 3))`. That **cuts a fixed 200x200 window** at a random
 # position: the area is always the same, the aspect ratio is always 1, and nothing is rescaled. On the 427x640
 # photo, every window covers exactly 14.6% of the image. What the text describes is the Inception-style
-# **random-resized crop**, `helpers.augment.random_resized_crop`, here with the post's ranges. It samples the box
+# **random-resized crop**, written below and tried with the post's ranges. It samples the box
 # the way Inception and torchvision do: the area uniformly within its range, the aspect ratio *log*-uniformly (so
 # 1:2 and 2:1 are equally likely; a linear draw from 0.5-2 would give landscape crops two times in three), and the
-# position uniformly over every place the box fits, edges included. We measure both crops over 200 draws by
-# cropping an image whose pixels hold their own coordinates.
+# position uniformly over every place the box fits, edges included. (`tf.image.sample_distorted_bounding_box`, the
+# obvious candidate, draws the ratio linearly and never reaches the right and bottom edges, so it is written out.)
 
 # %%
+#@save
+def random_resized_crop_box(height, width, area=(0.08, 1.0), ratio=(3 / 4, 4 / 3), *, seed, attempts=10):
+    """The crop box (top, left, box_height, box_width), int32 [4], for a height x width image: up to `attempts`
+    tries of an area uniform in `area` (shares of the image) and a ratio w/h log-uniform in `ratio`. The first box
+    that fits wins, at a position uniform over every place it fits. If none fits: the whole image, centre-cropped
+    to the nearest allowed ratio."""
+    h, w = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
+    u = tf.random.stateless_uniform([attempts, 4], augment.as_seed(seed))
+    target_area = h * w * (area[0] + (area[1] - area[0]) * u[:, 0])
+    log_lo, log_hi = math.log(ratio[0]), math.log(ratio[1])
+    aspect = tf.exp(log_lo + (log_hi - log_lo) * u[:, 1])                 # log-uniform: 1/2 and 2 equally likely
+    crop_w, crop_h = tf.round(tf.sqrt(target_area * aspect)), tf.round(tf.sqrt(target_area / aspect))
+    fits = (crop_w >= 1) & (crop_h >= 1) & (crop_w <= w) & (crop_h <= h)
+    first = tf.argmax(tf.cast(fits, tf.int32), output_type=tf.int32)
+    image_ratio = w / h                                                   # the fallback: largest centred box
+    fallback_w = tf.where(image_ratio > ratio[1], tf.round(h * ratio[1]), w)
+    fallback_h = tf.where(image_ratio < ratio[0], tf.round(w / ratio[0]), h)
+    found = tf.reduce_any(fits)
+    box_h = tf.where(found, crop_h[first], fallback_h)
+    box_w = tf.where(found, crop_w[first], fallback_w)
+    top = tf.where(found, tf.floor(u[first, 2] * (h - box_h + 1)), tf.floor((h - box_h) / 2))  # +1: edges included
+    left = tf.where(found, tf.floor(u[first, 3] * (w - box_w + 1)), tf.floor((w - box_w) / 2))
+    return tf.cast(tf.stack([top, left, box_h, box_w]), tf.int32)
+
+
+def random_resized_crop(image, size, area=(0.08, 1.0), ratio=(3 / 4, 4 / 3), *, seed, antialias=True):
+    """Cut a random_resized_crop_box, then resize it to size = (height, width) or one int. uint8 or [0, 1]
+    float, one image (H, W, C) or a batch (each image its own box); returns (..., size_h, size_w, C), same dtype."""
+    image = augment.check_image(image)
+    out_h, out_w = (int(s) for s in augment.as_pair(size, "size"))
+    if out_h < 1 or out_w < 1:
+        raise ValueError(f"size must be positive, got {size!r}")
+    if not (0 < area[0] <= area[1] <= 1):
+        raise ValueError(f"area must satisfy 0 < low <= high <= 1, got {area!r}")
+    if not (0 < ratio[0] <= ratio[1]):
+        raise ValueError(f"ratio must satisfy 0 < low <= high, got {ratio!r}")
+
+    def one(img, s):
+        box = random_resized_crop_box(tf.shape(img)[0], tf.shape(img)[1], area, ratio, seed=s)
+        crop = img[box[0]: box[0] + box[2], box[1]: box[1] + box[3]]
+        resized = tf.image.resize(augment.to_float(crop), (out_h, out_w), antialias=antialias)
+        return augment.from_float(resized, img.dtype)
+
+    out_shape = tf.TensorShape([out_h, out_w, image.shape[-1]])
+    return augment.per_sample(one, image, seed, tf.TensorSpec(out_shape, image.dtype))
+
+
+# %% [markdown]
+# Both crops on the photo, then both measured over 200 draws by cropping an image whose pixels hold their own
+# coordinates:
+
+# %%
+plots.show_draws({
+    "tf.image.random_crop 200x200": lambda x, s: tf.image.stateless_random_crop(x, (200, 200, 3), seed=[s, 2]),
+    "random_resized_crop -> 200x200": lambda x, s: random_resized_crop(x, 200, area=(0.1, 1.0), ratio=(0.5, 2.0), seed=s),
+}, photo, draws=DRAWS);
 h, w = china.shape[:2]
 rows, cols = np.meshgrid(np.arange(h) / (h - 1), np.arange(w) / (w - 1), indexing="ij")
 coords = np.stack([rows, cols, np.zeros_like(rows)], -1).astype("float32")
@@ -279,7 +487,7 @@ def covered(crop):  # fraction of the image area and width/height ratio of a cro
     return ch * cw / (h * w), cw / ch
 
 fixed = np.array([covered(tf.image.stateless_random_crop(coords, (200, 200, 3), seed=[s, 0]).numpy()) for s in range(200)])
-rrc = np.array([covered(augment.random_resized_crop(coords, 200, area=(0.1, 1.0), ratio=(0.5, 2.0), seed=s, antialias=False).numpy()) for s in range(200)])
+rrc = np.array([covered(random_resized_crop(coords, 200, area=(0.1, 1.0), ratio=(0.5, 2.0), seed=s, antialias=False).numpy()) for s in range(200)])
 for name, stats in [("tf.image.random_crop 200x200", fixed), ("random_resized_crop -> 200x200", rrc)]:
     print(f"{name:<32} area {stats[:, 0].min():.3f}-{stats[:, 0].max():.3f}   aspect {stats[:, 1].min():.2f}-{stats[:, 1].max():.2f}")
 
@@ -361,7 +569,7 @@ print("training output == input: ", np.array_equal(in_training, batch))
 assert np.array_equal(at_inference, batch)
 
 # %% [markdown]
-# Functions from `tf.image` and `helpers.augment` have no training switch. Put them in the *training* pipeline
+# Functions from `tf.image`, `helpers.augment` and the ones written above have no training switch. Put them in the *training* pipeline
 # only, never in the validation or test pipeline.
 #
 # ## Exercises
@@ -374,7 +582,7 @@ assert np.array_equal(at_inference, batch)
 #    that range?
 # 4. Which of the geometric transforms above would you allow for (a) satellite images, (b) handwritten text,
 #    (c) photos of cars? Justify each one with the label rule.
-# 5. Time `layers(...)` against `augment.random_affine(...)` on a batch of 64 china images with `%timeit`. Which is
+# 5. Time `layers(...)` against `random_affine(...)` on a batch of 64 china images with `%timeit`. Which is
 #    faster, and why?
 #
 # ## Summary

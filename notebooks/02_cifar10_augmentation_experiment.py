@@ -188,7 +188,7 @@ for layer in recipes.POST_CIFAR.keras_layers():
 # The obvious Keras 3 translation is that chain of three layers. **Each layer resamples the image.** On a 32x32
 # image, three bilinear interpolations in a row blur it visibly. Each layer also fills the borders it exposes,
 # and a later zoom-out shows that fill again. `ImageDataGenerator` composed the three transforms into one matrix
-# and resampled once. `recipes.POST_CIFAR.fused`, built on `helpers.augment.random_affine`, does the same. Two
+# and resampled once. `recipes.POST_CIFAR.fused`, built on lesson 1's `random_affine`, does the same. Two
 # smaller differences: `RandomZoom(0.2)` keeps the aspect ratio where `zoom_range` draws x and y apart, and the
 # layers draw from their own random generators instead of the per-batch seed. Look at one image under both:
 
@@ -203,10 +203,43 @@ plots.show_grid([sample[0]] + list(np.asarray(chain(sample, None))) + [sample[0]
 # Now train three augmentations on the same model and budget:
 # - `post_layers`: the naive chain of Keras layers;
 # - `post_fused`: the post's parameters as one fused transform;
-# - `crop_flip` (`recipes.CROP_FLIP`): the standard CIFAR recipe, pad by 4 pixels, crop 32x32 at random, flip
-#   left-right. A pad-and-crop is exactly a whole-pixel shift of up to ±4 px, so it is one affine transform with
-#   `interpolation="nearest"`: no interpolation at all. (The usual recipe pads with zeros; this one reflects the
-#   border instead.)
+# - `crop_flip`: the standard CIFAR recipe, written below: pad by 4 pixels, cut a 32x32 window at random, flip
+#   left-right. No pixel is interpolated.
+#
+# This one pads with the mirrored border (the usual recipe pads with zeros). It draws each image's offset the way
+# lesson 1's `random_affine` draws a shift, uniform in [−4, 4] pixels and rounded, so the outermost offsets come half
+# as often as the others; drawn that way, it is exactly the fused op with `shift=4/32`, `horizontal_flip=True`,
+# mirrored borders and nearest-neighbour sampling, which the cell checks. Image i of a batch uses the seed
+# `sample_seeds(seed, N)[i]`, like every op of lesson 1.
+
+# %%
+#@save
+from helpers import augment
+
+
+def pad_crop_flip(images, seed, pad=4):
+    """CIFAR's recipe on a batch (N, H, W, C): pad each side by `pad` pixels (mirrored), cut an H x W window at a
+    random offset (a shift uniform in [-pad, pad], rounded), flip left-right with probability 1/2. Same shape and
+    dtype. Image i draws 8 uniforms from sample_seeds(seed, N)[i], as lesson 1's random_affine does: u[1] and
+    u[2] give the shift, u[6] the flip."""
+    n, h, w = tf.shape(images)[0], images.shape[1], images.shape[2]
+    u = tf.map_fn(lambda s: tf.random.stateless_uniform([8], s), augment.sample_seeds(seed, n),
+                  fn_output_signature=tf.float32)
+    shift = lambda t, size: tf.cast(tf.round((-pad / size + 2 * pad / size * t) * size), tf.int32)
+    dx, dy = shift(u[:, 1], w), shift(u[:, 2], h)
+    padded = tf.pad(images, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode="SYMMETRIC")
+    rows = pad + dy[:, None] + tf.range(h)                        # (N, H): each window's rows in the padded image
+    cols = pad + dx[:, None] + tf.range(w)
+    window = tf.gather(tf.gather(padded, rows, axis=1, batch_dims=1), cols, axis=2, batch_dims=1)
+    return tf.where((u[:, 6] < 0.5)[:, None, None, None], tf.reverse(window, [2]), window)
+
+
+from helpers.taught.basic_ops import random_affine  # lesson 1's fused op
+
+as_affine = random_affine(x_fit[:256], seed=[7, 1], shift=4 / 32, horizontal_flip=True, fill_mode="reflect",
+                          interpolation="nearest")
+print("pad_crop_flip == the fused whole-pixel shift on 256 images:",
+      bool(np.array_equal(pad_crop_flip(x_fit[:256], [7, 1]), as_affine)))
 
 # %%
 runs = [plain] + [train_arm(arm, EPOCHS_AUG) for arm in ("post_layers", "post_fused", "crop_flip")]
@@ -402,7 +435,7 @@ measured.show(measured.markdown_table(table, [
 #
 # ## Exercises
 #
-# 1. Add an arm that uses `augment.random_affine(..., interpolation="nearest")` with the post's parameters. Does
+# 1. Add an arm that uses lesson 1's `random_affine(..., interpolation="nearest")` with the post's parameters. Does
 #    removing interpolation alone close the gap to `crop_flip`?
 # 2. Train `crop_flip` for 20 epochs instead of 80. How much of its advantage is the longer training?
 # 3. Write the `train_on_batch` loop above with `tf.GradientTape` instead.

@@ -15,9 +15,9 @@
 #
 # **Runtime.** Quick mode (1 epoch per feeding method on 48 photos): 18 s (the sum of the cells' times on a 2-core
 # CPU, kernel start-up not included). Full
-# mode: the post's settings (batch 6, 6 epochs) for each method, measured at about 2 minutes on a 200-photo copy of
-# the folder (40 per class). The complete 3,670-photo download has 18 times as many images, so expect roughly 18
-# times the training time.
+# mode: the post's settings (batch 6, 6 epochs) for each method: about 2 minutes on a 200-photo subset of the
+# folder (40 per class), the size the stored measurements below use. The complete 3,670-photo download has 18 times
+# as many images, so expect roughly 18 times the training time.
 
 # %%
 # On Google Colab only: get the course, install its helpers, fetch this lesson's data. Elsewhere: nothing.
@@ -73,8 +73,9 @@ SIZE = (182, 182)  # the post's image size
 # ## The data, checked before use
 #
 # A real photo folder contains junk: a download cut short, a `.DS_Store`, a grayscale or CMYK JPEG, an empty class
-# folder. `image_dataset_from_directory` and hand-written loaders find such files only when they reach them,
-# half-way through an epoch. `helpers.imagefolders.scan` opens every file once, up front. It converts what it
+# folder. `image_dataset_from_directory` skips non-image files by their extension and decodes grayscale and CMYK
+# JPEGs, but it finds a truncated JPEG only when it reaches it, half-way through an epoch, and it keeps an empty
+# class folder as a class: an output unit with no images. `helpers.imagefolders.scan` opens every file once, up front. It converts what it
 # can to RGB, skips what it cannot read, and reports both by path. `splits.flower_split` scans, loads and
 # splits: the post's stratified 70/30 train/test split, then a fifth of the training part held out for
 # **validation**, so that the test set is only touched once, at the end.
@@ -91,8 +92,7 @@ per_class = [x_train[y_train == c][:4] for c in range(len(classes))]
 plots.show_grid(np.concatenate(per_class), [classes[c] for c in range(len(classes)) for _ in range(4)], ncols=4, size=1.6);
 
 # %% [markdown]
-# The complete download holds 3,670 photos; a smaller copy of the folder (a classroom mirror, say) works the same
-# way. The line above says what you loaded. The fewer the test images, the coarser every accuracy below: one test
+# The complete download holds 3,670 photos; a smaller folder in the same layout works the same way. The line above says what you loaded. The fewer the test images, the coarser every accuracy below: one test
 # image is worth the number of points printed there.
 #
 # Here is what a messy folder looks like to `scan`. We build one in a temporary directory: a truncated JPEG, a text
@@ -364,7 +364,7 @@ keras.utils.set_random_seed(0)
 model = models.flower_cnn(SIZE + (3,), len(classes))
 model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
 history = model.fit(train_ds, validation_data=val_ds.take(config.pick(quick=2, full=-1)), epochs=EPOCHS,
-                    shuffle=False, verbose=0)  # image_dataset_from_directory shuffled already
+                    shuffle=False, verbose=0)  # the dataset shuffles itself (within a buffer)
 print(f"image_dataset_from_directory + layers: validation accuracy {history.history['val_accuracy'][-1]:.3f}")
 config.quick_note()
 
@@ -377,7 +377,7 @@ config.quick_note()
 # | `steps_per_epoch` | batches per epoch; required, since the generator never ends | `steps_per_epoch=` in `fit`; optional for a `PyDataset` (it has `__len__`) and a finite `tf.data.Dataset` |
 # | `epochs` | passes | `epochs=` (unchanged) |
 # | `verbose` | 0 silent, 1 progress bar, 2 one line per epoch | `verbose=` (unchanged; `"auto"` is the default) |
-# | `validation_data` | a tuple or a generator | `validation_data=` tuple, `PyDataset` or `tf.data.Dataset` |
+# | `validation_data` | a tuple or a generator | `validation_data=` tuple, generator, `PyDataset` or `tf.data.Dataset` |
 # | `validation_steps` | batches of a validation generator | `validation_steps=` (needed only for an endless one) |
 # | `max_queue_size` (10) | batches prepared in advance | `PyDataset(max_queue_size=10)`; in `tf.data`: `.prefetch(tf.data.AUTOTUNE)` |
 # | `workers` (1) | threads preparing batches | `PyDataset(workers=...)`; in `tf.data`: `num_parallel_calls=tf.data.AUTOTUNE` |
@@ -395,7 +395,7 @@ config.quick_note()
 #    already running, and a forked child inherits locks that those threads held but has none of the threads that
 #    would release them, so it can hang.
 # 3. Train the layers-augmented model on the same split as the table: build the dataset with
-#    `tf.data.Dataset.from_tensor_slices((paths_train, labels))` and `decode`, then map the Keras layers. How does
+#    `tf.data.Dataset.from_tensor_slices((paths_train, y_train))` and `decode`, then map the Keras layers. How does
 #    its validation accuracy compare with the `tf_data` row, which uses the fused op? Why does building from the
 #    scanned path list keep a corrupt file from stopping training?
 # 4. Add a corrupt JPEG to a copy of the flower folder and point `image_dataset_from_directory` at it. When does

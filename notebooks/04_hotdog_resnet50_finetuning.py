@@ -9,8 +9,8 @@
 # - build an ImageNet-style input pipeline: `image_dataset_from_directory`, a random-resized crop and a flip for
 #   training, a centre crop for testing, and the backbone's own `preprocess_input`;
 # - reproduce the original post's broken recipe and name its two causes;
-# - fine-tune ResNet50 correctly: pooled features, a new head, a frozen backbone called with `training=False`, then
-#   its last stage unfrozen at a 10x smaller learning rate;
+# - fine-tune ResNet50 correctly: pooled features, a new head, a frozen backbone with its BatchNorm layers kept
+#   frozen, then its last stage unfrozen at a 10x smaller learning rate;
 # - see what `trainable = False` does to BatchNorm in Keras 3;
 # - make it practical on a CPU by caching the frozen backbone's features, and measure the speed-up.
 #
@@ -23,8 +23,8 @@
 # lesson several hours (training from scratch, with its backward passes, the longest). A GPU makes it minutes, and feature caching removes most of it.
 #
 # **The target.** d2l reports about **0.92** test accuracy on the 800 test images for its version of this
-# experiment (PyTorch, ResNet-18 pretrained on ImageNet); this course has not measured it, nor the ResNet50 recipe
-# below, so your full-mode run is the measurement. The post's run published val_accuracy 0.5094, 0.4812 and 0.4875
+# experiment (PyTorch, ResNet-18 pretrained on ImageNet). Neither that figure nor the ResNet50 recipe below has a
+# measured result here: your full-mode run is the measurement. The post's run published val_accuracy 0.5094, 0.4812 and 0.4875
 # over 3 epochs, at a loss of 0.693 (= ln 2, chance).
 
 # %%
@@ -81,7 +81,7 @@ EAGER = config.quick_mode()
 # 3. **Add a new output layer** for the target classes (hotdog, not-hotdog), initialised at random.
 # 4. **Train on the target set**: the new layer from scratch, and the copied layers only gently, or not at all.
 #
-# It helps most when the target set is **small** (here 2,000 training images) and looks
+# It helps most when the target set is **small** (here 1,800 training images, after the validation split) and looks
 # like the source (everyday photos). It helps less for very different images, such as X-rays or satellite images.
 #
 # ## The data and the pipeline
@@ -113,7 +113,7 @@ def imagenet_style(root, *, load_size, crop, batch_size, seed=0, val_split=0.1):
 
     centre = keras.layers.CenterCrop(crop, crop)
     fixed_view = lambda x, y: (preprocess_input(centre(x)), y)  # noqa: E731
-    train = train.repeat().batch(batch_size).enumerate()  # already shuffled, anew every epoch
+    train = train.repeat().batch(batch_size).enumerate()  # shuffled by the loader (a 1,024-image buffer)
     train = train.map(random_view, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
     val, test = (d.batch(batch_size).map(fixed_view).prefetch(tf.data.AUTOTUNE) for d in (val, test))
     return train, val, test, class_names, steps
@@ -197,8 +197,11 @@ report("the post's recipe", broken, test.map(as_post_input));
 #
 # 1. `ResNet50(include_top=False)`: the convolutional backbone only. Then global average pooling to 2048 features and
 #    a new `Dense(2)` head.
-# 2. The backbone is **frozen** (`trainable = False`) and **called with `training=False`**, so its BatchNorm layers
-#    use their ImageNet statistics instead of re-estimating them from small batches of hot dogs.
+# 2. The backbone is **frozen** (`trainable = False`), so its BatchNorm layers run in inference mode and use their
+#    ImageNet statistics instead of re-estimating them from small batches of hot dogs. It is also called with
+#    `training=False`, as many recipes do, but in Keras 3.15 that argument does not survive `fit`: the model's own
+#    `training=True` replaces it (`keras/src/models/functional.py`, `operation_fn`). `trainable = False` is what
+#    does the work.
 # 3. Train the head.
 # 4. Unfreeze the last stage (`conv5_*`) and fine-tune at a **10x smaller learning rate**, so that the pretrained
 #    filters shift gently instead of being overwritten. Its BatchNorm layers **stay frozen**: once a BatchNorm layer
@@ -213,10 +216,10 @@ def new_head(features, num_classes=2, dropout=0.2):
 
 
 def transfer_classifier(backbone, num_classes=2):
-    """Frozen backbone (include_top=False), called in inference mode, with a new head."""
+    """Frozen backbone (include_top=False), its BatchNorm in inference mode while frozen, with a new head."""
     backbone.trainable = False
     inputs = keras.Input(backbone.input_shape[1:])
-    features = backbone(inputs, training=False)  # inference mode while frozen (see below for after unfreezing)
+    features = backbone(inputs, training=False)  # replaced by fit's training=True in Keras 3.15: see below
     return keras.Model(inputs, new_head(features, num_classes))
 
 
@@ -347,7 +350,8 @@ print(f"measured:  {m['images']} images at {m['crop']} px, {m['epochs']} epochs,
 
 # %% [markdown]
 # The more epochs, the larger the ratio: end to end pays the backbone once per image per epoch, and the cache pays it
-# once. The "measured" line is a full-size run on a 2-core CPU (`notebooks/measured/hotdog_feature_cache.json`).
+# once. The "measured" line is a run at full resolution (224x224) on 200 images, on a 2-core CPU
+# (`notebooks/measured/hotdog_feature_cache.json`).
 #
 # ## Evaluation
 
@@ -380,7 +384,7 @@ if len(wrong):
 # 2. Set `backbone.trainable = True` **for every layer, BatchNorm included**, and fine-tune for one epoch at 1e-4.
 #    Print one BatchNorm layer's `moving_mean` before and after. What changed compared with `unfreeze_last_stage`,
 #    and what does it do to test accuracy with batches of 32?
-# 3. Unfreeze `conv4_*` as well. Is the extra fine-tuning worth its time on 2,000 images?
+# 3. Unfreeze `conv4_*` as well. Is the extra fine-tuning worth its time on 1,800 training images?
 # 4. Train the head on cached features with `keras.layers.RandomFlip` *in front of the backbone*. Why does caching no
 #    longer work then?
 #

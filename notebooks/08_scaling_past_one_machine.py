@@ -124,8 +124,9 @@ print(out.stdout)
 # On GPUs with tensor cores (NVIDIA compute capability 7.0 or newer), `keras.mixed_precision.set_global_policy("mixed_float16")` computes in
 # float16 and keeps the weights in float32, which halves activation memory. TensorFlow's mixed-precision guide
 # reports more than 3x speed-ups on modern GPUs (not measured here: no GPU). Two rules apply:
-# the last layer (softmax or sigmoid) should compute in float32 (`dtype="float32"`), and `fit` applies loss
-# scaling automatically. On a CPU, float16 is slower, so the cell below only switches it on when a GPU is present.
+# the last layer (softmax or sigmoid) should compute in float32 (`dtype="float32"`), and the loss must be scaled:
+# `compile` wraps the optimizer in a `LossScaleOptimizer` under this policy, a training step you write yourself
+# must do so explicitly. On a CPU, float16 is slower, so the cell below only switches it on when a GPU is present.
 
 # %%
 if tf.config.list_physical_devices("GPU"):
@@ -147,10 +148,11 @@ print(scaling.tf_config(["10.0.0.1:12345", "10.0.0.2:12345"], index=0))
 # Inside, all the replicas of all the workers all-reduce their gradients over the network.
 #
 # **The input pipeline is sharded per worker**, so that no two workers train on the same examples in an
-# epoch. `fit` does this itself through `tf.data.Options().experimental_distribute.auto_shard_policy`:
+# epoch. A distributed dataset (`fit`'s, or `strategy.experimental_distribute_dataset` in your own loop) does this
+# through `tf.data.Options().experimental_distribute.auto_shard_policy`:
 # - `FILE`: each worker reads its own subset of the input **files**. This is best with many TFRecord files.
-# - `DATA`: every worker reads everything and keeps every k-th element. It works for anything, at k times the
-#   reading cost.
+# - `DATA`: every worker reads everything and keeps every k-th element (after `batch`, an element is a batch), so
+#   the element order must be the same on every worker. It works for anything, at k times the reading cost.
 # - `OFF`: you shard yourself, for example with `dataset.shard(num_workers, worker_index)`.
 #
 # The `DATA` policy, shown on 10 samples and 3 workers:
@@ -162,8 +164,8 @@ for worker, indices in enumerate(scaling.shard_owners(10, 3)):
 # %% [markdown]
 # With no `TF_CONFIG`, `MultiWorkerMirroredStrategy` runs as a cluster of one worker. It is the same code
 # path, so this cell runs it here, through `helpers.scaling.mirrored_fit`, which wraps this lesson's first
-# `MirroredStrategy` cell in a function. With one worker, `fit` works. With two, it does not; the next section
-# shows what does.
+# `MirroredStrategy` cell in a function (the strategy's class is named `CollectiveAllReduceStrategy`). With one
+# worker, `fit` works. With two, it does not; the next section shows what does.
 
 # %%
 result = scaling.mirrored_fit(tf.distribute.MultiWorkerMirroredStrategy(), x_cifar, y_cifar.astype("int32"),
@@ -214,8 +216,10 @@ else:
 #
 # 1. **Plain BatchNorm.** Its moving mean and variance are not gradients, so the all-reduce never sees them. With
 #    plain `BatchNormalization`, each worker averages the statistics of its own half of the batch. Training uses
-#    each batch's own statistics, so the trainable weights and the loss stay identical, but the moving averages that
-#    inference uses differ: each worker would save a different model, and nothing in the training log shows it.
+#    each worker's own batch statistics; the trainable weights stay identical on every worker because their
+#    gradients are all-reduced, and the printed loss is the same because the step sums it across replicas. But the
+#    moving averages that inference uses differ: each worker would save a different model, and nothing in the
+#    training log shows it.
 #    The next cell runs the same two workers with plain BatchNorm (`--local-bn`; in quick mode it shows the
 #    measured full-mode run).
 # 2. **A seed counted per worker.** An `enumerate()` after the data is split restarts at 0 on every worker, so two
@@ -245,9 +249,9 @@ else:
 #   GPUs has several replicas: `num_replicas_in_sync` counts all of them.
 # - **Checkpoints.** Every worker must call `save`, because saving is collective, but only the chief (worker 0)
 #   writes to the real path; the others write to temporary paths and delete them.
-# - **Fault tolerance.** A worker that dies stalls the others at the next all-reduce. `keras.callbacks.BackupAndRestore`
-#   (with `fit`) or a `tf.train.CheckpointManager` (in a custom loop) lets the restarted cluster resume from the
-#   last backup instead of from the start.
+# - **Fault tolerance.** When a worker dies, the others fail at the next collective with `UnavailableError` (a
+#   health check aborts it), and the whole cluster must restart. A `tf.train.CheckpointManager` in your training
+#   loop (or `keras.callbacks.BackupAndRestore` where `fit` works) lets it resume from the last backup.
 # - **Data.** With many TFRecord files, shard by `FILE`, so that each worker reads only its own files.
 
 # %% [markdown]
@@ -260,9 +264,11 @@ else:
 # `distribute(processing_mode=..., service=...)`:
 #
 # - `"distributed_epoch"`: the dispatcher splits the dataset's **source** (a `range`, `from_tensor_slices`, a list of
-#   files) between the workers, so each element arrives **exactly once** per epoch. The source must be splittable.
+#   files) between the workers, so each element arrives **exactly once** per epoch, as long as no worker restarts
+#   (then: at most once). The source must be splittable.
 # - `"parallel_epochs"`: every worker runs the **whole** dataset. With k workers, each sample arrives k times per
-#   epoch, in k different orders. That is fine for an endless stream of random augmentations, wrong when an epoch
+#   epoch. With a seeded shuffle and per-sample seeds, as in this course, the k copies are identical: same order,
+#   same draws. It suits an endless stream whose shuffle and augmentation are not seeded; it is wrong when an epoch
 #   must mean one pass.
 #
 # `helpers.service.LocalService` starts a dispatcher and worker servers as processes on 127.0.0.1, which shows the

@@ -1,5 +1,5 @@
-"""Property tests for helpers.augment: determinism, dtype/range, shapes, bounds, errors.
-(The paired image/mask ops: tests/test_paired.py.)"""
+"""Property tests for helpers.augment and lesson 1's ops (helpers.taught.basic_ops): determinism, dtype/range,
+shapes, bounds, errors. (The paired image/mask ops: tests/test_paired.py.)"""
 
 import functools
 import math
@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers import augment as A
+from helpers.taught import basic_ops as B
 
 RNG = np.random.default_rng(0)
 PHOTO_U8 = RNG.integers(0, 256, (48, 64, 3), dtype=np.uint8)
@@ -18,12 +19,12 @@ PHOTO_F32 = (PHOTO_U8 / 255.0).astype(np.float32)
 BATCH_U8 = RNG.integers(0, 256, (4, 40, 40, 3), dtype=np.uint8)
 
 OPS = {
-    "random_resized_crop": lambda x, s: A.random_resized_crop(x, (24, 20), seed=s),
-    "hsv_contrast": lambda x, s: A.hsv_contrast(x, seed=s),
+    "random_resized_crop": lambda x, s: B.random_resized_crop(x, (24, 20), seed=s),
+    "hsv_contrast": lambda x, s: B.hsv_contrast(x, seed=s),
     "gaussian_noise": lambda x, s: A.gaussian_noise(x, 0.1, seed=s),
     "salt_and_pepper": lambda x, s: A.salt_and_pepper(x, 0.1, seed=s),
-    "random_gaussian_blur": lambda x, s: A.random_gaussian_blur(x, (0.5, 3.0), seed=s),
-    "random_affine": lambda x, s: A.random_affine(x, seed=s, rotation=20, shift=0.2, zoom=0.2, shear=10,
+    "random_gaussian_blur": lambda x, s: B.random_gaussian_blur(x, (0.5, 3.0), seed=s),
+    "random_affine": lambda x, s: B.random_affine(x, seed=s, rotation=20, shift=0.2, zoom=0.2, shear=10,
                                                   horizontal_flip=True),
 }
 op_names = pytest.mark.parametrize("name", sorted(OPS))
@@ -79,8 +80,8 @@ def test_runs_inside_tf_data_map(name):
 
 
 def test_output_shapes():
-    assert A.random_resized_crop(PHOTO_U8, 200, seed=1).shape == (200, 200, 3)
-    assert A.random_resized_crop(BATCH_U8, (10, 30), seed=1).shape == (4, 10, 30, 3)
+    assert B.random_resized_crop(PHOTO_U8, 200, seed=1).shape == (200, 200, 3)
+    assert B.random_resized_crop(BATCH_U8, (10, 30), seed=1).shape == (4, 10, 30, 3)
     for name in ("hsv_contrast", "gaussian_noise", "salt_and_pepper", "random_affine", "random_gaussian_blur"):
         assert OPS[name](PHOTO_U8, 1).shape == PHOTO_U8.shape
         assert OPS[name](BATCH_U8, 1).shape == BATCH_U8.shape
@@ -93,7 +94,7 @@ def test_random_resized_crop_area_and_aspect_stay_within_bounds():
     coords = np.stack([rows, cols, np.zeros_like(rows)], -1).astype(np.float32)
     areas, ratios = [], []
     for seed in range(300):
-        out = A.random_resized_crop(coords, 32, area=(0.1, 1.0), ratio=(0.5, 2.0), seed=seed,
+        out = B.random_resized_crop(coords, 32, area=(0.1, 1.0), ratio=(0.5, 2.0), seed=seed,
                                     antialias=False).numpy()
         # bilinear resize keeps the first and last pixel centres of the crop
         crop_h = (out[..., 0].max() - out[..., 0].min()) * (h - 1) + 1
@@ -108,7 +109,7 @@ def test_random_resized_crop_area_and_aspect_stay_within_bounds():
 
 def test_random_resized_crop_is_not_a_fixed_window():
     ramp = np.tile((np.arange(64) / 63).astype(np.float32)[None, :, None], (64, 1, 1))
-    widths = {round(float(np.ptp(A.random_resized_crop(ramp, 16, seed=s, antialias=False))) * 63) for s in range(20)}
+    widths = {round(float(np.ptp(B.random_resized_crop(ramp, 16, seed=s, antialias=False))) * 63) for s in range(20)}
     assert len(widths) > 5, "the crop size must vary, unlike tf.image.random_crop"
 
 
@@ -117,7 +118,7 @@ def test_hsv_contrast_keeps_hue_and_draws_log_uniform_exponents():
     hue_in = tf.image.rgb_to_hsv(image)[..., 0].numpy()
     brighter = darker = 0
     for seed in range(200):
-        out = A.hsv_contrast(image, seed=seed).numpy()
+        out = B.hsv_contrast(image, seed=seed).numpy()
         np.testing.assert_allclose(tf.image.rgb_to_hsv(out)[..., 0], hue_in, atol=2e-3)
         v_in, v_out = image.max(-1).mean(), out.max(-1).mean()
         brighter += v_out > v_in
@@ -133,17 +134,17 @@ def test_gaussian_noise_has_the_requested_spread():
 
 def test_gaussian_blur_keeps_flat_images_and_smooths_edges():
     flat = np.full((20, 20, 3), 0.25, np.float32)
-    np.testing.assert_allclose(A.gaussian_blur(flat, 2.0), flat, atol=1e-6)
-    np.testing.assert_array_equal(A.gaussian_blur(PHOTO_U8, 0), PHOTO_U8)
+    np.testing.assert_allclose(B.gaussian_blur(flat, 2.0), flat, atol=1e-6)
+    np.testing.assert_array_equal(B.gaussian_blur(PHOTO_U8, 0), PHOTO_U8)
     step = np.zeros((20, 40, 1), np.float32)
     step[:, 20:] = 1.0
-    profile = A.gaussian_blur(step, 2.0).numpy()[10, :, 0]
+    profile = B.gaussian_blur(step, 2.0).numpy()[10, :, 0]
     assert 0.45 < profile[19:21].mean() < 0.55 and profile[10] < 0.01 and profile[30] > 0.99
     assert np.all(np.diff(profile) >= -1e-6), "a blurred step stays monotonic"
     with pytest.raises(ValueError, match="sigma"):
-        A.gaussian_blur(PHOTO_U8, -1)
+        B.gaussian_blur(PHOTO_U8, -1)
     with pytest.raises(ValueError, match="too large"):
-        A.gaussian_blur(np.zeros((4, 40, 1), np.float32), 2.0)
+        B.gaussian_blur(np.zeros((4, 40, 1), np.float32), 2.0)
 
 
 def test_salt_and_pepper_hits_the_requested_fraction_across_all_channels():
@@ -173,7 +174,7 @@ def test_bad_channels_are_a_clear_error(name):
 
 def test_hsv_contrast_needs_rgb():
     with pytest.raises(ValueError, match="3 channels"):
-        A.hsv_contrast(np.zeros((8, 8, 1), np.uint8), seed=0)
+        B.hsv_contrast(np.zeros((8, 8, 1), np.uint8), seed=0)
 
 
 def test_integer_images_other_than_uint8_are_refused():
@@ -184,7 +185,7 @@ def test_integer_images_other_than_uint8_are_refused():
 @pytest.mark.parametrize("kwargs", [dict(area=(0.0, 1.0)), dict(area=(0.5, 0.2)), dict(ratio=(2.0, 1.0)), dict(size=0)])
 def test_random_resized_crop_bad_arguments(kwargs):
     with pytest.raises(ValueError, match="must"):
-        A.random_resized_crop(PHOTO_U8, seed=0, **{"size": 8, **kwargs})
+        B.random_resized_crop(PHOTO_U8, seed=0, **{"size": 8, **kwargs})
 
 
 def test_bad_seed_shape():
@@ -195,18 +196,18 @@ def test_bad_seed_shape():
 # ---------------------------------------------------------------- the fused affine transform
 
 def _warp(image, matrix, interpolation="nearest"):
-    return A.apply_affine(image, matrix, interpolation=interpolation, fill_mode="constant").numpy()
+    return B.apply_affine(image, matrix, interpolation=interpolation, fill_mode="constant").numpy()
 
 
 def test_affine_identity_and_exact_cases():
     h, w = 9, 11
     image = np.arange(h * w, dtype=np.float32).reshape(h, w, 1) / (h * w)
-    np.testing.assert_array_equal(_warp(image, A.affine_matrix(h, w)), image)
-    np.testing.assert_allclose(_warp(image, A.affine_matrix(h, w, flip=True)), image[:, ::-1], atol=1e-6)
+    np.testing.assert_array_equal(_warp(image, B.affine_matrix(h, w)), image)
+    np.testing.assert_allclose(_warp(image, B.affine_matrix(h, w, flip=True)), image[:, ::-1], atol=1e-6)
     square = image[:9, :9]
-    rot = _warp(square, A.affine_matrix(9, 9, rotation=90))
+    rot = _warp(square, B.affine_matrix(9, 9, rotation=90))
     assert np.allclose(rot, np.rot90(square, 1)) or np.allclose(rot, np.rot90(square, -1))
-    shifted = _warp(image, A.affine_matrix(h, w, shift=(2, 0)))
+    shifted = _warp(image, B.affine_matrix(h, w, shift=(2, 0)))
     np.testing.assert_allclose(shifted[:, :-2], image[:, 2:], atol=1e-6)  # output x samples input x + 2
 
 
@@ -218,8 +219,8 @@ def test_fused_affine_matches_the_composition_of_the_separate_transforms():
     image = rng.random((h, w, 1)).astype(np.float32)
     # every part maps whole pixels to whole pixels, so nearest sampling is exact at each step;
     # zooming out comes first, so no content leaves the frame and comes back (a chain loses it)
-    parts = [A.affine_matrix(h, w, zoom=(2, 2)), A.affine_matrix(h, w, rotation=90),
-             A.affine_matrix(h, w, shift=(3, -2)), A.affine_matrix(h, w, flip=True)]
+    parts = [B.affine_matrix(h, w, zoom=(2, 2)), B.affine_matrix(h, w, rotation=90),
+             B.affine_matrix(h, w, shift=(3, -2)), B.affine_matrix(h, w, flip=True)]
     # warping by A then B samples in(A . B . p): the first transform applied stands leftmost
     fused = parts[0] @ parts[1] @ parts[2] @ parts[3]
     step = image
@@ -229,8 +230,8 @@ def test_fused_affine_matches_the_composition_of_the_separate_transforms():
     assert np.abs(step).sum() > 0 and not np.allclose(step, image)
     smooth = 0.5 + 0.25 * np.add.outer(np.sin(np.arange(h) / 3), np.cos(np.arange(w) / 4))
     smooth = smooth[..., None].astype(np.float32)
-    small = [A.affine_matrix(h, w, rotation=7), A.affine_matrix(h, w, shift=(0.5, 0.3)),
-             A.affine_matrix(h, w, zoom=(0.9, 0.9))]
+    small = [B.affine_matrix(h, w, rotation=7), B.affine_matrix(h, w, shift=(0.5, 0.3)),
+             B.affine_matrix(h, w, zoom=(0.9, 0.9))]
     chained = smooth
     for m in small:
         chained = _warp(chained, m, "bilinear")
@@ -249,12 +250,12 @@ def test_affine_matrix_composes_like_the_legacy_generator():
     c = np.array([(w - 1) / 2, (h - 1) / 2])
     expected = np.eye(3)
     expected[:2, :2], expected[:2, 2] = lin, c - lin @ c + [dx, dy]
-    got = A.affine_matrix(h, w, rotation=deg, shift=(dx, dy), zoom=(zx, zy), shear=shear, flip=True)
+    got = B.affine_matrix(h, w, rotation=deg, shift=(dx, dy), zoom=(zx, zy), shear=shear, flip=True)
     np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
 def test_random_affine_resamples_once():
-    fn = tf.function(lambda x: A.random_affine(x, seed=1, rotation=20, shift=0.2, zoom=0.2, shear=5,
+    fn = tf.function(lambda x: B.random_affine(x, seed=1, rotation=20, shift=0.2, zoom=0.2, shear=5,
                                                horizontal_flip=True))
     graph = fn.get_concrete_function(tf.TensorSpec([8, 32, 32, 3], tf.float32)).graph
     warps = [op for op in graph.get_operations() if op.type == "ImageProjectiveTransformV3"]
@@ -266,7 +267,7 @@ def test_random_affine_parameters_stay_in_range():
     image = np.zeros((64, 64, 1), np.float32)
     image[32, 32] = 1.0
     for seed in range(30):
-        out = A.random_affine(image, seed=seed, shift=0.1, interpolation="nearest").numpy()[..., 0]
+        out = B.random_affine(image, seed=seed, shift=0.1, interpolation="nearest").numpy()[..., 0]
         ys, xs = np.nonzero(out)
         assert len(xs) >= 1 and np.abs(xs - 32).max() <= 7 and np.abs(ys - 32).max() <= 7
 
@@ -277,7 +278,7 @@ def test_random_affine_parameters_stay_in_range():
 def _boxes(height, width, n=3000, **kwargs):
     seeds = tf.stack([tf.range(n, dtype=tf.int64), tf.fill([n], tf.constant(11, tf.int64))], axis=1)
     draw = tf.function(lambda seeds: tf.map_fn(
-        lambda s: A.random_resized_crop_box(height, width, seed=s, **kwargs), seeds,
+        lambda s: B.random_resized_crop_box(height, width, seed=s, **kwargs), seeds,
         fn_output_signature=tf.TensorSpec([4], tf.int32)))
     return draw(seeds).numpy()  # (n, 4): top, left, h, w
 
@@ -336,11 +337,11 @@ def test_crop_falls_back_to_a_centred_box_of_an_allowed_ratio():
 
 def test_float_images_outside_0_1_are_refused_with_the_likely_cause():
     forgot_to_scale = PHOTO_U8.astype(np.float32)  # [0, 255]
-    for op in (lambda x: A.random_affine(x, seed=0, rotation=10), lambda x: A.gaussian_noise(x, 0.1, seed=0),
-               lambda x: A.random_resized_crop(x, 8, seed=0), lambda x: A.gaussian_blur(x, 1.0)):
+    for op in (lambda x: B.random_affine(x, seed=0, rotation=10), lambda x: A.gaussian_noise(x, 0.1, seed=0),
+               lambda x: B.random_resized_crop(x, 8, seed=0), lambda x: B.gaussian_blur(x, 1.0)):
         with pytest.raises(ValueError, match=r"did you forget /255\?"):
             op(forgot_to_scale)
-    assert A.random_affine(forgot_to_scale / 255, seed=0, rotation=10).numpy().max() <= 1.0
+    assert B.random_affine(forgot_to_scale / 255, seed=0, rotation=10).numpy().max() <= 1.0
 
 
 def test_the_range_check_also_holds_inside_tf_data():
@@ -353,17 +354,17 @@ def test_the_range_check_also_holds_inside_tf_data():
 def test_nan_and_inf_do_not_spread_through_blur_and_crops(bad):
     image = PHOTO_U8.astype(np.float32) / 255
     image[3, 4, 0] = bad
-    for op in (lambda x: A.gaussian_blur(x, 1.0), lambda x: A.random_resized_crop(x, 8, seed=0)):
+    for op in (lambda x: B.gaussian_blur(x, 1.0), lambda x: B.random_resized_crop(x, 8, seed=0)):
         with pytest.raises(ValueError, match="NaN or inf"):
             op(image)
 
 
 def test_numpy_and_tensor_scalars_are_accepted_where_ints_and_floats_are():
-    expected = A.random_affine(PHOTO_U8, seed=3, zoom=0.2, shift=0.1).numpy()
+    expected = B.random_affine(PHOTO_U8, seed=3, zoom=0.2, shift=0.1).numpy()
     for seed in (np.int64(3), np.int32(3), tf.constant(3), tf.constant(3, tf.int64), np.array(3)):
-        got = A.random_affine(PHOTO_U8, seed=seed, zoom=np.float64(0.2), shift=np.float32(0.1)).numpy()
+        got = B.random_affine(PHOTO_U8, seed=seed, zoom=np.float64(0.2), shift=np.float32(0.1)).numpy()
         np.testing.assert_array_equal(got, expected)
-    assert A.random_resized_crop(PHOTO_U8, np.int64(12), seed=0).shape == (12, 12, 3)
+    assert B.random_resized_crop(PHOTO_U8, np.int64(12), seed=0).shape == (12, 12, 3)
 
 
 @pytest.mark.parametrize("seed", [[0.7, 0.2], 1.5, np.float32(2.0), True])

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import augment, bench, feeders, models, paired, recipes, workloads
-from helpers.taught import cifar_pipeline, input_knobs
+from helpers import bench, feeders, models, paired, recipes, workloads
+from helpers.taught import basic_ops, cifar_pipeline, input_knobs, segmentation
 from tests.conftest import needs_offline
 
 
@@ -38,7 +38,7 @@ def classification_workload(n=24, size=16, batch=8):
     images, targets = rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8), rng.integers(0, 3, n).astype("int32")
     return workloads.Workload(
         name="toy_classes", images=images, targets=targets, batch_size=batch, n_images=2 * batch, wait_steps=2,
-        augment=lambda x, y, s: (augment.random_affine(x, seed=s, rotation=10, shift=0.1), y),
+        augment=lambda x, y, s: (basic_ops.random_affine(x, seed=s, rotation=10, shift=0.1), y),
         preprocess=cifar_pipeline.scale, legacy=dict(rotation_range=10, width_shift_range=0.1),
         build_model=lambda: _tiny_model((size, size, 3), "sparse_categorical_crossentropy"), unique_images=n,
         read=_memory_reader(images, targets), albumentations=lambda seed: recipes.Recipe(
@@ -56,7 +56,7 @@ def paired_workload(n=8, size=64, crop=32, batch=4):
 
     def transform(x, y, s):
         x, y = paired.paired_random_crop(x, y, crop, seed=s)
-        x, y = paired.paired_random_affine(x, y, seed=tf.stack([s[0] + 1, s[1]]), rotation=10, horizontal_flip=True)
+        x, y = segmentation.paired_random_affine(x, y, seed=tf.stack([s[0] + 1, s[1]]), rotation=10, horizontal_flip=True)
         return x, tf.cast(y, tf.float32)
 
     return workloads.Workload(
@@ -144,6 +144,30 @@ def test_run_writes_rows_and_chart_with_equal_image_counts(tmp_path):
         assert all(r["images_per_pass"] == [expected] * 2 for r in mine), "every method must deliver the same images"
         for r in mine:
             assert r["images_per_s"] > 0 and 0 <= r["input_wait_fraction"] <= 1 and r["step_seconds"] > 0
+
+
+def test_fit_wait_times_fit_itself_against_batches_held_in_memory():
+    w = classification_workload(n=24, batch=8)
+    rows = bench.fit_wait(w, workers=2, warmup_steps=1, rounds=2, verbose=False)
+    assert [(r["method"], r["workers"]) for r in rows] == [
+        ("imagedatagenerator", None), ("python_generator", None), ("pydataset", 1), ("pydataset", 2), ("tf_data", None)]
+    for r in rows:
+        assert len(r["runs_seconds"]) == 2 and len(r["in_memory_runs_seconds"]) == 4  # each round: before and after
+        assert r["fit_step_seconds"] == round(float(np.median(r["runs_seconds"])), 4)
+        assert 0 <= r["fit_input_wait_fraction"] < 1 and r["steps"] == 1
+        expected = max(0.0, 1 - r["in_memory_step_seconds"] / r["fit_step_seconds"])
+        assert abs(r["fit_input_wait_fraction"] - expected) < 1e-3
+    held = list(input_knobs.held_in_memory(feeders.tf_data_batches(w, 0), 2).as_numpy_iterator())
+    fresh = list(feeders.tf_data_batches(w, 0).take(2).as_numpy_iterator())
+    for (xh, yh), (xf, yf) in zip(held, fresh):  # the reference trains on the pipeline's own first batches
+        np.testing.assert_array_equal(xh, xf)
+        np.testing.assert_array_equal(yh, yf)
+    clock = input_knobs.StepClock()
+    w.build_model().fit(input_knobs.held_in_memory(feeders.tf_data_batches(w, 0), 2), epochs=1, verbose=0,
+                        callbacks=[clock])
+    assert len(clock.times) == 3 and clock.times == sorted(clock.times)  # training start, then each batch's end
+    with pytest.raises(ValueError, match="fit_wait measures"):
+        bench.fit_wait(w, methods=["albumentations"], warmup_steps=1, rounds=1, verbose=False)
 
 
 def test_unknown_method_and_partial_batches_are_refused():

@@ -1,5 +1,5 @@
-"""Property tests for helpers.paired: every paired op keeps image and mask aligned, sample by sample; crops reach
-both edges; bad pairs and bad windows are clear errors."""
+"""Property tests for helpers.paired and lesson 5's paired transforms (helpers.taught.segmentation): every paired op
+keeps image and mask aligned, sample by sample; crops reach both edges; bad pairs and bad windows are clear errors."""
 
 import numpy as np
 import pytest
@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers import paired as P
+from helpers.taught import segmentation as S
 from tests.pairs import assert_aligned, blocky_pairs
 
 RNG = np.random.default_rng(0)
@@ -66,9 +67,9 @@ def test_nan_and_inf_do_not_spread_through_crops(bad):
 
 TRANSFORMS = {
     "crop": lambda x, m, s: P.paired_random_crop(x, m, 40, seed=s),
-    "affine": lambda x, m, s: P.paired_random_affine(x, m, seed=s, rotation=30, shift=0.1, zoom=0.2, shear=5,
+    "affine": lambda x, m, s: S.paired_random_affine(x, m, seed=s, rotation=30, shift=0.1, zoom=0.2, shear=5,
                                                      horizontal_flip=True, vertical_flip=True),
-    "elastic": lambda x, m, s: P.paired_elastic(x, m, seed=s, alpha=20, sigma=5),
+    "elastic": lambda x, m, s: S.paired_elastic(x, m, seed=s, alpha=20, sigma=5),
 }
 
 
@@ -94,14 +95,14 @@ def test_paired_transforms_move_pixels_and_are_seeded(name):
 def test_paired_transforms_refuse_a_mismatched_or_multichannel_mask():
     images, masks = blocky_pairs()
     with pytest.raises(ValueError, match="same N, H, W"):
-        P.paired_random_affine(images, masks[:, :32], seed=0)
+        S.paired_random_affine(images, masks[:, :32], seed=0)
     with pytest.raises(ValueError, match="channels"):
-        P.paired_elastic(images, np.repeat(masks, 3, -1), seed=0)
+        S.paired_elastic(images, np.repeat(masks, 3, -1), seed=0)
 
 
 def test_elastic_field_is_seeded_and_peaks_at_half_alpha():
-    field = P.elastic_field(3, 32, 40, alpha=20, sigma=4).numpy()
+    field = S.elastic_field(3, 32, 40, alpha=20, sigma=4).numpy()
     assert field.shape == (32, 40, 2)
     assert abs(np.abs(field).max() - 10) < 1e-3, "alpha / 2 pixels at the peak, whatever sigma and size"
-    np.testing.assert_array_equal(field, P.elastic_field(3, 32, 40, alpha=20, sigma=4))
-    assert not np.array_equal(field, P.elastic_field(4, 32, 40, alpha=20, sigma=4))
+    np.testing.assert_array_equal(field, S.elastic_field(3, 32, 40, alpha=20, sigma=4))
+    assert not np.array_equal(field, S.elastic_field(4, 32, 40, alpha=20, sigma=4))

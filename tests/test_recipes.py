@@ -7,20 +7,21 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import augment, paired, recipes
+from helpers import recipes
+from helpers.taught import basic_ops, cifar_pipeline, segmentation
 from tests.pairs import assert_aligned, blocky_pairs
 
 IMAGES = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
 
 
 def test_every_recipe_has_one_definition_and_a_unique_name():
-    assert set(recipes.RECIPES) == {"post_cifar", "crop_flip", "flowers", "membrane"}
+    assert set(recipes.RECIPES) == {"post_cifar", "flowers", "membrane"}
     assert recipes.RECIPES["flowers"] is recipes.FLOWERS
 
 
-@pytest.mark.parametrize("recipe", [recipes.POST_CIFAR, recipes.CROP_FLIP, recipes.FLOWERS])
+@pytest.mark.parametrize("recipe", [recipes.POST_CIFAR, recipes.FLOWERS])
 def test_fused_is_random_affine_with_the_recipes_parameters_for_tensors_and_numpy(recipe):
-    expected = augment.random_affine(tf.constant(IMAGES), seed=[3, 4], **recipe.affine).numpy()
+    expected = basic_ops.random_affine(tf.constant(IMAGES), seed=[3, 4], **recipe.affine).numpy()
     np.testing.assert_array_equal(recipe.fused(tf.constant(IMAGES), [3, 4]).numpy(), expected)
     from_numpy = recipe.fused(IMAGES, (3, 4))
     assert isinstance(from_numpy, np.ndarray)
@@ -33,8 +34,6 @@ def test_legacy_kwargs_say_the_same_as_the_affine_parameters():
     assert recipes.FLOWERS.legacy_kwargs() == dict(rotation_range=20, width_shift_range=0.2, height_shift_range=0.2,
                                                    zoom_range=0.15, shear_range=0.15, horizontal_flip=True,
                                                    fill_mode="nearest")
-    assert recipes.CROP_FLIP.legacy_kwargs() == dict(width_shift_range=0.125, height_shift_range=0.125,
-                                                     horizontal_flip=True, fill_mode="reflect", interpolation_order=0)
     assert recipes.MEMBRANE.legacy_kwargs()["vertical_flip"] is True
     legacy = tf.keras.preprocessing.image.ImageDataGenerator(**recipes.FLOWERS.legacy_kwargs())  # accepted as is
     assert legacy.rotation_range == 20
@@ -48,7 +47,7 @@ def test_keras_layers_convert_the_units():
     t = math.tan(math.radians(0.15))
     assert shear.x_factor == pytest.approx((-t, t))  # a float means (-f, f) in Keras 3.15, whatever its docstring says
     assert flip.mode == "horizontal"
-    out = keras.Sequential(recipes.CROP_FLIP.keras_layers(seed=1))(IMAGES.astype("float32"), training=True)
+    out = keras.Sequential(recipes.POST_CIFAR.keras_layers(seed=1))(IMAGES.astype("float32"), training=True)
     assert out.shape == IMAGES.shape
 
 
@@ -65,8 +64,8 @@ def test_membrane_pairs_stay_aligned_and_the_seed_is_split_not_shifted():
     again = recipes.MEMBRANE.paired(images, masks, [5, 6])
     np.testing.assert_array_equal(x, again[0])
     affine_seed, elastic_seed = tf.unstack(tf.random.split(tf.constant([5, 6], tf.int64), 2))
-    x2, _ = paired.paired_random_affine(images, masks, seed=affine_seed, **recipes.MEMBRANE.affine)
-    x2, _ = paired.paired_elastic(x2, _, seed=elastic_seed, **recipes.MEMBRANE.elastic)
+    x2, _ = segmentation.paired_random_affine(images, masks, seed=affine_seed, **recipes.MEMBRANE.affine)
+    x2, _ = segmentation.paired_elastic(x2, _, seed=elastic_seed, **recipes.MEMBRANE.elastic)
     np.testing.assert_array_equal(x, x2)
     plain, _ = recipes.MEMBRANE.without_elastic().paired(images, masks, [5, 6])
     assert not np.array_equal(plain, x), "the elastic field moves pixels"
@@ -75,7 +74,7 @@ def test_membrane_pairs_stay_aligned_and_the_seed_is_split_not_shifted():
 def test_cifar_arms_and_unknown_arm():
     assert recipes.cifar_arm("plain") is None
     np.testing.assert_array_equal(recipes.cifar_arm("crop_flip")(IMAGES, (1, 2)),
-                                  recipes.CROP_FLIP.fused(IMAGES, (1, 2)))
+                                  cifar_pipeline.pad_crop_flip(IMAGES, (1, 2)))
     with pytest.raises(ValueError, match="unknown arm 'mixup'"):
         recipes.cifar_arm("mixup")
 
@@ -103,7 +102,7 @@ def test_albumentations_twin_uses_the_recipes_ranges():
 
 def test_policy_arms_build_split_their_seeds_and_keep_blends_last():
     lone, takes_labels = recipes.policy_arm("crop_flip")
-    assert not takes_labels and np.array_equal(lone(IMAGES, 7), recipes.CROP_FLIP.fused(IMAGES, 7)), \
+    assert not takes_labels and np.array_equal(lone(IMAGES, 7), cifar_pipeline.pad_crop_flip(IMAGES, 7)), \
         "lesson 7's baseline draws exactly as lesson 2's crop_flip"
     for arm in recipes.POLICY_ARMS:
         augment_fn, takes_labels = recipes.policy_arm(arm)

@@ -58,3 +58,14 @@ def test_removing_one_line_from_either_side_is_caught():
         cell.source = kept
     assert not differences(ipynb, text)
 
+
+
+MAX_CELLS, MAX_WORDS = 40, 3000  # a lesson fits a class week: at most 40 cells and 3,000 words of prose
+
+
+@pytest.mark.parametrize("source", sorted((ROOT / "notebooks").glob("0*.py")), ids=lambda p: p.stem)
+def test_no_lesson_is_longer_than_a_class_week(source):
+    cells = jupytext.read(source).cells
+    words = sum(len(c.source.split()) for c in cells if c.cell_type == "markdown")
+    assert len(cells) <= MAX_CELLS, f"{source.name}: {len(cells)} cells, more than {MAX_CELLS}"
+    assert words <= MAX_WORDS, f"{source.name}: {words} words of prose, more than {MAX_WORDS}"

@@ -12,8 +12,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from helpers import augment, paired
-from helpers.taught import cifar_pipeline, feeding, policy_training, segmentation
+from helpers.taught import basic_ops, cifar_pipeline, feeding, policy_training, segmentation
 from tests.pairs import assert_aligned, blocky_pairs
 
 X = np.arange(10 * 4 * 4 * 3, dtype=np.uint8).reshape(10, 4, 4, 3)
@@ -22,7 +21,7 @@ N, BS = 23, 5  # 23 is not a multiple of 5: the last batch is partial
 
 
 def shift(images, seed):
-    return augment.random_affine(images, seed=seed, shift=0.5, interpolation="nearest")
+    return basic_ops.random_affine(images, seed=seed, shift=0.5, interpolation="nearest")
 
 
 def take(ds, n):
@@ -63,6 +62,31 @@ def test_same_seed_same_batches_fresh_augmentation_every_batch_and_the_input_nev
     assert x_aug.dtype == np.float32 and x_aug.min() >= -1 and x_aug.max() <= 1
     assert not np.array_equal(x_aug, x_plain)
     np.testing.assert_array_equal(X, before)
+
+
+@pytest.mark.parametrize("seed", [0, 5, [7, 1]])
+def test_pad_crop_flip_is_a_window_of_the_mirrored_padding_and_equals_the_fused_whole_pixel_shift(seed):
+    x = np.random.default_rng(1).integers(0, 256, (96, 32, 32, 3)).astype(np.uint8)
+    out = cifar_pipeline.pad_crop_flip(x, seed).numpy()
+    fused = basic_ops.random_affine(x, seed=seed, shift=4 / 32, horizontal_flip=True, fill_mode="reflect",
+                                    interpolation="nearest")
+    np.testing.assert_array_equal(out, fused)  # lesson 2's claim: the same batches as lesson 1's fused op
+    padded = np.pad(x, [(0, 0), (4, 4), (4, 4), (0, 0)], mode="symmetric")
+    offsets, flips = [], 0
+    for i in range(len(x)):
+        for flip in (False, True):
+            view = out[i, :, ::-1] if flip else out[i]
+            hits = [(t, c) for t in range(9) for c in range(9)
+                    if np.array_equal(padded[i, t:t + 32, c:c + 32], view)]
+            if hits:
+                offsets += hits[:1]
+                flips += flip
+                break
+        else:
+            raise AssertionError(f"image {i} is not a 32x32 window of its padded copy, flipped or not")
+    assert {t for t, _ in offsets} == set(range(9)) and {c for _, c in offsets} <= set(range(9))
+    assert 20 < flips < 76, f"{flips} of 96 flipped"
+    np.testing.assert_array_equal(cifar_pipeline.pad_crop_flip(x, seed), out)
 
 
 def test_evaluation_batches_are_in_order_and_scaled():
@@ -152,7 +176,7 @@ def test_paired_stream_batches_stay_aligned_and_binary():
     images, masks = blocky_pairs(n=5)
     stream = segmentation.paired_stream(
         images, masks, crop=32, batch_size=2, seed=0,
-        transform=lambda x, m, s: paired.paired_random_affine(x, m, seed=s, rotation=20, horizontal_flip=True))
+        transform=lambda x, m, s: segmentation.paired_random_affine(x, m, seed=s, rotation=20, horizontal_flip=True))
     for x, m in stream.take(6):
         assert x.shape == (2, 32, 32, 1) and x.dtype == tf.float32 and float(tf.reduce_max(x)) <= 1
         assert set(np.unique(m.numpy())) <= {0.0, 1.0}

@@ -5,11 +5,14 @@ by ``python -m coursetools.export``, which copies the lesson's cells marked ``#@
 this file: edit the lesson and run the command again (tests/test_export.py fails when it is stale).
 """
 
+import math
+
 import keras
 import tensorflow as tf
 from keras import layers
 
-from helpers import paired
+from helpers import augment, paired
+from helpers.taught.basic_ops import apply_affine, blur_float_batch, image_seeds, random_affine_matrices
 from helpers.taught.feeding import batches
 
 
@@ -28,6 +31,62 @@ def paired_crop_generator(images, masks, *, crop, batch_size, seed=0):
     for k, (x, y) in enumerate(batches(images, masks, batch_size, seed=seed)):
         x_crop, y_crop = paired.paired_random_crop(x, y, crop, seed=(seed, k))
         yield x_crop.numpy(), y_crop.numpy()
+
+
+def paired_random_affine(image, mask, *, seed, rotation=0.0, shift=0.0, zoom=0.0, shear=0.0,
+                         horizontal_flip=False, vertical_flip=False, fill_mode="reflect"):
+    """ONE random affine draw per pair (lesson 1's units), applied to the image (bilinear) and its mask (nearest:
+    values kept). image (H, W, C) or (N, H, W, C), mask (..., 1), uint8 or [0, 1] float; shapes and dtypes kept."""
+    image, mask = paired.check_pair(image, mask)
+    m = random_affine_matrices(image_seeds(image, seed), tf.shape(image)[-3], tf.shape(image)[-2],
+                               rotation=rotation, shift=shift, zoom=zoom, shear=shear,
+                               horizontal_flip=horizontal_flip, vertical_flip=vertical_flip)
+    return (apply_affine(image, m, fill_mode=fill_mode, interpolation="bilinear"),
+            apply_affine(mask, m, fill_mode=fill_mode, interpolation="nearest"))
+
+
+def elastic_field(seed, height, width, *, alpha=34.0, sigma=4.0):
+    """A smooth random displacement field (H, W, 2) in pixels (dy, dx), its largest component alpha / 2 pixels.
+    (Simard et al., 2003 multiply the blurred noise by alpha; fixing the peak makes alpha mean the same whatever
+    sigma and the image size.)"""
+    noise = tf.random.stateless_uniform([1, height, width, 2], augment.as_seed(seed), -1.0, 1.0)
+    smooth = blur_float_batch(noise, sigma, int(math.ceil(3 * sigma)))[0]
+    return smooth * (alpha / (tf.reduce_max(tf.abs(smooth)) + 1e-8)) * 0.5
+
+
+def sample_at(image, ys, xs, nearest):
+    """A float image (H, W, C) sampled at float coordinates ys, xs (H, W): bilinear, or the nearest pixel. Edges
+    clamp (fill 'nearest')."""
+    h, w = tf.shape(image)[0], tf.shape(image)[1]
+    clamp_y = lambda v: tf.clip_by_value(v, 0, h - 1)
+    clamp_x = lambda v: tf.clip_by_value(v, 0, w - 1)
+    if nearest:
+        idx = tf.stack([clamp_y(tf.cast(tf.round(ys), tf.int32)), clamp_x(tf.cast(tf.round(xs), tf.int32))], -1)
+        return tf.gather_nd(image, idx)
+    y0, x0 = tf.floor(ys), tf.floor(xs)
+    wy, wx = (ys - y0)[..., None], (xs - x0)[..., None]
+    y0, x0 = tf.cast(y0, tf.int32), tf.cast(x0, tf.int32)
+    corner = lambda dy, dx: tf.gather_nd(image, tf.stack([clamp_y(y0 + dy), clamp_x(x0 + dx)], -1))
+    top = corner(0, 0) * (1 - wx) + corner(0, 1) * wx
+    bottom = corner(1, 0) * (1 - wx) + corner(1, 1) * wx
+    return top * (1 - wy) + bottom * wy
+
+
+def paired_elastic(image, mask, *, seed, alpha=34.0, sigma=4.0):
+    """ONE elastic field per pair, applied to the image (bilinear) and its mask (nearest: values kept). One pair or
+    a batch (each pair its own field); shapes and dtypes kept."""
+    image, mask = paired.check_pair(image, mask)
+
+    def one(img, msk, s):
+        h, w = tf.shape(img)[0], tf.shape(img)[1]
+        field = elastic_field(s, h, w, alpha=alpha, sigma=sigma)
+        grid_y, grid_x = tf.meshgrid(tf.range(h, dtype=tf.float32), tf.range(w, dtype=tf.float32), indexing="ij")
+        ys, xs = grid_y + field[..., 0], grid_x + field[..., 1]
+        warped = augment.from_float(sample_at(augment.to_float(img), ys, xs, nearest=False), img.dtype)
+        warped_mask = augment.from_float(sample_at(augment.to_float(msk), ys, xs, nearest=True), msk.dtype)
+        return warped, warped_mask
+
+    return augment.per_sample(one, (image, mask), seed)
 
 
 AUTOTUNE = tf.data.AUTOTUNE

@@ -5,28 +5,13 @@ WRONG maps a solution cell's grade_id to {the mistake, in one line: the code of 
 least one of that exercise's graded cells (tests/test_exercise_answers.py).
 """
 
-_MIX_HEAD = '''
-def mix_up(images, labels, seed, alpha=0.2):
-    labels = tf.convert_to_tensor(labels)
-    if labels.shape.rank != 2:
-        raise ValueError(f"MixUp blends labels, so they must be one-hot (N, classes), got shape {labels.shape}: "
-                         "use keras.utils.to_categorical")
-    labels = tf.cast(labels, tf.float32)
-    images = tf.convert_to_tensor(images, tf.float32)
-    n = tf.shape(images)[0]
-'''
-
-_MIX_TAIL = '''
-    mixed = lam[:, None, None, None] * images + (1 - lam[:, None, None, None]) * tf.gather(images, partner)
-    soft = lam[:, None] * labels + (1 - lam[:, None]) * tf.gather(labels, partner)
-    return mixed, soft
-'''
-
-_BETA = '''
-    a_seed, b_seed, partner_seed = tf.unstack(tf.random.split(seed, 3))
-    a = tf.random.stateless_gamma([n], a_seed, alpha)
-    b = tf.random.stateless_gamma([n], b_seed, alpha)
-    lam = a / (a + b)
+_SPARSE_HEAD = '''
+def mixup_sparse_loss(ids, partner, lam, probs):
+    ids = np.asarray(ids)
+    if ids.ndim != 1:
+        raise ValueError(f"mixup_sparse_loss takes class ids, one per image, got shape {ids.shape}")
+    partner = np.asarray(partner)
+    lam = np.asarray(lam, dtype="float32")
 '''
 
 _CUT_HEAD = '''
@@ -44,62 +29,67 @@ _CLIP = '''
 
 WRONG = {
     "ex1-answer": {
-        "blends class ids: (N,) labels are not refused (the mistake the text warns about)": '''
-def mix_up(images, labels, seed, alpha=0.2):
-    labels = tf.cast(tf.convert_to_tensor(labels), tf.float32)
-    images = tf.convert_to_tensor(images, tf.float32)
-    n = tf.shape(images)[0]
-    a_seed, b_seed, partner_seed = tf.unstack(tf.random.split(seed, 3))
-    a = tf.random.stateless_gamma([n], a_seed, alpha)
-    b = tf.random.stateless_gamma([n], b_seed, alpha)
-    lam = a / (a + b)
-    partner = tf.argsort(tf.random.stateless_uniform([n], partner_seed))
-    shape = tf.concat([[n], tf.ones([tf.rank(labels) - 1], tf.int32)], 0)
-    mixed = lam[:, None, None, None] * images + (1 - lam[:, None, None, None]) * tf.gather(images, partner)
-    soft = tf.reshape(lam, shape) * labels + (1 - tf.reshape(lam, shape)) * tf.gather(labels, partner)
-    return mixed, soft
+        "mixes the class ids themselves, then one sparse loss (a 50/50 blend of 2 and 8 is not class 5)": _SPARSE_HEAD + '''
+    mixed_ids = np.round(lam * ids + (1 - lam) * ids[partner]).astype(int)
+    return tf.cast(keras.losses.sparse_categorical_crossentropy(mixed_ids, probs), tf.float32)
 ''',
-        "refuses class ids, but with a message that does not say how to fix them": '''
-def mix_up(images, labels, seed, alpha=0.2):
-    labels = tf.convert_to_tensor(labels)
-    if labels.shape.rank != 2:
-        raise ValueError(f"labels must have rank 2, got shape {labels.shape}")
-    labels = tf.cast(labels, tf.float32)
-    images = tf.convert_to_tensor(images, tf.float32)
-    n = tf.shape(images)[0]
-''' + _BETA + '''
-    partner = tf.argsort(tf.random.stateless_uniform([n], partner_seed))
-''' + _MIX_TAIL,
-        "lam uniform in [0, 1], not Beta(alpha, alpha)": _MIX_HEAD + '''
-    lam_seed, partner_seed = tf.unstack(tf.random.split(seed, 2))
-    lam = tf.random.stateless_uniform([n], lam_seed)
-    partner = tf.argsort(tf.random.stateless_uniform([n], partner_seed))
-''' + _MIX_TAIL,
-        "one seed for both Gamma draws: a == b, so every lam is 0.5": _MIX_HEAD + '''
-    gamma_seed, partner_seed = tf.unstack(tf.random.split(seed, 2))
-    a = tf.random.stateless_gamma([n], gamma_seed, alpha)
-    b = tf.random.stateless_gamma([n], gamma_seed, alpha)
-    lam = a / (a + b)
-    partner = tf.argsort(tf.random.stateless_uniform([n], partner_seed))
-''' + _MIX_TAIL,
-        "one lam for the whole batch, not one per image": _MIX_HEAD + '''
-    a_seed, b_seed, partner_seed = tf.unstack(tf.random.split(seed, 3))
-    a = tf.random.stateless_gamma([1], a_seed, alpha)
-    b = tf.random.stateless_gamma([1], b_seed, alpha)
-    lam = tf.repeat(a / (a + b), n)
-    partner = tf.argsort(tf.random.stateless_uniform([n], partner_seed))
-''' + _MIX_TAIL,
-        "a fixed partner, the batch reversed: not drawn from the seed": _MIX_HEAD + _BETA + '''
-    partner = tf.range(n - 1, -1, -1)
-''' + _MIX_TAIL,
-        "a partner from the stateful tf.random.shuffle: the seed does not decide it": _MIX_HEAD + _BETA + '''
-    partner = tf.random.shuffle(tf.range(n))
-''' + _MIX_TAIL,
-        "labels blended with the other image's weight": _MIX_HEAD + _BETA + '''
-    partner = tf.argsort(tf.random.stateless_uniform([n], partner_seed))
-    mixed = lam[:, None, None, None] * images + (1 - lam[:, None, None, None]) * tf.gather(images, partner)
-    soft = (1 - lam[:, None]) * labels + lam[:, None] * tf.gather(labels, partner)
-    return mixed, soft
+        "swaps the weights: 1 - lam on the image's own class": _SPARSE_HEAD + '''
+    own = keras.losses.sparse_categorical_crossentropy(ids, probs)
+    other = keras.losses.sparse_categorical_crossentropy(ids[partner], probs)
+    return tf.cast((1 - lam) * own + lam * other, tf.float32)
+''',
+        "the log of the mixed probabilities, not the mixture of the two losses": _SPARSE_HEAD + '''
+    p = np.asarray(probs)
+    rows = np.arange(len(ids))
+    return tf.constant(-np.log(lam * p[rows, ids] + (1 - lam) * p[rows, ids[partner]]), tf.float32)
+''',
+        "the partner's loss on the partner's predictions, not on this image's": _SPARSE_HEAD + '''
+    own = keras.losses.sparse_categorical_crossentropy(ids, probs)
+    other = keras.losses.sparse_categorical_crossentropy(ids[partner], np.asarray(probs)[partner])
+    return tf.cast(lam * own + (1 - lam) * other, tf.float32)
+''',
+        "partner read as a class id, not as an image index": _SPARSE_HEAD + '''
+    own = keras.losses.sparse_categorical_crossentropy(ids, probs)
+    other = keras.losses.sparse_categorical_crossentropy(np.asarray(partner) % np.asarray(probs).shape[1], probs)
+    return tf.cast(lam * own + (1 - lam) * other, tf.float32)
+''',
+        "the batch's mean loss, not one loss per image": _SPARSE_HEAD + '''
+    own = keras.losses.sparse_categorical_crossentropy(ids, probs)
+    other = keras.losses.sparse_categorical_crossentropy(ids[partner], probs)
+    return tf.reduce_mean(tf.cast(lam * own + (1 - lam) * other, tf.float32))
+''',
+        "accepts one-hot labels: argmax'es them silently": '''
+def mixup_sparse_loss(ids, partner, lam, probs):
+    ids = np.asarray(ids)
+    if ids.ndim == 2:
+        ids = ids.argmax(axis=1)
+    partner = np.asarray(partner)
+    lam = np.asarray(lam, dtype="float32")
+    own = keras.losses.sparse_categorical_crossentropy(ids, probs)
+    other = keras.losses.sparse_categorical_crossentropy(ids[partner], probs)
+    return tf.cast(lam * own + (1 - lam) * other, tf.float32)
+''',
+        "refuses one-hot labels, but without saying the loss takes class ids": '''
+def mixup_sparse_loss(ids, partner, lam, probs):
+    ids = np.asarray(ids)
+    if ids.ndim != 1:
+        raise ValueError(f"bad shape {ids.shape}")
+    partner = np.asarray(partner)
+    lam = np.asarray(lam, dtype="float32")
+    own = keras.losses.sparse_categorical_crossentropy(ids, probs)
+    other = keras.losses.sparse_categorical_crossentropy(ids[partner], probs)
+    return tf.cast(lam * own + (1 - lam) * other, tf.float32)
+''',
+        "sorts the ids in place to look up the partners (the caller's ids change)": '''
+def mixup_sparse_loss(ids, partner, lam, probs):
+    if np.ndim(ids) != 1:
+        raise ValueError("this loss takes class ids, one per image")
+    original = np.array(ids)
+    ids.sort()
+    lam = np.asarray(lam, dtype="float32")
+    own = keras.losses.sparse_categorical_crossentropy(original, probs)
+    other = keras.losses.sparse_categorical_crossentropy(original[np.asarray(partner)], probs)
+    return tf.cast(lam * own + (1 - lam) * other, tf.float32)
 ''',
     },
     "ex2-answer": {

@@ -217,7 +217,7 @@ assert again == [b[1].numpy().tolist() for b in batches[:6]], "same seed, differ
 print("ok: full batches only, every pass distinct samples in a new order, scaled to [-1, 1]")
 
 # %% nbgrader={"grade": true, "grade_id": "ex3-test-seeds", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-from helpers import recipes
+from helpers.taught import cifar_pipeline
 
 
 def show_seed(image, seed):
@@ -237,7 +237,7 @@ for k, (images, _) in enumerate(stream.take(12)):  # more than two passes
         f"batch {k}: image p needs the seed (seed, {k} * batch_size + p), got second halves {got.tolist()}"
 def crop_flip_one(image, s):
     """The course's pad-4 + crop + flip, on one image."""
-    return recipes.CROP_FLIP.fused(image[None], s)[0]
+    return cifar_pipeline.pad_crop_flip(image[None], s)[0]
 
 a = next(iter(prepare_per_image(x_small, ids, batch_size=8, seed=2, augment_one=crop_flip_one)[0]))
 b = next(iter(prepare_per_image(x_small, ids, batch_size=8, seed=2, augment_one=crop_flip_one)[0]))

@@ -1,7 +1,7 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # Lesson 7 · exercises: modern augmentation policies
 #
-# **Read first:** `07_modern_augmentation_policies.ipynb`, which compares RandAugment, TrivialAugment, AugMix, random erasing, MixUp, CutMix and test-time augmentation on lesson 2's setting. These exercises practise it: MixUp on a batch with one-hot labels, test-time augmentation by flip averaging, and CutMix with its label weighted by the pasted area.
+# **Read first:** `07_modern_augmentation_policies.ipynb`, which compares RandAugment, TrivialAugment, AugMix, random erasing, MixUp, CutMix and test-time augmentation on lesson 2's setting. These exercises practise it: MixUp's loss with class ids, test-time augmentation by flip averaging, and CutMix with its label weighted by the pasted area.
 #
 # **How this works.** Write your code where it says `# YOUR CODE HERE` and delete the
 # `raise NotImplementedError()` line. Then run the test cells below it: a test that passes prints `ok`,
@@ -35,100 +35,84 @@ print("images", images.shape, "classes", [datasets.CIFAR10_CLASSES[c] for c in y
 
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ex1-statement", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# ## Exercise 1 (class): MixUp on a batch
+# ## Exercise 1 (class): MixUp with class ids, by mixing the loss
 #
-# **Why it matters.** MixUp trains on blends: image i becomes `lam * x_i + (1 - lam) * x_j` with a partner j
-# from the same batch, and its label becomes the same blend of the two one-hot labels, with `lam` drawn
-# from Beta(alpha, alpha) for every image. It needs a batch (a partner) and one-hot labels: blending class
-# *ids* gives numbers that are no class (a 50/50 blend of classes 2 and 8 is not class 5).
+# **Why it matters.** The lesson's `mix_up` blends one-hot labels: image i, made of `lam_i` of its own image and
+# `1 - lam_i` of its partner's, gets the label `lam_i * onehot(a_i) + (1 - lam_i) * onehot(b_i)`. A model trained
+# with class ids and `sparse_categorical_crossentropy` cannot take that label. It does not need to: cross-entropy
+# is linear in its target, `CE(lam * t1 + (1 - lam) * t2, p) = lam * CE(t1, p) + (1 - lam) * CE(t2, p)`, so the
+# two losses can be mixed instead, and the labels stay class ids.
 #
-# **What to write.** `mix_up(images, labels, seed, alpha=0.2)` for float32 images (N, H, W, C) and one-hot
-# float labels (N, K): draw a `lam` per image from Beta(alpha, alpha) and a random partner per image (a
-# random permutation of the batch), all from `seed`; return the blended images and soft labels (float32).
-# Labels that are not one-hot (shape (N,)) raise `ValueError` with a message that says to one-hot encode
-# them.
+# **What to write.** `mixup_sparse_loss(ids, partner, lam, probs)`, where `ids` int (N,) are the class ids of the
+# batch before blending, `partner` int (N,) says that image i was blended with image `partner[i]`, `lam` float
+# (N,) is image i's own share in [0, 1], and `probs` float32 (N, K) are the model's predicted probabilities on the
+# **blended** images. Return the per-image losses, float32 (N,), equal to the categorical cross-entropy of the
+# blended one-hot labels. `ids` that are not one class id per image (for example one-hot labels, shape (N, K))
+# raise `ValueError` saying that this loss takes class ids.
 #
-# **Hints.** Split `seed` in three with `tf.random.split`. If a ~ Gamma(alpha) and b ~ Gamma(alpha), then
-# a / (a + b) ~ Beta(alpha, alpha): `tf.random.stateless_gamma([n], seed, alpha)`. A random permutation:
-# `tf.argsort` of `n` uniform numbers. `tf.gather(x, partner)` picks the partners. Give `lam` the shape
-# (N, 1, 1, 1) for images and (N, 1) for labels.
+# **Hints.** `keras.losses.sparse_categorical_crossentropy(ids, probs)` gives one loss per image. Which class
+# does image i's partner contribute: `ids[partner[i]]`. Mix the two losses, not the probabilities: the log of a
+# mixture is not the mixture of the logs.
 
 # %% nbgrader={"grade": false, "grade_id": "ex1-answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def mix_up(images, labels, seed, alpha=0.2):
-    """images float32 (N, H, W, C); labels one-hot (N, K). Returns (blended images, soft labels float32)."""
+def mixup_sparse_loss(ids, partner, lam, probs):
+    """Per-image MixUp loss from class ids: ids, partner int (N,); lam float (N,); probs (N, K). Returns float32 (N,)."""
     ### BEGIN SOLUTION
-    labels = tf.convert_to_tensor(labels)
-    if labels.shape.rank != 2:
-        raise ValueError(f"MixUp blends labels, so they must be one-hot (N, classes), got shape {labels.shape}: "
-                         "use keras.utils.to_categorical")
-    labels = tf.cast(labels, tf.float32)
-    images = tf.convert_to_tensor(images, tf.float32)
-    n = tf.shape(images)[0]
-    a_seed, b_seed, partner_seed = tf.unstack(tf.random.split(seed, 3))
-    a = tf.random.stateless_gamma([n], a_seed, alpha)
-    b = tf.random.stateless_gamma([n], b_seed, alpha)
-    lam = a / (a + b)
-    partner = tf.argsort(tf.random.stateless_uniform([n], partner_seed))
-    mixed = lam[:, None, None, None] * images + (1 - lam[:, None, None, None]) * tf.gather(images, partner)
-    soft = lam[:, None] * labels + (1 - lam[:, None]) * tf.gather(labels, partner)
-    return mixed, soft
+    ids = np.asarray(ids)
+    if ids.ndim != 1:
+        raise ValueError(f"mixup_sparse_loss takes class ids, one per image (shape (N,)), got shape {ids.shape}; "
+                         "for one-hot labels blend the labels with mix_up instead")
+    partner_ids = ids[np.asarray(partner)]
+    own = keras.losses.sparse_categorical_crossentropy(ids, probs)
+    other = keras.losses.sparse_categorical_crossentropy(partner_ids, probs)
+    lam = tf.cast(lam, own.dtype)
+    return tf.cast(lam * own + (1 - lam) * other, tf.float32)
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex1-test-blend", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
-labels = keras.utils.to_categorical(np.arange(16), 16)  # each image its own class: a soft label names both images
-mixed, soft = mix_up(images, labels, tf.constant([0, 1]))
-mixed, soft = np.asarray(mixed), np.asarray(soft)
-assert mixed.shape == images.shape and soft.shape == (16, 16), (mixed.shape, soft.shape)
-assert mixed.dtype == np.float32 and soft.dtype == np.float32
-np.testing.assert_allclose(soft.sum(axis=1), 1.0, atol=1e-5, err_msg="soft labels must sum to 1")
-assert ((soft > 1e-6).sum(axis=1) <= 2).all(), "MixUp blends two images, so a soft label has at most two classes"
-for i in range(16):  # the label says which images were blended, and with which weights
-    np.testing.assert_allclose(mixed[i], np.tensordot(soft[i], images, axes=1), atol=1e-5,
-                               err_msg=f"image {i} is not blended with the weights of its label")
+# %% nbgrader={"grade": true, "grade_id": "ex1-test-equal", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+rng = np.random.default_rng(7)
+n, k = 16, 10
+ids = rng.integers(0, k, n)
+partner = rng.permutation(n)
+lam = rng.beta(0.2, 0.2, n).astype("float32")
+probs = tf.nn.softmax(rng.normal(size=(n, k)).astype("float32") * 2).numpy()
+onehot = keras.utils.to_categorical(ids, k)
+blended = lam[:, None] * onehot + (1 - lam[:, None]) * onehot[partner]  # the lesson's soft labels
+expected = np.asarray(keras.losses.categorical_crossentropy(blended, probs))
+loss = np.asarray(mixup_sparse_loss(ids, partner, lam, probs))
+assert loss.shape == (n,), f"one loss per image: expected shape ({n},), got {loss.shape}"
+assert loss.dtype == np.float32, loss.dtype
+np.testing.assert_allclose(loss, expected, rtol=1e-5, atol=1e-6,
+                           err_msg="not the cross-entropy of the blended one-hot labels")
+print("ok: equal to the categorical cross-entropy of the lesson's soft labels, image by image")
 
+# %% nbgrader={"grade": true, "grade_id": "ex1-test-cases", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+rng = np.random.default_rng(8)
+ids = rng.integers(0, 5, 8)
+probs = tf.nn.softmax(rng.normal(size=(8, 5)).astype("float32")).numpy()
+plain = np.asarray(keras.losses.sparse_categorical_crossentropy(ids, probs))
+itself = np.arange(8)  # every image blended with itself: any lam gives the plain loss
+np.testing.assert_allclose(mixup_sparse_loss(ids, itself, np.full(8, 0.3, "float32"), probs), plain, rtol=1e-5,
+                           err_msg="an image blended with itself must keep its plain loss")
+swapped = np.arange(8)[::-1]
+partners_class = np.asarray(keras.losses.sparse_categorical_crossentropy(ids[swapped], probs))
+np.testing.assert_allclose(mixup_sparse_loss(ids, swapped, np.zeros(8, "float32"), probs), partners_class, rtol=1e-5,
+                           err_msg="lam = 0: the image is all partner, so its loss is that of the partner's class")
+ids_before = ids.copy()
+mixup_sparse_loss(ids, swapped, np.full(8, 0.5, "float32"), probs)
+np.testing.assert_array_equal(ids, ids_before, err_msg="the caller's ids were changed")
+print("ok: self-pairs keep the plain loss, lam = 0 takes the partner's class")
 
-def partners(soft_labels):
-    """Image i's partner, read from its soft label (i itself when it was paired with itself)."""
-    others = np.asarray(soft_labels).copy()
-    np.fill_diagonal(others, 0)
-    return np.where(others.max(axis=1) > 1e-6, others.argmax(axis=1), np.arange(len(others)))
-
-
-first, second = partners(soft), partners(mix_up(images, labels, tf.constant([5, 1]))[1])
-assert len(set(first)) > 8, "partners must vary across the batch"
-moved = first != np.arange(16)  # the images blended with another one
-assert len(set(np.round(soft.max(axis=1)[moved], 6))) > 1, "draw a lam for every image, not one for the whole batch"
-paired = (first != np.arange(16)) & (second != np.arange(16))
-assert np.any(first[paired] != second[paired]), "the partners must be drawn at random from the seed, not fixed"
-np.testing.assert_array_equal(np.asarray(mix_up(images, labels, tf.constant([0, 1]))[1]), soft, err_msg="same seed, different blend")
-print("ok: every image blended with one partner, with the weights its soft label gives")
-
-# %% nbgrader={"grade": true, "grade_id": "ex1-test-beta", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-labels = keras.utils.to_categorical(np.arange(16), 16)
-
-
-def share_mostly_one(alpha):
-    """Over 40 batches, the share of images that keep more than 90% of one picture."""
-    weights = [np.asarray(mix_up(images, labels, tf.constant([s, 2]), alpha=alpha)[1]).max(axis=1) for s in range(40)]
-    return float(np.mean(np.concatenate(weights) > 0.9))
-
-
-peaked, flat = share_mostly_one(0.2), share_mostly_one(1.0)
-# Beta(0.2, 0.2) piles up near 0 and 1 (67% of lam beyond 0.1 or 0.9); Beta(1, 1) is uniform (20%)
-assert 0.55 < peaked < 0.85, f"alpha 0.2: {peaked:.0%} of the images are mostly one picture, expected about 69%"
-assert 0.12 < flat < 0.40, f"alpha 1: {flat:.0%} of the images are mostly one picture, expected about 25%"
-print(f"ok: mostly one picture in {peaked:.0%} of the blends at alpha 0.2, {flat:.0%} at alpha 1")
-
-# %% nbgrader={"grade": true, "grade_id": "ex1-test-sparse", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-for sparse in (np.arange(16), np.arange(16).astype("float32")):
-    try:
-        mix_up(images, sparse, tf.constant([0, 0]))
-    except ValueError as error:
-        assert "one-hot" in str(error) or "to_categorical" in str(error), f"say how to fix it: {error}"
-    else:
-        raise AssertionError(f"{sparse.dtype} class ids of shape (16,) must raise ValueError")
-print("ok: class ids are refused with a hint")
+# %% nbgrader={"grade": true, "grade_id": "ex1-test-onehot", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+try:
+    mixup_sparse_loss(keras.utils.to_categorical(np.arange(4), 4), np.arange(4), np.ones(4, "float32"),
+                      np.full((4, 4), 0.25, "float32"))
+except ValueError as error:
+    assert "class id" in str(error), f"say that the loss takes class ids: {error}"
+else:
+    raise AssertionError("one-hot labels (N, K) must raise ValueError")
+print("ok: one-hot labels are refused with a hint")
 
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ex2-statement", "locked": true, "schema_version": 3, "solution": false, "task": false}
