@@ -59,7 +59,8 @@ import numpy as np
 import tensorflow as tf
 from keras.applications.resnet50 import preprocess_input  # ResNet50's own: RGB -> BGR, minus the ImageNet means
 
-from helpers import augment, datasets, imagefolders, measured, models, plots
+from helpers import datasets, imagefolders, measured, models, plots
+from helpers.taught.basic_ops import random_resized_crop  # lesson 1
 
 LOAD, CROP = config.pick(quick=72, full=256), config.pick(quick=64, full=224)
 BATCH = config.pick(quick=16, full=32)
@@ -107,7 +108,7 @@ def imagenet_style(root, *, load_size, crop, batch_size, seed=0, val_split=0.1):
     def random_view(k, xy):
         crop_seed, flip_seed = tf.unstack(tf.random.split(tf.stack([base, k]), 2))
         x = tf.cast(tf.round(xy[0]), tf.uint8)
-        x = augment.random_resized_crop(x, crop, area=(0.08, 1.0), ratio=(3 / 4, 4 / 3), seed=crop_seed)
+        x = random_resized_crop(x, crop, area=(0.08, 1.0), ratio=(3 / 4, 4 / 3), seed=crop_seed)
         x = tf.image.stateless_random_flip_left_right(x, seed=flip_seed)
         return preprocess_input(tf.cast(x, tf.float32)), xy[1]
 

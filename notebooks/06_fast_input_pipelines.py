@@ -51,7 +51,7 @@ import numpy as np
 import tensorflow as tf
 
 from helpers import augment, bench, datasets, feeders, imagefolders, measured, models, readers, recipes, workloads
-from helpers.taught import cifar_pipeline
+from helpers.taught import basic_ops, cifar_pipeline
 
 # %% [markdown]
 # ## Why: the model must never wait for data
@@ -83,7 +83,7 @@ from helpers.taught import cifar_pipeline
 # own prefetching off. So under `fit` every method overlaps with training, but Python code still holds the GIL while
 # it runs, and so does the Python part of each step.
 #
-# Every method applies the **same** augmentation to the same data: the fused affine (`helpers.augment.random_affine`,
+# Every method applies the **same** augmentation to the same data: the fused affine (lesson 1's `random_affine`,
 # one resampling), or the matching `ImageDataGenerator` arguments for the legacy method. Only the plumbing differs.
 
 # %% [markdown]
@@ -411,7 +411,7 @@ measured.show(measured.markdown_table(table, [
 (x_small, y_small), _ = readers.load_cifar10(256)
 on_device = models.AugmentInTrainStep(
     models.cifar_cnn(),
-    augment=lambda x, y, seed: (augment.random_affine(x, seed=seed, rotation=20, shift=0.2, zoom=0.2), y),
+    augment=lambda x, y, seed: (basic_ops.random_affine(x, seed=seed, rotation=20, shift=0.2, zoom=0.2), y),
     preprocess=cifar_pipeline.scale, seed=0)
 on_device.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 history = on_device.fit(x_small, y_small.astype("int32"), batch_size=64, epochs=1, verbose=0)

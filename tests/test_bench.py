@@ -156,7 +156,7 @@ def test_fit_wait_times_fit_itself_against_batches_held_in_memory():
         assert r["fit_step_seconds"] == round(float(np.median(r["runs_seconds"])), 4)
         assert 0 <= r["fit_input_wait_fraction"] < 1 and r["steps"] == 1
         expected = max(0.0, 1 - r["in_memory_step_seconds"] / r["fit_step_seconds"])
-        assert abs(r["fit_input_wait_fraction"] - expected) < 1e-3
+        assert abs(r["fit_input_wait_fraction"] - expected) < 0.02  # from the rounded seconds
     held = list(input_knobs.held_in_memory(feeders.tf_data_batches(w, 0), 2).as_numpy_iterator())
     fresh = list(feeders.tf_data_batches(w, 0).take(2).as_numpy_iterator())
     for (xh, yh), (xf, yf) in zip(held, fresh):  # the reference trains on the pipeline's own first batches
