@@ -50,7 +50,7 @@ print(config.banner("6 · Fast input pipelines"))
 import numpy as np
 import tensorflow as tf
 
-from helpers import augment, bench, datasets, feeders, imagefolders, measured, models, readers, recipes, workloads
+from helpers import bench, datasets, feeders, imagefolders, measured, models, readers, recipes, workloads
 from helpers.taught import basic_ops, cifar_pipeline
 
 # %% [markdown]
