@@ -15,13 +15,12 @@
 # - decide where augmentation should run: the CPU pipeline or the accelerator;
 # - write a `tf.data` pipeline with every knob spelled out: `num_parallel_calls`, `prefetch`, where the `cache`
 #   goes, `deterministic`;
-# - say what `fit` does with a Python generator or a `PyDataset`, and what the benchmark's input wait measures.
+# - measure what `fit` itself waits for, with its own prefetching, and tell it from the benchmark's input wait.
 #
 # Everything here runs on one machine. Lesson 8 takes the input pipeline and the training to several.
 #
-# **Runtime.** Quick mode: about 25 s on a 2-core CPU (the benchmark on one small workload, one timed pass
-# each). Full mode: not measured as a whole; most of it is the benchmark, which takes about 10 minutes on the same
-# CPU (`make bench` runs it from a terminal).
+# **Runtime.** Quick mode: about 25 s on a 2-core CPU (one small workload, one timed pass each). Full mode: not
+# measured as a whole; the benchmark and the `fit` measurement take about 10 minutes each on the same CPU.
 
 # %%
 # On Google Colab only: get the course, install its helpers, fetch this lesson's data. Elsewhere: nothing.
@@ -74,14 +73,12 @@ from helpers.taught import basic_ops, cifar_pipeline
 # | `tf_data` | TensorFlow's C++ thread pool, overlapped with the step | - | `tf.data` with `map(num_parallel_calls)` + `prefetch` |
 # | `in_model` | inside the compiled training step (on the GPU if there is one) | - | preprocessing layers in the model, or a custom `train_step` |
 #
-# **What `fit` does with Python input.** Keras 3.15 wraps a Python generator in
-# `tf.data.Dataset.from_generator(...).prefetch(tf.data.AUTOTUNE)`
-# (`keras/src/trainers/data_adapters/generator_data_adapter.py`), and a `PyDataset` with one worker the same way
-# (`py_dataset_adapter.py`): a tf.data thread calls your Python code while the step runs, so batch k+1 is made
-# during step k. A `PyDataset` with `workers > 1` (or `use_multiprocessing=True`) gets an `OrderedEnqueuer`
-# instead: a pool of threads or processes fills a queue of `max_queue_size` batches, and Keras switches tf.data's
-# own prefetching off. So under `fit` every method overlaps with training, but Python code still holds the GIL while
-# it runs, and so does the Python part of each step.
+# **What `fit` does with Python input.** Keras 3.15 wraps a Python generator, and a `PyDataset` with one worker,
+# in `tf.data.Dataset.from_generator(...).prefetch(tf.data.AUTOTUNE)` (`keras/src/trainers/data_adapters/`
+# `generator_data_adapter.py`, `py_dataset_adapter.py`): a tf.data thread calls your Python code while the step
+# runs. A `PyDataset` with `workers > 1` gets an `OrderedEnqueuer` instead: a pool of threads (or processes) fills a
+# queue of `max_queue_size` batches. So under `fit` every method overlaps with training, but Python code holds the
+# GIL while it runs, and so does the Python part of each step.
 #
 # Every method applies the **same** augmentation to the same data: the fused affine (lesson 1's `random_affine`,
 # one resampling), or the matching `ImageDataGenerator` arguments for the legacy method. Only the plumbing differs.
@@ -127,16 +124,11 @@ measured.show(measured.markdown_table(full, [
 # ### What the full-mode measurements say
 #
 # The "measured" columns come from `python -m helpers.bench` in full mode on a 2-core CPU with no GPU
-# (`notebooks/measured/bench.json`, which says which data, passes and steps). **Step** is the whole wall time of one
-# step of the benchmark's loop, the wait included, so batch size / step is the training speed. Your columns come from the cell
-# above; in quick mode only the small flowers workload runs, at 96 px, with four methods and passes of 64 images,
-# so thread start-up dominates the multi-thread rows: your numbers only prove the code runs. A second full run a
-# few minutes apart agreed within about 10%: treat smaller differences as noise.
-#
-# Three rows are not ways this course has fed a model so far: `albumentations` (the same recipe through that
-# library), `tf_data_files` (the `tf_data` augmentation, but each image read and decoded from its file every time,
-# as a remote input worker must) and `tf_data_service` (that file pipeline run by tf.data service processes).
-# albumentations comes up below; the other two are lesson 8's subject.
+# (`notebooks/measured/bench.json` says which data, passes and steps). **Step** is the whole wall time of one step
+# of the benchmark's loop, the wait included. Your columns come from the cell above; in quick mode (96 px, four
+# methods, passes of 64 images) thread start-up dominates, so they only prove the code runs. A second full run
+# agreed within about 10%: treat smaller differences as noise. Three rows are new: `albumentations` (below), and
+# `tf_data_files` and `tf_data_service` (each image read from its file every time; lesson 8's subject).
 
 # %%
 by = {(r["workload"], r["method"], r["workers"]): r for r in full}
@@ -150,26 +142,25 @@ for workload in ("cifar_32px", "flowers_224px", "membrane_512px_pairs"):
 #   `ImageDataGenerator`: SciPy warps each image and channel in one Python thread, inside `next()`.
 # - **Most of the gain is the fused op, not the framework.** The Python generator and the PyDataset call the
 #   same compiled graph as `tf.data`. At 224 px the generator and the 1-thread PyDataset deliver 81% and 88% of its
-#   images/s; on CIFAR's small images and the membrane pairs, Python overhead per batch leaves them further behind.
-#   In the benchmark's loop they make each batch inside `next()`, so their whole time shows up as input wait (a
-#   third of each step at 224 px, against 1% for `tf.data`, whose threads have the batch ready).
-# - **More PyDataset threads are not free.** On 2 cores, 2 threads beat 1 on CIFAR, where each batch is small and
-#   the threads overlap Python overhead; they *lose* at 224 px and on the membrane crops, where each batch is
-#   already one multithreaded TensorFlow call and extra threads only compete for the cores. Their input-wait
-#   *share* still falls, because the step itself gets longer: judge by the step time, not by the share alone.
+#   images/s; on CIFAR and the membrane pairs, Python overhead per batch leaves them further behind. In the loop
+#   they make each batch inside `next()`, so it all shows up as input wait (a third of each step at 224 px,
+#   against 1% for `tf.data`, whose threads have the batch ready).
+# - **More PyDataset threads are not free.** On 2 cores, 2 threads deliver more images/s than 1 on CIFAR, where
+#   each batch is small and the threads overlap Python overhead, and fewer at 224 px and on the membrane crops,
+#   where each batch is already one multithreaded TensorFlow call. In the training loop the verdict differs: the
+#   step is shorter with 2 threads on CIFAR and the membranes, longer at 224 px. Judge by the step time.
 # - **`in_model`** does the same work as `tf_data`, but in the training step: its throughput counts one batch at a
 #   time with no overlap. Its step is no longer than `tf_data`'s here, because `tf_data`'s threads slow the step by
 #   about as much as the augmentation costs inside it: on 2 cores, every thread takes from the same budget.
-# - albumentations comes next; `tf_data_files` and `tf_data_service` are lesson 8's subject.
 
 # %% [markdown]
 # ### What `fit` itself waits for
 #
 # `fit` prefetches, so the loop above overstates what a Python method costs under `fit`. To measure `fit` itself,
 # time its steps with a callback and compare two runs on the same model: one fed by the method, one fed the same
-# kind of batch already **held in memory**, which costs nothing to hand out. What the step time grows by is the
-# wait that `fit`'s prefetching did not hide. On the TensorFlow backend Keras calls a callback in the training
-# thread right after each step.
+# kind of batch already **held in memory**, which costs nothing to hand out. What the step time grows by is what
+# `fit`'s prefetching did not hide: waiting for the batch, and, on a CPU, the cores the pipeline takes from the
+# step. On the TensorFlow backend Keras calls a callback in the training thread right after each step.
 
 # %%
 #@save
@@ -216,8 +207,20 @@ for r in fit_full:
     r["your_fit_wait"] = 100 * own["fit_input_wait_fraction"] if own else None
 measured.show(measured.markdown_table(fit_full, [
     ("workload", "workload", ""), ("method", "label", ""), ("wait in the benchmark's loop %", "loop_wait", ".1f"),
-    ("wait under fit %", "fit_wait", ".1f"), ("fit step (s)", "fit_step_seconds", ".3f"),
-    ("in memory (s)", "in_memory_step_seconds", ".3f"), ("your wait under fit %", "your_fit_wait", ".1f")]));
+    ("step lost under fit %", "fit_wait", ".1f"), ("fit step (s)", "fit_step_seconds", ".3f"),
+    ("in memory (s)", "in_memory_step_seconds", ".3f"), ("yours, under fit %", "your_fit_wait", ".1f")]));
+
+# %% [markdown]
+# Measured with `python -m helpers.bench --fit` on the same workloads (`notebooks/measured/fit_wait.json`: three
+# rounds, medians; runs of one method still spread by about 10%). Your column is the quick run above.
+#
+# - **`fit` hides the loop's differences, not the work.** At 224 px the generator, both PyDatasets and `tf.data`
+#   all lose 36-43% of `fit`'s step, where the loop showed 34% against 1%. Prefetching overlaps the batch with the
+#   step, but on 2 cores both need the same cores: what remains is the cost of the augmentation itself, whoever
+#   runs it. `ImageDataGenerator` loses three quarters: its SciPy warps take longer than the step.
+# - **A long step hides a light pipeline.** The U-Net's half-second step on 4 crops loses 1.5% with `tf.data` and
+#   2% with the 1-thread PyDataset; CIFAR's small batches lose 9-21%.
+# - With a GPU running the step, the CPU is free for the pipeline, and the first table's images/s decides.
 
 # %% [markdown]
 # ### Against the library most people pick: albumentations
@@ -258,8 +261,8 @@ for workload in ("flowers_224px", "membrane_512px_pairs"):
 # Read images/s, input wait and the step together:
 #
 # - **As an augmenter, albumentations wins.** With one thread it produces about twice the images/s of `tf.data` at
-#   224 px, and about as many on the membrane pairs. OpenCV warps uint8 pixels in a tight C++ loop; the course's
-#   op converts to float32 and back and uses TensorFlow's general projective-transform kernel.
+#   224 px, and about as many on the membrane pairs: OpenCV warps uint8 pixels in a tight C++ loop, where the
+#   course's op goes through float32 and TensorFlow's general projective-transform kernel.
 # - **Its input wait is higher, yet its steps are shorter.** At 224 px, a sixth of each step waits for
 #   albumentations with one thread, against 1% for `tf.data`, but the whole step takes 75 ms against 100. With one
 #   thread the benchmark's loop makes each batch inside `next()`, so all of its augmentation is wait. With two, the
@@ -271,9 +274,8 @@ for workload in ("flowers_224px", "membrane_512px_pairs"):
 #   own threads, and there are only 2 cores.
 #
 # So the course's fused op is not the fastest augmenter on a CPU; its strengths are one resampling, explicit seeds,
-# and the same op in `tf.data`, a training step or a tf.data service. With a GPU running the step, the pipeline's
-# own images/s decides, which again favours albumentations at 224 px on 2 cores; with many cores, `tf.data`'s
-# parallel map scales without the GIL. Measure your machine with `make bench`.
+# and the same op in `tf.data`, a training step or a tf.data service. With many cores, `tf.data`'s parallel map
+# scales without the GIL. Measure your machine with `make bench`.
 
 # %% [markdown]
 # ## The `tf.data` knobs, one at a time
@@ -282,8 +284,8 @@ for workload in ("flowers_224px", "membrane_512px_pairs"):
 #
 # - **`map(f, num_parallel_calls=tf.data.AUTOTUNE)`** runs `f` on several elements at once on TensorFlow's
 #   thread pool. AUTOTUNE picks the parallelism from the CPU budget.
-# - **`prefetch(tf.data.AUTOTUNE)`** at the end keeps a few batches ready, so producing batch k+1 overlaps
-#   with training on batch k. It only helps when something consumes the batches, which is the training step.
+# - **`prefetch(tf.data.AUTOTUNE)`** at the end keeps a few batches ready in a background thread, so producing
+#   batch k+1 overlaps with whatever handles batch k: the training step, or the batching stage itself.
 # - **`cache()`** keeps elements in memory (or in a file) after their first pass. Put it **after decoding and
 #   before any random augmentation**. After augmentation, it freezes epoch 1's random draws, and every epoch
 #   replays them.
@@ -291,14 +293,13 @@ for workload in ("flowers_224px", "membrane_512px_pairs"):
 #   ready first, instead of holding it back to keep the order. It is a little faster; the order then varies
 #   between runs, which breaks bit-for-bit reproducibility of the batch order.
 #
-# TensorFlow 2 also applies some of these on its own: it parallelises a stateless `map` and injects a
-# `prefetch`. The pipeline below turns these automatic rewrites off (`tf.data.Options`), so that each knob is
-# measured on its own; the last variant turns them back on. Every knob is an argument:
+# TensorFlow 2 also parallelises a stateless `map` and injects a `prefetch` on its own. The pipeline below turns
+# these automatic rewrites off (`tf.data.Options`) so that each knob is measured alone; the last variant turns
+# them back on. Every knob is an argument.
 #
 # We read the flower photos **from disk** (decode, resize, augment per image), and measure two rates: the
 # pipeline alone, and the pipeline feeding a **simulated accelerator** that needs 40 ms per batch of 32 (800
-# images/s) without using the CPU, as a GPU would. A real CPU training step would use the same two cores as
-# the pipeline, which hides the effect of the knobs; the simulated step shows what a GPU would see.
+# images/s) without using the CPU, as a GPU would (a CPU step would take the pipeline's cores, as `fit` showed).
 
 # %%
 #@save
@@ -358,13 +359,15 @@ measured.show(measured.markdown_table(table, [
 # %% [markdown]
 # - **Parallel map** gives about a third more here; with 2 cores there is not much more to take. On an 8-core
 #   machine the gain is larger.
-# - **Prefetch** adds a few per cent when a consumer is running. Without it, the sequential pipeline's time and the
-#   device's 40 ms per batch simply add up.
+# - **Prefetch** adds about 15% to the pipeline alone and 10% feeding the device: the batching stage and the
+#   consumer no longer wait for each other.
 # - **Caching the decoded images** about doubles the rate. Decoding a JPEG and resizing it is the most expensive
 #   step, and it is the same every epoch. Only the random augmentation needs to run again.
 # - **Non-deterministic order** adds a little, within the noise of a single run.
 # - **The wrong cache** looks like the fastest pipeline in the table. It is not augmentation at all: every pass 2
-#   image is byte-identical to a pass 1 image.
+#   image is byte-identical to a pass 1 image. A cache needs a finite input, so this variant also counts its seeds
+#   within a pass, and with stateless seeds that alone would replay pass 1's draws: count seeds over the whole
+#   stream, after `repeat`, as the other variants do, and cache before the random `map`.
 # - TensorFlow's automatic rewrites recover the parallel-map speed without being asked. Writing the knobs out still
 #   documents the intent, and it keeps the speed when a `map` is not stateless.
 
@@ -374,14 +377,12 @@ measured.show(measured.markdown_table(table, [
 # The flower post lists `fit_generator`'s speed knobs: `max_queue_size` (10), `workers` (1) and
 # `use_multiprocessing`. Three things changed, and one mistake is easy to make:
 #
-# 1. **`fit_generator` is gone.** `fit` takes a generator, but it accepts no `workers` for it: Keras 3.15 wraps
-#    it in `from_generator(...).prefetch(tf.data.AUTOTUNE)` (`generator_data_adapter.py`), so one tf.data thread
-#    calls it ahead of the step, and only one: a generator cannot be called from two threads at once. The knobs moved to
-#    `keras.utils.PyDataset(workers=..., use_multiprocessing=..., max_queue_size=...)` (lesson 3 wrote one). A PyDataset indexes
-#    batches (`__getitem__(i)`), so parallel workers cannot step on each other the way threads sharing one
-#    generator did.
-# 2. **More workers is not faster by default.** It depends on where the work runs. Measured above: 2 threads
-#    won on CIFAR and lost at 224 px and on the membranes.
+# 1. **`fit_generator` is gone.** `fit` takes a generator but no `workers` for it: one tf.data thread calls it
+#    ahead of the step (above), and only one, since a generator cannot be called from two threads at once. The
+#    knobs moved to `keras.utils.PyDataset(workers=..., use_multiprocessing=..., max_queue_size=...)` (lesson 3
+#    wrote one), which indexes batches (`__getitem__(i)`), so parallel workers cannot step on each other.
+# 2. **More workers is not faster by default.** It depends on where the work runs. Measured above: by step time,
+#    2 threads won on CIFAR and the membranes and lost at 224 px.
 # 3. **Workers and global random state do not mix.** Lesson 5 measured it: two `ImageDataGenerator`s stay
 #    aligned only because each batch reseeds NumPy's global RNG. One extra draw from another thread left
 #    20% of mask pixels misaligned. The course's pipelines derive every batch's seed from (seed, batch index),
@@ -393,19 +394,14 @@ measured.show(measured.markdown_table(table, [
 # ## Where should augmentation run?
 #
 # - **In the `tf.data` pipeline (CPU)**: it overlaps with training, keeps the model clean for export, and works
-#   for any model. It is the default choice, and the fastest of the course's own methods here.
-# - **Inside the model (accelerator)**: Keras preprocessing layers placed in the model, or a custom
-#   `train_step`, run augmentation on the GPU as part of the step. Choose it when the CPU is the bottleneck,
-#   which happens with a fast GPU, few CPU cores, or large images. The GPU is much faster at warping images,
-#   at the price of a slightly longer step.
-# - Layers inside the model see only the **inputs**. A segmentation mask is a target, so paired augmentation
-#   must happen either in the pipeline or in the training step.
-#   `helpers.models.AugmentInTrainStep` does the latter: it wraps a model and augments (image, mask) batches
-#   in the compiled step, with a seed derived from the optimizer step. That is the `in_model` row of the
-#   membrane workload.
-#
-# Here it is on a few CIFAR images. The wrapped model trains on raw uint8 batches. At inference it only
-# rescales them.
+#   for any model. It is the default choice.
+# - **Inside the model (accelerator)**: Keras preprocessing layers in the model, or a custom `train_step`, run
+#   augmentation on the GPU as part of the step. Choose it when the CPU cannot keep up: a fast GPU, few CPU cores,
+#   or large images.
+# - Layers inside the model see only the **inputs**, and a segmentation mask is a target, so paired augmentation
+#   happens in the pipeline or in the training step. `helpers.models.AugmentInTrainStep` does the latter (the
+#   `in_model` rows): it augments each batch in the compiled step, with a seed derived from the optimizer step.
+#   Here it is on a few CIFAR images; at inference it only rescales them.
 
 # %%
 (x_small, y_small), _ = readers.load_cifar10(256)
@@ -430,9 +426,9 @@ print(f"1 epoch on {len(x_small)} raw uint8 images: loss {history.history['loss'
 # 4. Train the lesson-5 U-Net with `models.AugmentInTrainStep` and paired augmentation in the step, instead of in
 #    the pipeline. Compare the step time, and check with lesson 5's synthetic pair that image and mask are still
 #    aligned.
-# 5. Train lesson 3's CNN with `fit` for one epoch fed by lesson 3's Python generator, then by its `tf.data`
-#    pipeline, and time the epochs (`metrics.EpochTimer`). How much of the input wait that the benchmark's loop
-#    measured does `fit`'s prefetch hide? What stops it from hiding all of it?
+# 5. **A faster step.** Rerun `bench.fit_wait` on the flowers workload with a much smaller model (give
+#    `dataclasses.replace(workload, build_model=...)` a model of one `Conv2D(8, 3)` and a pooling head). Which
+#    methods' wait under `fit` grows, which stays put, and why?
 #
 # ## Summary
 #
@@ -442,13 +438,13 @@ print(f"1 epoch on {len(x_small)} raw uint8 images: loss {history.history['loss'
 # - Most of the speed comes from doing augmentation as one compiled op. Most of the remaining input wait
 #   disappears with `tf.data`'s overlap (parallel map and prefetch).
 # - `cache()` the decoded images, **before** the random map. After it, augmentation is frozen.
-# - `fit` prefetches a Python generator or a 1-worker PyDataset itself (`from_generator` + `prefetch`); PyDataset
-#   workers replace `fit_generator(workers=...)`. More threads can be slower, so measure. Per-batch seeds keep the
-#   results independent of the worker count.
-# - The benchmark's input wait comes from its own `next()` + `train_on_batch` loop, without `fit`'s prefetch.
+# - `fit` prefetches a Python generator or a 1-worker PyDataset itself; PyDataset workers replace
+#   `fit_generator(workers=...)`. More threads can be slower, so measure. Per-batch seeds keep the results
+#   independent of the worker count.
+# - The benchmark's loop has no prefetch; `fit` has. Measure `fit` by its step time against batches held in
+#   memory.
 # - Augment in the pipeline by default. Move it into the model or the training step when the CPU cannot keep
 #   up with the accelerator. Paired masks need the pipeline or the training step, not a layer inside the model.
-# - albumentations augments about twice as fast as the fused op on this CPU at 224 px, and its training steps are
-#   shorter, although more of each step waits for input. Judge a pipeline by the step time and the input wait
-#   together, on your own machine.
+# - albumentations augments about twice as fast as the fused op on this CPU at 224 px. Judge a pipeline by the
+#   step time and the input wait together, on your own machine.
 # - When one machine is not enough, lesson 8 spreads the training and the input pipeline over several.
