@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -104,11 +105,30 @@ def release(names: list[str] | None = None, course: Course | None = None) -> lis
     return released
 
 
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # a student or assignment id: one plain folder name
+
+
+def checked_name(kind: str, value: str) -> str:
+    """``value`` if it is a plain folder name (letters, digits, ``_``, ``.``, ``-``; no path, no ``..``), else
+    ValueError: ids become folders under ``outputs/submitted/``, and one such folder is replaced on submit."""
+    if not isinstance(value, str) or not NAME.fullmatch(value) or ".." in value:
+        raise ValueError(f"{kind} {value!r} is not a plain name: use letters, digits, '_', '.' and '-' "
+                         "(at most 64, starting with a letter or digit), with no '/' or '..'")
+    return value
+
+
 def submit(student: str, notebooks: dict[str, list[Path]], course: Course | None = None) -> None:
     """Place notebooks as ``student``'s submission of each assignment (``{assignment: [notebook, ...]}``),
-    replacing an earlier one, the way a teacher's collection step leaves them."""
+    replacing an earlier one, the way a teacher's collection step leaves them. Student and assignment ids must be
+    plain names (``checked_name``) and each assignment one of the course's; nothing is touched otherwise."""
+    course = course or Course()
+    known = set(assignments(course))
+    checked_name("student", student)
+    for name in notebooks:
+        if checked_name("assignment", name) not in known:
+            raise ValueError(f"unknown assignment {name!r}; the course has {sorted(known)}")
     for name, files in notebooks.items():
-        folder = (course or Course()).submitted / student / name
+        folder = course.submitted / student / name
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         for path in files:

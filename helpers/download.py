@@ -59,6 +59,13 @@ def verify(path: Path, expected: str, algorithm: str, *, source: str) -> None:
         )
 
 
+def _umask() -> int:
+    """The process's file-creation mask (read by setting it and putting it back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def temporary_sibling(target: Path, *, directory: bool = False) -> Iterator[Path]:
     """A temporary file or folder next to ``target`` (same file system, so a rename
@@ -71,6 +78,9 @@ def temporary_sibling(target: Path, *, directory: bool = False) -> Iterator[Path
         fd, name = tempfile.mkstemp(prefix=prefix, dir=target.parent)
         os.close(fd)
         tmp = Path(name)
+    # mkdtemp and mkstemp make private (700 / 600) entries, and the mode survives the rename: give the result the
+    # mode any new folder or file gets (the umask's), so a data folder a class shares stays readable to all.
+    os.chmod(tmp, (0o777 if directory else 0o666) & ~_umask())
     try:
         yield tmp
     finally:

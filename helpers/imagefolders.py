@@ -46,7 +46,9 @@ class ScanReport:
         for path, reason in self.skipped:
             lines.append(f"  SKIPPED {path}: {reason}")
         for name in self.empty_classes:
-            lines.append(f"  EMPTY class folder '{name}': left out of class_names, so no label refers to it")
+            where = (f"label {self.class_names.index(name)} has no images" if name in self.class_names
+                     else "left out of class_names, so no label refers to it")
+            lines.append(f"  EMPTY class folder '{name}': {where}")
         return "\n".join(lines)
 
 
@@ -109,9 +111,11 @@ def _entries(folder: Path, report: ScanReport) -> list[Path]:
 def scan(root: Path, *, class_names: list[str] | None = None, max_pixels: int = MAX_PIXELS) -> ScanReport:
     """Open every file under ``root/<class>/`` once and sort it into usable, converted or skipped.
 
-    ``class_names`` (default: the sub-folders, sorted) fixes the label order. An empty class
-    folder is reported and left out of ``class_names``. Images over ``max_pixels`` are skipped
-    before they are decoded. Raises EmptyFolderError if nothing usable remains.
+    ``class_names`` (default: the sub-folders, sorted) fixes the label order: label i is
+    ``class_names[i]``. A class folder with no usable image is reported in ``empty_classes``; when
+    you gave ``class_names`` it keeps its place (and its label) in them, so the other labels never
+    shift; when the names were read from the folders it is left out. Images over ``max_pixels`` are
+    skipped before they are decoded. Raises EmptyFolderError if nothing usable remains.
     """
     root = Path(root)
     if not root.is_dir():
@@ -122,7 +126,8 @@ def scan(root: Path, *, class_names: list[str] | None = None, max_pixels: int = 
     for name in names:
         if not (root / name).is_dir():
             raise EmptyFolderError(f"class folder {root / name} does not exist")
-    report = ScanReport(root=root, class_names=[])
+    given = class_names is not None
+    report = ScanReport(root=root, class_names=list(names) if given else [])
     for name in names:
         usable = []
         for path in _entries(root / name, report):
@@ -137,9 +142,10 @@ def scan(root: Path, *, class_names: list[str] | None = None, max_pixels: int = 
         if not usable:
             report.empty_classes.append(name)
             continue
-        report.class_names.append(name)
+        if not given:
+            report.class_names.append(name)
         report.paths += usable
-        report.labels += [len(report.class_names) - 1] * len(usable)
+        report.labels += [report.class_names.index(name)] * len(usable)
     if not report.paths:
         raise EmptyFolderError(f"no readable image under {root}\n{report.summary()}")
     return report

@@ -18,6 +18,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import keras
@@ -137,37 +138,63 @@ def worker_fit(x: np.ndarray, y: np.ndarray, *, steps: int, per_worker_batch: in
 
 
 def multi_worker(workers: int = 2, *, steps: int = 5, images: int = 512, local_bn: bool = False,
-                 timeout: float = 300.0) -> list[dict]:
+                 timeout: float = 300.0, command: list[str] | None = None) -> list[dict]:
     """Start ``workers`` processes on 127.0.0.1 (free ports, one ``TF_CONFIG`` each), let them train
-    together, and return their JSON results. Every process is killed if one fails or time runs out.
-    Raises RuntimeError with the failing worker's output."""
-    from helpers.service import free_port
+    together, and return their JSON results. Every process is killed if one fails or time runs out, and each
+    dies with this process (``service.die_with_parent``). Raises RuntimeError naming the worker that failed
+    FIRST (the others then fail at the next collective) and how it ended, with its output. ``command``: the
+    worker command line (default: this module's ``--as-worker``), for tests."""
+    from helpers.service import child_env, free_port
 
     cluster = [f"127.0.0.1:{free_port()}" for _ in range(workers)]
-    processes = []
+    command = command or ([sys.executable, "-m", "helpers.scaling", "--as-worker", "--steps", str(steps),
+                           "--images", str(images)] + (["--local-bn"] if local_bn else []))
+    processes, outputs, ended = [], {}, []  # ended: worker indices in the order they exited
+    readers_, failed, lock = [], [], threading.Lock()
+
+    def collect(index: int, process: subprocess.Popen) -> None:
+        outputs[index] = process.communicate()
+        with lock:
+            ended.append(index)
+
     try:
         for index in range(workers):
-            env = {**os.environ, "TF_CONFIG": tf_config(cluster, index), "TF_CPP_MIN_LOG_LEVEL": "2",
-                   "CUDA_VISIBLE_DEVICES": ""}
-            processes.append(subprocess.Popen(
-                [sys.executable, "-m", "helpers.scaling", "--as-worker", "--steps", str(steps), "--images", str(images)]
-                + (["--local-bn"] if local_bn else []),
-                cwd=config.REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                start_new_session=True))
+            env = child_env(TF_CONFIG=tf_config(cluster, index), TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
+            processes.append(subprocess.Popen(command, cwd=config.REPO_ROOT, env=env, stdout=subprocess.PIPE,
+                                              stderr=subprocess.PIPE, text=True, start_new_session=True))
+        readers_ = [threading.Thread(target=collect, args=(i, p), daemon=True) for i, p in enumerate(processes)]
+        for thread in readers_:
+            thread.start()
         deadline = time.monotonic() + timeout
-        outputs = [p.communicate(timeout=max(1.0, deadline - time.monotonic())) for p in processes]
-    except subprocess.TimeoutExpired:
-        raise RuntimeError(f"the {workers} workers did not finish within {timeout:.0f} s") from None
+        for thread in readers_:
+            thread.join(max(0.0, deadline - time.monotonic()))
+            with lock:
+                failed = [i for i in ended if processes[i].returncode != 0]
+            if failed:
+                break  # one worker failed: the others would wait for it at the next collective
+        if len(ended) < workers and not failed:
+            raise RuntimeError(f"the {workers} workers did not finish within {timeout:.0f} s")
     finally:
         for p in processes:
             if p.poll() is None:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
+    for thread in readers_:
+        thread.join(5)
+    if failed:
+        first = failed[0]
+        code = processes[first].returncode
+        how = (f"was killed by {signal.Signals(-code).name}" if code < 0 else f"failed (exit {code})")
+        later = [i for i in ended if i != first and processes[i].returncode != 0]
+        after = f"; then worker {', '.join(map(str, later))} failed too" if later else ""
+        err = outputs.get(first, ("", ""))[1]
+        raise RuntimeError(f"worker {first} {how} first{after}:\n{err[-6000:]}")
     results = []
-    for index, (p, (out, err)) in enumerate(zip(processes, outputs)):
+    for index in range(workers):
+        out, err = outputs[index]
         lines = [line for line in out.splitlines() if line.startswith("{")]
-        if p.returncode != 0 or not lines:
-            raise RuntimeError(f"worker {index} failed (exit {p.returncode}):\n{err[-6000:]}")
+        if not lines:
+            raise RuntimeError(f"worker {index} printed no result:\n{err[-6000:]}")
         results.append(json.loads(lines[-1]))
     return results
 
@@ -184,6 +211,9 @@ def main(argv=None) -> None:
     parser.add_argument("--as-worker", action="store_true", help=argparse.SUPPRESS)  # set by --workers
     args = parser.parse_args(argv)
     if args.as_worker:
+        from helpers.service import die_with_parent
+
+        die_with_parent()
         (x, y), _ = readers.load_cifar10(args.images)
         print(json.dumps(worker_fit(x, y.astype("int32"), steps=args.steps, synchronized_bn=not args.local_bn)),
               flush=True)

@@ -24,6 +24,30 @@ import time
 
 from helpers.config import REPO_ROOT
 
+PARENT_ENV = "COURSE_PARENT_PID"  # set by the course for the server and worker processes it starts
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment for a server or worker process this process starts: ours, plus our pid, so that the child
+    can tie its life to ours (``die_with_parent``)."""
+    return {**os.environ, PARENT_ENV: str(os.getpid()), **extra}
+
+
+def die_with_parent() -> None:
+    """Called first thing in a process the course started: on Linux, ask the kernel to SIGKILL this process when
+    its parent dies (``prctl(PR_SET_PDEATHSIG)``), whatever ends the parent, and exit at once if it is already
+    gone. A server or worker left behind would keep its port and its cores. Elsewhere, and when this process was
+    not started by the course, it does nothing."""
+    parent = os.environ.get(PARENT_ENV)
+    if not parent or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != int(parent):  # the parent died before the request was in place
+        os._exit(1)
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
@@ -64,7 +88,7 @@ class LocalService:
         return f"grpc://localhost:{self.port}"
 
     def _start(self, *args: str) -> subprocess.Popen:
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
+        env = child_env(TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
         process = subprocess.Popen([sys.executable, "-m", "helpers.service", *args], cwd=REPO_ROOT, env=env,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                    start_new_session=True)
@@ -109,6 +133,7 @@ def main(argv=None) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--dispatcher", default=None, help="host:port of the dispatcher (workers only)")
     args = parser.parse_args(argv)
+    die_with_parent()
     import tensorflow as tf
 
     service = tf.data.experimental.service

@@ -153,7 +153,7 @@ def test_fit_wait_times_fit_itself_against_batches_held_in_memory():
         ("imagedatagenerator", None), ("python_generator", None), ("pydataset", 1), ("pydataset", 2), ("tf_data", None)]
     for r in rows:
         assert len(r["runs_seconds"]) == 2 and len(r["in_memory_runs_seconds"]) == 4  # each round: before and after
-        assert r["fit_step_seconds"] == round(float(np.median(r["runs_seconds"])), 4)
+        assert abs(r["fit_step_seconds"] - float(np.median(r["runs_seconds"]))) <= 1e-4  # of the rounded runs
         assert 0 <= r["fit_input_wait_fraction"] < 1 and r["steps"] == 1
         expected = max(0.0, 1 - r["in_memory_step_seconds"] / r["fit_step_seconds"])
         assert abs(r["fit_input_wait_fraction"] - expected) < 0.02  # from the rounded seconds
@@ -163,7 +163,7 @@ def test_fit_wait_times_fit_itself_against_batches_held_in_memory():
         np.testing.assert_array_equal(xh, xf)
         np.testing.assert_array_equal(yh, yf)
     clock = input_knobs.StepClock()
-    w.build_model().fit(input_knobs.held_in_memory(feeders.tf_data_batches(w, 0), 2), epochs=1, verbose=0,
+    w.build_model().fit(input_knobs.held_in_memory(feeders.tf_data_batches(w, 0), 2), epochs=1, shuffle=False, verbose=0,
                         callbacks=[clock])
     assert len(clock.times) == 3 and clock.times == sorted(clock.times)  # training start, then each batch's end
     with pytest.raises(ValueError, match="fit_wait measures"):

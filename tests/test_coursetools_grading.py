@@ -3,6 +3,8 @@ tests/teaching/test_grading.py)."""
 
 import json
 
+import pytest
+
 from coursetools import grading
 
 
@@ -33,3 +35,18 @@ def test_leaked_finds_a_solution_line_left_in_the_student_version(tmp_path):
     dirty = _write(tmp_path / "d.ipynb", [_code("  y = tf.image.flip_left_right(x)  ")])
     assert grading.leaked(instructor, clean) == []
     assert grading.leaked(instructor, dirty) == ["y = tf.image.flip_left_right(x)"]
+
+
+def test_submit_refuses_ids_that_are_not_plain_names_and_touches_nothing(tmp_path):
+    course = grading.Course(tmp_path)
+    exercises = course.exercises / "01_basics"
+    exercises.mkdir(parents=True)
+    instructor = _write(exercises / "01_exercises.ipynb", [_code("x = 1")])
+    before = instructor.read_bytes()
+    for student, assignment in [("../../notebooks", "01_basics"), ("ann", "../../notebooks/exercises"),
+                                ("..", "01_basics"), ("ann/bob", "01_basics"), ("", "01_basics"), ("ann", "02_other")]:
+        with pytest.raises(ValueError, match="plain name|unknown assignment"):
+            grading.submit(student, {assignment: [instructor]}, course)
+    assert instructor.read_bytes() == before and not course.submitted.exists()
+    grading.submit("ann.lee-2", {"01_basics": [instructor]}, course)
+    assert (course.submitted / "ann.lee-2" / "01_basics" / "01_exercises.ipynb").read_bytes() == before

@@ -1,3 +1,5 @@
+import os
+import stat
 import subprocess
 import sys
 import tarfile
@@ -12,6 +14,7 @@ from helpers.download import (
     download,
     file_hash,
     safe_extract,
+    temporary_sibling,
 )
 from tests.conftest import listing, make_negative_size_tar, make_realpath_overflow_tar, make_tar, make_zip, sha256
 
@@ -240,3 +243,16 @@ def test_a_malformed_content_length_does_not_reject_a_complete_file(payload, tmp
     source, base = payload
     target = download(base + "badlength/payload.bin", tmp_path / "p.bin", expected_hash=sha256(source), progress=False)
     assert target.read_bytes() == source.read_bytes()
+
+
+@pytest.mark.parametrize("umask, folder_mode, file_mode", [(0o022, 0o755, 0o644), (0o002, 0o775, 0o664)])
+def test_downloads_and_extracted_folders_get_the_umasks_modes_not_private_ones(tmp_path, umask, folder_mode, file_mode):
+    """A class shares one data folder: what a fetch renames into place must be as readable as any new file."""
+    previous = os.umask(umask)
+    try:
+        with temporary_sibling(tmp_path / "data.tgz") as tmp_file:
+            assert stat.S_IMODE(tmp_file.stat().st_mode) == file_mode
+        with temporary_sibling(tmp_path / "flower_photos", directory=True) as tmp_dir:
+            assert stat.S_IMODE(tmp_dir.stat().st_mode) == folder_mode
+    finally:
+        os.umask(previous)

@@ -78,6 +78,15 @@ def test_explicit_class_names_fix_the_order_and_missing_ones_are_errors(junk_fol
         imagefolders.scan(junk_folder, class_names=["lilies"])
 
 
+def test_explicit_class_names_keep_an_empty_class_and_its_label(junk_folder):
+    """The documented contract: given class_names, label i is class_names[i], even when a class has no image."""
+    report = imagefolders.scan(junk_folder, class_names=["sunflowers", "daisy"])
+    assert report.class_names == ["sunflowers", "daisy"] and report.empty_classes == ["sunflowers"]
+    assert set(report.labels) == {1}, "daisy keeps label 1; nothing shifts into the empty class's place"
+    assert report.counts() == {"sunflowers": 0, "daisy": 3}
+    assert "EMPTY class folder 'sunflowers'" in report.summary()
+
+
 def _png_bytes(image) -> bytes:
     import io
 
