@@ -219,7 +219,7 @@ def check_blend_inputs(images, labels, what: str):
 
 
 def _shift(images, dy: int, dx: int):
-    """Shift a batch by whole pixels, reflecting at the border (crop_flip's own kind of view)."""
+    """Shift a batch by whole pixels, mirroring at the border (the edge pixel not repeated)."""
     pad = max(abs(dy), abs(dx))
     if pad == 0:
         return images

@@ -12,7 +12,7 @@
 # - decide whether an augmentation keeps the label true;
 # - say where augmentation should run, and show that it switches off at inference.
 #
-# **Runtime.** Quick mode 17 s, full mode 23 s (the sum of the cells' times on a 2-core
+# **Runtime.** Quick mode 18 s, full mode 23 s (the sum of the cells' times on a 2-core
 # CPU, kernel start-up not included). Nothing is trained; full mode only
 # draws more samples per transform.
 #
@@ -109,7 +109,8 @@ print(f"{'ImageDataGenerator':<18} fill_mode default: {legacy_default!r}")
 # saturation and value of every pixel to powers drawn from [0.25, 4] and keeps the hue; the exponents are drawn
 # *log-uniformly*, so x^0.5 and x^2 are equally likely (raising values in [0, 1] to a power above 1 darkens them,
 # so a uniform draw from [0.25, 4] would darken 80% of the time: P(e > 1) = 3 / 3.75). A **Gaussian blur** with a
-# random σ is two 1-D convolutions; Keras 3.15's `RandomGaussianBlur` accepts σ only up to 1 pixel.
+# random σ is two 1-D convolutions. (Keras 3.15's `RandomGaussianBlur` refuses a single σ above 1, blurs with a
+# 3x3 kernel by default and draws one σ per batch.)
 
 # %%
 #@save
@@ -417,8 +418,7 @@ plots.show_grid([chained[centre][60:160, 100:260], composed[centre][60:160, 100:
 # **random-resized crop**, written below and tried with the post's ranges. It samples the box
 # the way Inception and torchvision do: the area uniformly within its range, the aspect ratio *log*-uniformly (so
 # 1:2 and 2:1 are equally likely; a linear draw from 0.5-2 would give landscape crops two times in three), and the
-# position uniformly over every place the box fits, edges included. (`tf.image.sample_distorted_bounding_box`, the
-# obvious candidate, draws the ratio linearly and never reaches the right and bottom edges, so it is written out.)
+# position uniformly over every place the box fits, edges included.
 
 # %%
 #@save
@@ -553,7 +553,8 @@ for d in range(10):
 #    which helps when the CPU is the bottleneck. It is saved with the model.
 #
 # Either way, augmentation is for **training only**. Keras augmentation layers do this themselves: they transform
-# only when called with `training=True`, which `fit` does and `predict`/`evaluate` do not.
+# unless called with `training=False`, which `predict` and `evaluate` pass. A bare `layer(x)` or `model(x)`, or
+# one inside a `Dataset.map`, does augment: its `training` defaults to True.
 
 # %%
 augmenting_model = keras.Sequential([

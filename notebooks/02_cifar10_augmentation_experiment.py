@@ -132,8 +132,10 @@ def evaluation(x, y, *, batch_size):
 
 # %% [markdown]
 # Because the stream never ends, `fit` needs `steps_per_epoch`: one pass is `ceil(9,000 / 128) = 71` batches.
-# The data are already shuffled, so we pass `shuffle=False` to `fit` (its `shuffle` only applies to arrays).
-# Each arm starts from the same seed, so the plain and augmented arms begin from the same initial weights.
+# The data are already shuffled, so we pass `shuffle=False` to `fit` (for a `tf.data.Dataset` its `shuffle` is
+# ignored anyway). Each arm seeds Keras, then builds the model before its stream, so every arm begins from the same
+# initial weights: an unseeded Keras layer in the stream (the `post_layers` arm has three) draws its own seed from
+# the same random source, and built first it would change the weights.
 
 # %%
 val_stream = evaluation(x_val, y_val, batch_size=BATCH)
@@ -143,8 +145,8 @@ test_stream = evaluation(x_test, y_test, batch_size=BATCH)
 def train_arm(arm, epochs, *, seed=SEED):
     """Train the post's CNN on one arm's stream; returns a row of results and the history."""
     keras.utils.set_random_seed(seed)
+    model = models.cifar_cnn()  # first: the stream's unseeded layers would otherwise draw before the weights
     train = prepare(x_fit, y_fit, batch_size=BATCH, seed=seed, augment=recipes.cifar_arm(arm))
-    model = models.cifar_cnn()
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     history = model.fit(train, steps_per_epoch=math.ceil(len(x_fit) / BATCH), epochs=epochs,
                         validation_data=val_stream, shuffle=False, verbose=VERBOSE)
@@ -435,7 +437,9 @@ measured.show(measured.markdown_table(table, [
 #
 # ## Exercises
 #
-# 1. Add an arm that uses lesson 1's `random_affine(..., interpolation="nearest")` with the post's parameters. Does
+# 1. Add an arm that uses lesson 1's `random_affine(..., interpolation="nearest")` with the post's parameters
+#    (`recipes.CIFAR_ARMS["post_nearest"] = lambda: lambda x, s: random_affine(x, seed=s, rotation=20, shift=0.2,
+#    zoom=0.2, interpolation="nearest")`, then `train_arm("post_nearest", EPOCHS_AUG)`). Does
 #    removing interpolation alone close the gap to `crop_flip`?
 # 2. Train `crop_flip` for 20 epochs instead of 80. How much of its advantage is the longer training?
 # 3. Write the `train_on_batch` loop above with `tf.GradientTape` instead.

@@ -319,7 +319,7 @@ print("misaligned, mask values:", misaligned_fraction(np.round(modern_x * 255), 
 
 # %% [markdown]
 # **(b) Keras 3 augmentation layers on a dict.** Called on `{"images": x, "segmentation_masks": m}`, a Keras 3
-# augmentation layer draws once and transforms both. Since Keras 3.14 masks are resampled nearest-neighbour.
+# augmentation layer draws once and transforms both. In Keras 3.15 masks are resampled nearest-neighbour.
 
 # %%
 pair = {"images": pair_x.astype("float32"), "segmentation_masks": pair_y.astype("float32")}
@@ -457,7 +457,8 @@ plots.learning_curves({"U-Net": history.history}, reference={"U-Net": reference[
 # ## Evaluation on the held-out images
 #
 # The model predicts whole 512x512 validation images; `metrics.segmentation_report` thresholds the probabilities at
-# 0.5 and scores each class. Your run is shown beside the measured full-mode run:
+# 0.5 and scores each class. Your run is shown beside the measured full-mode run, which held out 5 of 25 pairs: with
+# all 30 your validation images differ, so compare the two as runs of the same recipe, not image for image.
 
 # %%
 probs = model.predict(x_val.astype("float32") / 255.0, batch_size=2, verbose=0)
@@ -518,7 +519,7 @@ print("saved", measured.write(config.output_dir("results") / f"membrane_unet_{co
 # 2. Replace `"binary_crossentropy"` by `keras.losses.Dice()` plus binary cross-entropy. What happens to the
 #    membrane IoU? (Dice scores the class the masks mark 1, which is "cell" here: to weigh the thin membranes,
 #    apply it to `1 - y_true` and `1 - y_pred`.)
-# 3. Predict on `data/membrane/test/*.png` (no labels) and look at the predictions. Which structures does the model
+# 3. Predict on the test images, `config.data_dir() / "membrane" / "test"` (no labels), and look at the predictions. Which structures does the model
 #    confuse?
 # 4. Why must the validation split happen before cropping? What would go wrong if validation crops came from training
 #    images?

@@ -19,7 +19,7 @@
 #
 # Everything here runs on one machine. Lesson 8 takes the input pipeline and the training to several.
 #
-# **Runtime.** Quick mode: about 25 s on a 2-core CPU (one small workload, one timed pass each). Full mode: not
+# **Runtime.** Quick mode: about 26 s on a 2-core CPU (one small workload, one timed pass each). Full mode: not
 # measured as a whole; the benchmark and the `fit` measurement take about 10 minutes each on the same CPU.
 
 # %%

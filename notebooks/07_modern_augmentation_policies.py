@@ -14,7 +14,7 @@
 # - avoid five pitfalls: magnitude units (and Keras's policy layers drawing per batch), blends with integer
 #   labels, blends placed before `batch`, label-destroying operations, and augmentation left on at inference.
 #
-# **Runtime.** Quick mode (512 images, 1 epoch per arm, three arms): 29 s (the sum of the cells' times on a 2-core
+# **Runtime.** Quick mode (512 images, 1 epoch per arm, three arms): 30 s (the sum of the cells' times on a 2-core
 # CPU, kernel start-up not included). Full mode trains the three arms for 80 epochs each on 9,000 images, about 14
 # minutes per arm on a 2-core CPU (the table below has each arm's seconds per epoch), about 45 minutes in all. The
 # study behind the measured table is a command-line job of several hours (`python -m helpers.studies policies`).
@@ -501,8 +501,8 @@ for t in table:
 # Look also at how the best arm was found. Its seed 0 (0.7560, the TTA table's plain column) was the best first run
 # of all the arms; its seeds 1 and 2 gave 0.7482 and 0.7459. Part of the lead of a winner picked from many single
 # runs is luck (the *winner's curse*), so give a winner fresh seeds before you believe it. Seeds are not the only
-# noise: this study's own `crop_flip` run (seed 0) scored 0.7392 where lesson 2's seed 0 scored 0.7402; training on
-# a multi-core CPU is not bit-for-bit repeatable, even with the same seed and batches.
+# noise: lesson 2's plain arm, which draws nothing at random, scored 0.6168 and then 0.6100 with the same seed and
+# batches; training on a multi-core CPU is not bit-for-bit repeatable.
 #
 # The dependable gain is at prediction time: flip TTA helped every model in the TTA table, by half a point to 1.3
 # points, for about twice the prediction time; ten views usually add a little more (not for CutMix), for 8 to 20
@@ -538,9 +538,9 @@ print(f"this lesson's RandAugment at M=9: ±{0.9 * policies.MAX_ROTATE:g}°, eit
 
 # %% [markdown]
 # A RandAugment whose rotations reach 180° turns a 6 into a 9 (pitfall 4) and shows CIFAR's ships upside down. A
-# smaller `factor` does not simply make it milder: the posterization sub-layer takes `int(8 * factor)` as the
-# number of bits it **keeps** (at least 1), so a small factor makes posterization *harsher*, and every direction
-# stays one-sided, because a negative factor is refused. For a two-sided, moderate policy from Keras layers, build
+# smaller `factor` does not simply make it milder: each image's posterization keeps a random 1 to `int(8 * factor) - 1`
+# bits (exactly 1 when `int(8 * factor)` is 1 or less), so a small factor makes posterization *harsher*, and every
+# direction but the shear's stays one-sided, because a negative factor is refused. For a two-sided, moderate policy from Keras layers, build
 # your own list of layers with symmetric factors (`RandomRotation(0.08)` is ±29°) and pick among them, or use
 # this lesson's `rand_augment`.
 #
@@ -553,7 +553,7 @@ print(f"this lesson's RandAugment at M=9: ±{0.9 * policies.MAX_ROTATE:g}°, eit
 # module, for this demonstration only):
 
 # %%
-try:  # a private module (checked with Keras 3.14 and 3.15): a newer Keras may have moved it
+try:  # a private module: another Keras version may have moved it
     import keras.src.layers.preprocessing.image_preprocessing.aug_mix as keras_aug_mix
 except ImportError:
     keras_aug_mix = None

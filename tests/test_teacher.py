@@ -121,3 +121,19 @@ def test_the_teachers_material_is_never_released():
               or p.name in {"answer_keys.md", "rubrics.md", "working_times.md", "lecture_outlines.md"}]
     assert not leaked, f"teacher's material inside the released folder: {leaked}"
 
+
+
+def test_teachings_quick_mode_times_are_the_lessons_own():
+    """TEACHING.md's week table quotes each lesson's quick-mode runtime: the one its Runtime line states."""
+    from coursetools.working_times import quick_seconds
+
+    stated = {p.stem: quick_seconds(p.read_text()) for p in sorted((ROOT / "notebooks").glob("0*.py"))}
+    quoted = {}
+    for line in (ROOT / "TEACHING.md").read_text().splitlines():
+        cells = [c.strip() for c in line.split("|")]
+        if len(cells) > 6 and cells[1].isdigit():
+            lessons = re.findall(r"`(0\d_[a-z0-9_]+)`", cells[2])
+            seconds = [int(v) for v in re.findall(r"(\d+) s\b", cells[5])]
+            assert len(lessons) == len(seconds), line
+            quoted.update(zip(lessons, seconds))
+    assert quoted == stated
