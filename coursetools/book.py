@@ -17,9 +17,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from helpers import config, measured
@@ -131,32 +133,62 @@ suppress_warnings = ["mystnb.unknown_mime_type", "myst.header"]
 '''
 
 
+MARKER = ".course-book"  # written into every site this builder makes; a folder without it is never replaced
+
+
+def _check_target(out: Path) -> None:
+    """Refuse ``out`` unless it is absent, empty, or a site this builder made (it holds ``MARKER``)."""
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out} is a file, not a book folder; choose another --out")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
+        raise FileExistsError(f"{out} holds files this builder did not make (no {MARKER} in it): it is left as it "
+                              "is; choose an empty or new folder for --out")
+
+
 def build(out: Path = BOOK, executed_dir: Path = EXECUTED, execute_missing: bool = True) -> Path:
-    """Build the site into ``out`` and return the path of its ``index.html``."""
+    """Build the site into ``out`` and return the path of its ``index.html``.
+
+    The Sphinx project and the site are made in temporary folders beside ``out``; only a complete build replaces
+    ``out``, so a failed build leaves the previous book as it was. ``out`` is replaced only if it is empty or a
+    book this builder made (FileExistsError otherwise, before any work)."""
+    out = Path(out)
+    _check_target(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     mode = config.load_settings().mode
-    staged = out.parent / (out.name + "_src")
-    shutil.rmtree(staged, ignore_errors=True)
-    staged.mkdir(parents=True)
-    names = []
-    for lesson in lessons():
-        copy = reusable(lesson, executed_dir, mode)
-        if copy is None:
-            if not execute_missing:
-                raise FileNotFoundError(
-                    f"no executed {mode}-mode copy of {lesson.name} from this source in {executed_dir}")
-            print(f"executing {lesson.name} ({mode} mode)", flush=True)
-            copy = execute(lesson, executed_dir, mode)
-        else:
-            print(f"reusing {copy}", flush=True)
-        shutil.copy(copy, staged / lesson.name)
-        names.append(lesson.stem)
-    (staged / "measured.md").write_text(measured_page())
-    teaching = config.REPO_ROOT / "TEACHING.md"
-    (staged / "teaching.md").write_text(teaching.read_text() if teaching.exists() else "# Teaching\n")
-    (staged / "index.md").write_text(index_page(names))
-    (staged / "conf.py").write_text(CONF)
-    shutil.rmtree(out, ignore_errors=True)
-    subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-q", str(staged), str(out)], check=True)
+    staged = Path(tempfile.mkdtemp(prefix=f".{out.name}.src-", dir=out.parent))
+    site = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    try:
+        names = []
+        for lesson in lessons():
+            copy = reusable(lesson, executed_dir, mode)
+            if copy is None:
+                if not execute_missing:
+                    raise FileNotFoundError(
+                        f"no executed {mode}-mode copy of {lesson.name} from this source in {executed_dir}")
+                print(f"executing {lesson.name} ({mode} mode)", flush=True)
+                copy = execute(lesson, executed_dir, mode)
+            else:
+                print(f"reusing {copy}", flush=True)
+            shutil.copy(copy, staged / lesson.name)
+            names.append(lesson.stem)
+        (staged / "measured.md").write_text(measured_page())
+        teaching = config.REPO_ROOT / "TEACHING.md"
+        (staged / "teaching.md").write_text(teaching.read_text() if teaching.exists() else "# Teaching\n")
+        (staged / "index.md").write_text(index_page(names))
+        (staged / "conf.py").write_text(CONF)
+        subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-q", str(staged), str(site)], check=True)
+        (site / MARKER).write_text("made by python -m coursetools.book\n")
+        _check_target(out)  # again: something may have been put there while the book was building
+        old = None
+        if out.exists():
+            old = out.parent / f".{out.name}.old-{os.getpid()}"
+            out.rename(old)
+        site.rename(out)
+        if old is not None:
+            shutil.rmtree(old)
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+        shutil.rmtree(site, ignore_errors=True)  # gone already after a successful rename
     return out / "index.html"
 
 

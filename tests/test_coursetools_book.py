@@ -1,7 +1,12 @@
-"""coursetools.book's choice of executed copies: reused only when run from the same source and in the same mode.
-(The build itself and the site in a browser: tests/teaching/test_book.py.)"""
+"""coursetools.book: executed copies reused only when run from the same source and in the same mode; a build that
+never deletes what it did not make and keeps the previous book when it fails (Sphinx stood in for here; the real
+build and the site in a browser: tests/teaching/test_book.py)."""
 
 import json
+import subprocess
+from pathlib import Path
+
+import pytest
 
 from coursetools import book
 
@@ -29,3 +34,45 @@ def test_the_measured_page_names_every_study():
     for path in book.measured.MEASURED_DIR.glob("*.json"):
         assert f"`{path.name}`" in page
         assert json.loads(path.read_text())["about"].strip()[:60] in page
+
+
+def _fake_sphinx(fail=False):
+    """Stands in for `python -m sphinx -b html -q SRC OUT`: writes an index.html, or fails like a broken build."""
+    def run(cmd, check):
+        if fail:
+            raise subprocess.CalledProcessError(2, cmd)
+        Path(cmd[-1], "index.html").write_text("<html>new</html>")
+    return run
+
+
+def test_a_folder_the_builder_did_not_make_is_never_deleted(tmp_path, monkeypatch):
+    monkeypatch.setattr(book, "lessons", lambda: [])
+    monkeypatch.setattr(book.subprocess, "run", _fake_sphinx())
+    mine = tmp_path / "site"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("years of work")
+    (tmp_path / "site_src").mkdir()
+    (tmp_path / "site_src" / "notes.md").write_text("mine too")
+    with pytest.raises(FileExistsError, match="did not make"):
+        book.build(mine, tmp_path / "executed")
+    assert (mine / "thesis.tex").read_text() == "years of work"
+    assert (tmp_path / "site_src" / "notes.md").read_text() == "mine too"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site", "site_src"], "nothing left behind"
+
+
+def test_a_failed_build_keeps_the_previous_book_and_a_good_one_replaces_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(book, "lessons", lambda: [])
+    out = tmp_path / "book"
+    monkeypatch.setattr(book.subprocess, "run", _fake_sphinx())
+    index = book.build(out, tmp_path / "executed")
+    assert index.read_text() == "<html>new</html>" and (out / book.MARKER).exists()
+    (out / "index.html").write_text("<html>previous good book</html>")
+    monkeypatch.setattr(book.subprocess, "run", _fake_sphinx(fail=True))
+    with pytest.raises(subprocess.CalledProcessError):
+        book.build(out, tmp_path / "executed")
+    assert (out / "index.html").read_text() == "<html>previous good book</html>"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["book"], "no temporary folder left behind"
+    monkeypatch.setattr(book.subprocess, "run", _fake_sphinx())
+    book.build(out, tmp_path / "executed")
+    assert (out / "index.html").read_text() == "<html>new</html>"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["book"]
