@@ -136,11 +136,18 @@ suppress_warnings = ["mystnb.unknown_mime_type", "myst.header"]
 MARKER = ".course-book"  # written into every site this builder makes; a folder without it is never replaced
 
 
+def _made_here(out: Path) -> bool:
+    """``out`` holds ``MARKER``, or is a Sphinx site (``.buildinfo``) in the course's own outputs folder, where
+    builders before the marker left it."""
+    legacy = (out / ".buildinfo").exists() and out.resolve().parent == (config.REPO_ROOT / "outputs").resolve()
+    return (out / MARKER).exists() or legacy
+
+
 def _check_target(out: Path) -> None:
-    """Refuse ``out`` unless it is absent, empty, or a site this builder made (it holds ``MARKER``)."""
+    """Refuse ``out`` unless it is absent, empty, or a site this builder made."""
     if out.exists() and not out.is_dir():
         raise FileExistsError(f"{out} is a file, not a book folder; choose another --out")
-    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
+    if out.is_dir() and any(out.iterdir()) and not _made_here(out):
         raise FileExistsError(f"{out} holds files this builder did not make (no {MARKER} in it): it is left as it "
                               "is; choose an empty or new folder for --out")
 

@@ -124,6 +124,15 @@ def per_sample(fn: Callable, inputs, seed: Seed, out_spec=None):
     return tf.map_fn(lambda args: fn(*args), (*inputs, seeds), fn_output_signature=spec)
 
 
+def check_numbers(**values) -> None:
+    """ValueError unless every value (a number or a sequence of numbers) is finite: a NaN rotation or an infinite
+    shift would otherwise come out as a black or unchanged image, with no error."""
+    for name, value in values.items():
+        numbers_ = [value] if is_scalar(value) else list(value)
+        if not all(is_scalar(v) and math.isfinite(v) for v in numbers_):
+            raise ValueError(f"{name} must be a finite number (or a pair of them), got {value!r}")
+
+
 def is_scalar(value) -> bool:
     """A Python or NumPy number (np.int64(3), np.float32(0.1), a 0-d array)."""
     return isinstance(value, numbers.Real) or (isinstance(value, np.ndarray) and value.ndim == 0)
@@ -142,8 +151,8 @@ def as_pair(value, name: str) -> tuple:
 def gaussian_noise(image, stddev: float, *, seed: Seed) -> tf.Tensor:
     """Add N(0, stddev^2) noise; ``stddev`` is a fraction of the full range (0.1 = 25.5 grey levels on uint8)."""
     image = check_image(image)
-    if stddev < 0:
-        raise ValueError(f"stddev must be >= 0, got {stddev}")
+    if not (math.isfinite(stddev) and stddev >= 0):
+        raise ValueError(f"stddev must be a finite number >= 0, got {stddev}")
     def one(img, s):
         noise = tf.random.stateless_normal(tf.shape(img), seed=s, stddev=stddev)
         return from_float(to_float(img) + noise, img.dtype)

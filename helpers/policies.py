@@ -60,13 +60,19 @@ def _per_image(v: tf.Tensor) -> tf.Tensor:
 
 
 def _smooth(x: tf.Tensor) -> tf.Tensor:
-    """PIL's SMOOTH filter (centre weight 5 of 13) inside the image; the one-pixel border kept, as PIL does."""
+    """PIL's SMOOTH filter (centre weight 5 of 13) inside the image; the one-pixel border kept, as PIL does. An
+    empty batch, or images with no inside (under 3x3 pixels), come back as they are."""
     c = x.shape[-1]
     kernel = tf.constant([[1, 1, 1], [1, 5, 1], [1, 1, 1]], tf.float32) / 13.0
     kernel = tf.tile(kernel[:, :, None, None], [1, 1, c, 1])
-    inner = tf.nn.depthwise_conv2d(x, kernel, [1, 1, 1, 1], "VALID")
-    border = tf.pad(tf.ones_like(inner), [[0, 0], [1, 1], [1, 1], [0, 0]])
-    return border * tf.pad(inner, [[0, 0], [1, 1], [1, 1], [0, 0]]) + (1 - border) * x
+
+    def smoothed():
+        inner = tf.nn.depthwise_conv2d(x, kernel, [1, 1, 1, 1], "VALID")
+        border = tf.pad(tf.ones_like(inner), [[0, 0], [1, 1], [1, 1], [0, 0]])
+        return border * tf.pad(inner, [[0, 0], [1, 1], [1, 1], [0, 0]]) + (1 - border) * x
+
+    shape = tf.shape(x)
+    return tf.cond((shape[0] > 0) & (shape[1] >= 3) & (shape[2] >= 3), smoothed, lambda: tf.identity(x))
 
 
 def _equalize(x: tf.Tensor) -> tf.Tensor:
@@ -179,6 +185,17 @@ def split_seeds(seed, k: int) -> list[tf.Tensor]:
     return tf.unstack(tf.random.split(augment.as_seed(seed), k))
 
 
+def check_erasing(probability, area, ratio) -> None:
+    """ValueError unless 0 <= probability <= 1, area = (low, high) with 0 < low <= high <= 1 (shares of the
+    image) and ratio = (low, high) with 0 < low <= high."""
+    if not 0 <= probability <= 1:
+        raise ValueError(f"probability must be in [0, 1], got {probability!r}")
+    if not 0 < area[0] <= area[1] <= 1:
+        raise ValueError(f"area must be (low, high) shares of the image with 0 < low <= high <= 1, got {area!r}")
+    if not 0 < ratio[0] <= ratio[1]:
+        raise ValueError(f"ratio must be (low, high) with 0 < low <= high, got {ratio!r}")
+
+
 def random_signs(n, seed) -> tf.Tensor:
     """(n,) float32 of -1 and +1, each with probability 1/2: the direction of each image's operation."""
     return tf.where(tf.random.stateless_uniform([n], seed) < 0.5, -1.0, 1.0)
@@ -200,8 +217,12 @@ def box_mask(height, width, y0, y1, x0, x1) -> tf.Tensor:
             & (cols >= x0[:, None, None]) & (cols < x1[:, None, None]))
 
 
-def check_blend_inputs(images, labels, what: str):
-    """(images, labels) as tensors, or ValueError: a blend needs a batch (N, H, W, C) and float (N, classes) labels."""
+def check_blend_inputs(images, labels, what: str, *, alpha: float = 1.0):
+    """(images, labels) as tensors, or ValueError: a blend needs a batch (N, H, W, C), float (N, classes) labels
+    and a Beta parameter ``alpha`` > 0 (at 0 or below the Beta draws are NaN)."""
+    if not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and alpha > 0):
+        raise ValueError(f"{what}'s alpha is a Beta(alpha, alpha) parameter and must be a finite number > 0, "
+                         f"got {alpha!r}")
     images = tf.convert_to_tensor(images)
     labels = tf.convert_to_tensor(labels)
     if images.shape.rank != 4:

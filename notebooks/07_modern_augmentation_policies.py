@@ -167,6 +167,7 @@ def aug_mix(images, seed, *, width=3, max_depth=3, severity=3, alpha=1.0, names=
 def random_erasing(images, seed, *, probability=0.5, area=(0.02, 0.33), ratio=(0.3, 3.3)):
     """With probability, replace one rectangle per image by uniform noise: its area uniform in area (a share of
     the image), its aspect h/w log-uniform in ratio; one that does not fit is clipped (the paper redraws)."""
+    policies.check_erasing(probability, area, ratio)
     x, dtype, single = policies.as_float_batch(images)
     n, h, w = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
     hf, wf = tf.cast(h, tf.float32), tf.cast(w, tf.float32)
@@ -212,7 +213,7 @@ def mix_up(images, labels, seed, *, alpha=0.2):
     """MixUp on a batch (N, H, W, C) with one-hot float labels (N, classes): image i becomes
     lam_i x_i + (1 - lam_i) x_j, j its random partner, and so does its label; lam_i ~ Beta(alpha, alpha).
     Returns (images in the input's dtype, float32 soft labels)."""
-    images, labels = policies.check_blend_inputs(images, labels, "MixUp")
+    images, labels = policies.check_blend_inputs(images, labels, "MixUp", alpha=alpha)
     x, dtype, _ = policies.as_float_batch(images)
     n = tf.shape(x)[0]
     s_pair, s_a, s_b = policies.split_seeds(seed, 3)
@@ -228,7 +229,7 @@ def cut_mix(images, labels, seed, *, alpha=1.0):
     """CutMix: paste a box of its partner into each image; mix the labels by the share of pixels each image
     keeps. Box area 1 - lam of the image, lam ~ Beta(alpha, alpha), centre uniform, clipped at the border (the
     label counts the clipped box). Returns (images in the input's dtype, float32 soft labels)."""
-    images, labels = policies.check_blend_inputs(images, labels, "CutMix")
+    images, labels = policies.check_blend_inputs(images, labels, "CutMix", alpha=alpha)
     x, dtype, _ = policies.as_float_batch(images)
     n, h, w = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
     hf, wf = tf.cast(h, tf.float32), tf.cast(w, tf.float32)

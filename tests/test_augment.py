@@ -371,3 +371,16 @@ def test_numpy_and_tensor_scalars_are_accepted_where_ints_and_floats_are():
 def test_float_or_bool_seeds_are_refused_not_truncated(seed):
     with pytest.raises(ValueError, match="seed must be"):
         A.gaussian_noise(PHOTO_U8, 0.1, seed=seed)
+
+
+@pytest.mark.parametrize("kwargs", [dict(rotation=float("nan")), dict(shift=(0.1, float("inf"))), dict(zoom=float("nan")),
+                                    dict(shear=float("-inf"))])
+def test_non_finite_geometry_is_refused_not_turned_into_a_black_image(kwargs):
+    with pytest.raises(ValueError, match="finite"):
+        B.random_affine(PHOTO_U8, seed=0, **kwargs)
+
+
+def test_non_finite_noise_is_refused():
+    for stddev in (float("nan"), float("inf"), -0.1):
+        with pytest.raises(ValueError, match="stddev"):
+            A.gaussian_noise(PHOTO_U8, stddev, seed=0)

@@ -152,3 +152,26 @@ def test_tta_views_and_lesson_7s_predictions_average_the_views():
     assert np.allclose(probs, by_hand, atol=1e-6)
     with pytest.raises(ValueError, match="views must be one of"):
         P.tta_views(images, "ten_crop")
+
+
+def test_parameters_that_would_give_nan_or_nonsense_are_refused():
+    images, _, labels = _labelled_batch()
+    for blend in (policy_training.mix_up, policy_training.cut_mix):
+        for alpha in (-1.0, 0.0, float("nan"), float("inf")):
+            with pytest.raises(ValueError, match="alpha"):
+                blend(images, labels, 0, alpha=alpha)
+    for kwargs in (dict(probability=5), dict(probability=-0.1), dict(area=(2, 3)), dict(area=(0.3, 0.1)),
+                   dict(ratio=(0, 1)), dict(ratio=(3, 1))):
+        with pytest.raises(ValueError, match="probability|area|ratio"):
+            policy_training.random_erasing(PHOTOS, 0, **kwargs)
+
+
+@pytest.mark.parametrize("name", POLICIES)
+def test_policies_take_an_empty_batch_and_tiny_images(name):
+    policy = POLICIES[name]
+    empty = policy(np.zeros((0, 16, 16, 3), np.uint8), 1)
+    assert empty.shape == (0, 16, 16, 3) and empty.dtype == tf.uint8
+    tiny = np.asarray(policy(PHOTOS[:, :1, :1], 1))
+    assert tiny.shape == (6, 1, 1, 3) and tiny.dtype == np.uint8
+    small = np.asarray(policy(PHOTOS[:, :2, :3], 1))
+    assert small.shape == (6, 2, 3, 3)

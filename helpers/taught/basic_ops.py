@@ -114,6 +114,7 @@ def random_affine_matrices(seeds, height, width, *, rotation=0.0, shift=0.0, zoo
     """One random output->input matrix per seed: seeds (n, 2) -> (n, 3, 3) float32. Units of ImageDataGenerator:
     rotation and shear in degrees, shift a share of the size (one value or (x, y)), zoom z -> factors in
     [1 - z, 1 + z] drawn apart for x and y (or a (low, high) pair); each flip with probability 1/2."""
+    augment.check_numbers(rotation=rotation, shift=shift, zoom=zoom, shear=shear)
     shift_x, shift_y = augment.as_pair(shift, "shift")
     zoom_lo, zoom_hi = (1 - zoom, 1 + zoom) if augment.is_scalar(zoom) else zoom
     h, w = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
