@@ -56,7 +56,8 @@ def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
             batch = _ArrayUnpickler(handle, encoding="bytes").load()
         except pickle.UnpicklingError as exc:
             if "refusing" in str(exc):
-                raise
+                raise pickle.UnpicklingError(f"{path}: {exc}. A batch file holds only arrays; this one asks to run "
+                                             "code. Delete it and fetch the dataset again.") from exc
             raise DatasetError(f"{path} is not a CIFAR-10 batch file (it is damaged, truncated or not a "
                                f"pickle: {exc}). Delete it and fetch the dataset again.") from exc
         except (EOFError, ValueError, TypeError, IndexError, KeyError, AttributeError, MemoryError) as exc:
@@ -71,8 +72,8 @@ def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise DatasetError(f"{path}: pixel data must be whole numbers in 0..255, got {raw.dtype} "
                            "(casting would wrap them silently)")
     if labels.size and (not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() > 9):
-        raise DatasetError(f"{path}: labels must be class ids 0..9, got {labels.dtype} values "
-                           f"{labels.min()}..{labels.max()}")
+        shown = ", ".join(repr(v) for v in np.unique(labels)[:5].tolist())  # strings have no useful min and max
+        raise DatasetError(f"{path}: labels must be class ids 0..9, got {labels.dtype} values such as {shown}")
     data, labels = raw.astype(np.uint8), labels.astype(np.int64)
     if data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
         raise DatasetError(f"{path}: expected data (N, 3072) and N labels, got {data.shape} and {labels.shape}")
@@ -169,6 +170,18 @@ def binarize_mask(mask: np.ndarray, *, source: str = "mask") -> np.ndarray:
     raise MaskError(f"{source} is not binary: it holds {len(values)} values ({shown}); expected only 0 and 255")
 
 
+def _read_grey(path: Path) -> np.ndarray:
+    """A PNG as a uint8 grey array (16-bit: the high byte, as TensorFlow's decoder), or DatasetError naming it."""
+    from helpers.imagefolders import open_8bit
+
+    try:
+        with open_8bit(path) as image:
+            return np.asarray(image.convert("L"))
+    except (OSError, ValueError, SyntaxError) as exc:  # PIL's errors for truncated or damaged files
+        raise DatasetError(f"{path} cannot be read ({exc}): it is damaged or truncated. Delete it and fetch the "
+                           "dataset again.") from exc
+
+
 def load_membrane(*, data_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """The labelled membrane pairs: (images, masks, names).
 
@@ -176,14 +189,11 @@ def load_membrane(*, data_dir: Path | None = None) -> tuple[np.ndarray, np.ndarr
     with 1 = cell interior (white in the PNGs) and 0 = membrane. N is whatever
     the folder holds (30 in the canonical set).
     """
-    from helpers.imagefolders import open_8bit
-
     folder = datasets.fetch("membrane", data_dir=data_dir)
     pairs = match_pairs(folder / "train" / "image", folder / "train" / "label")
     images, masks = [], []
     for image_path, mask_path in pairs:
-        with open_8bit(image_path) as image, open_8bit(mask_path) as mask:  # 16-bit: high byte, as TF
-            image, mask = np.asarray(image.convert("L")), np.asarray(mask.convert("L"))
+        image, mask = _read_grey(image_path), _read_grey(mask_path)
         if image.shape != mask.shape:
             raise PairingError(f"{image_path.name}: image is {image.shape} but its mask is {mask.shape}")
         if images and image.shape != images[0].shape[:2]:

@@ -46,7 +46,7 @@ def test_cifar_batch_that_would_run_code_is_refused(tmp_path):
 
     with open(tmp_path / "evil", "wb") as handle:
         pickle.dump({b"data": Exploit()}, handle)
-    with pytest.raises(pickle.UnpicklingError, match="refusing"):
+    with pytest.raises(pickle.UnpicklingError, match=r"evil: refusing .*Delete it"):
         readers.read_cifar_batch(tmp_path / "evil")
 
 
@@ -172,3 +172,19 @@ def test_offline_membrane_copy_loads_without_a_hard_coded_count():
     images, masks, names = readers.load_membrane(data_dir=SHARED)
     assert len(images) == len(masks) == len(names) >= 1
     assert images.shape[1:] == (512, 512, 1)
+
+
+def test_cifar_labels_stored_as_text_get_a_message_not_a_crash(tmp_path):
+    with open(tmp_path / "data_batch_1", "wb") as handle:
+        pickle.dump({b"data": np.zeros((2, 3072), np.uint8), b"labels": np.array(["cat", "dog"])}, handle)
+    with pytest.raises(DatasetError, match=r"data_batch_1: labels must be class ids 0..9, got <U3 values such as 'cat'"):
+        readers.read_cifar_batch(tmp_path / "data_batch_1")
+
+
+def test_a_truncated_membrane_png_is_named(tmp_path):
+    image_dir, _ = pair_dirs(tmp_path / "membrane" / "train", ["0.png", "1.png"], ["0.png", "1.png"])
+    (tmp_path / "membrane" / "test").mkdir()
+    whole = (image_dir / "1.png").read_bytes()
+    (image_dir / "1.png").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(DatasetError, match=r"image/1.png cannot be read"):
+        readers.load_membrane(data_dir=tmp_path)
