@@ -8,6 +8,7 @@ skips unsafe archive members instead of refusing the archive.
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import hashlib
 import http.client
@@ -144,6 +145,8 @@ def download(
 MAX_MEMBER_BYTES = 4 << 30  # 4 GiB: the largest course file is 30 MB
 MAX_TOTAL_BYTES = 32 << 30
 MAX_MEMBERS = 200_000  # flower_photos.tgz has 3,676
+MAX_RATIO = 100  # declared bytes per archive byte: the course's archives expand about 1.1x; a zip bomb, 1,000x
+MAX_NAME_BYTES = 255  # one path component, as most file systems allow
 # What a damaged archive raises while it is read (gzip.BadGzipFile is an OSError; other OSErrors,
 # such as a full disk, are not the archive's fault and pass through unchanged).
 CORRUPT = (tarfile.TarError, zipfile.BadZipFile, zlib.error, EOFError, gzip.BadGzipFile, lzma.LZMAError)
@@ -172,7 +175,11 @@ class _Plan:
         self.items.append((member, rel, is_dir))
 
     def check_tree(self) -> None:
-        """No file is written twice, and no file is also used as a folder ('a' then 'a/b')."""
+        """No file is written twice, no file is also used as a folder ('a' then 'a/b'), and the archive does not
+        expand more than MAX_RATIO times its own size (a small archive gets 1 MiB of slack)."""
+        limit = MAX_RATIO * self.archive.stat().st_size + (1 << 20)
+        if self.total > limit:
+            raise self.refuse(f"it would expand to {self.total:,} bytes, more than {MAX_RATIO} times its own size")
         files, folders = set(), set()
         for _, rel, is_dir in self.items:
             folders.update(str(parent) for parent in rel.parents if str(parent) != ".")
@@ -195,6 +202,8 @@ def _relative_name(name: str, plan: _Plan) -> PurePosixPath | None:
     if pure.is_absolute() or PureWindowsPath(name).drive or ".." in pure.parts:
         raise plan.refuse(f"member {name!r} would be written outside the destination")
     parts = [part for part in pure.parts if part not in ("", ".")]
+    if any(len(part.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES for part in parts):
+        raise plan.refuse(f"member {name[:80]!r}... has a name part longer than {MAX_NAME_BYTES} bytes")
     return PurePosixPath(*parts) if parts else None
 
 
@@ -270,12 +279,33 @@ def _write_plan(plan: _Plan, dest: Path, open_member) -> None:
         raise
 
 
+def _check_stream(archive: Path) -> None:
+    """Read a gzip-, bzip2- or xz-compressed archive to its end, which checks its CRC: tarfile stops reading at
+    the end-of-archive blocks, before the trailer, and would never notice a flipped byte. (A zip's members are
+    checked by zipfile as they are read.) Raises UnsafeArchiveError, before anything is written."""
+    with open(archive, "rb") as raw:
+        magic = raw.read(6)
+    opener = (gzip.open if magic[:2] == b"\x1f\x8b" else bz2.open if magic[:3] == b"BZh"
+              else lzma.open if magic[:6] == b"\xfd7zXZ\x00" else None)
+    if opener is None:
+        return
+    try:
+        with opener(archive, "rb") as stream:
+            while stream.read(CHUNK):
+                pass
+    except (*CORRUPT, OSError) as exc:  # bz2 reports bad data as a plain OSError; nothing is written here
+        raise UnsafeArchiveError(f"{archive.name} is corrupt or truncated ({type(exc).__name__}: {exc}); "
+                                 "nothing was extracted") from exc
+
+
 def safe_extract(archive: Path, dest: Path) -> None:
     """Extract a .zip, .tar, .tar.gz or .tgz of plain files and folders into ``dest``.
 
     Every member is checked before anything is written. Raises UnsafeArchiveError (nothing written)
     for absolute or '..' names, links, devices, negative or absurd sizes, duplicate or clashing names,
-    an existing file in the way, and a corrupt or truncated archive; ValueError for an unknown type.
+    an existing file in the way, a name part too long, more than MAX_RATIO times its size once expanded, and a
+    corrupt or truncated archive (compressed tars are read to the end first, so their checksum counts);
+    ValueError for an unknown type.
     Needs no ``tarfile`` extraction filter, so any Python 3.11 patch level behaves the same.
     """
     archive = Path(archive)
@@ -288,6 +318,7 @@ def safe_extract(archive: Path, dest: Path) -> None:
         raise ValueError(f"{archive} is neither a zip nor a tar archive")
     dest.mkdir(parents=True, exist_ok=True)
     try:
+        _check_stream(archive)
         with opener(archive) as handle:
             plan = planner(archive, handle)
             plan.check_tree()

@@ -256,3 +256,32 @@ def test_downloads_and_extracted_folders_get_the_umasks_modes_not_private_ones(t
             assert stat.S_IMODE(tmp_dir.stat().st_mode) == folder_mode
     finally:
         os.umask(previous)
+
+
+def test_an_archive_that_expands_a_thousandfold_is_refused(tmp_path):
+    """A zip bomb in miniature: 8 MiB of zeros compress to a few kB."""
+    import zipfile
+
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("zeros.bin", b"\0" * (8 << 20))
+    assert bomb.stat().st_size < 20_000
+    with pytest.raises(UnsafeArchiveError, match="more than 100 times its own size"):
+        safe_extract(bomb, tmp_path / "out")
+    assert listing(tmp_path / "out") == []
+
+
+def test_a_flipped_byte_inside_a_tgz_is_caught_by_its_checksum(tmp_path):
+    archive = make_tar(tmp_path / "data.tgz", {"a.txt": bytes(range(256)) * 64})
+    data = bytearray(archive.read_bytes())
+    data[-12] ^= 0xFF  # inside the deflate stream's end or the CRC trailer: tarfile alone never reads it
+    archive.write_bytes(bytes(data))
+    with pytest.raises(UnsafeArchiveError, match="corrupt"):
+        safe_extract(archive, tmp_path / "out")
+    assert listing(tmp_path / "out") == []
+
+
+def test_a_member_name_too_long_for_a_file_system_is_refused_with_a_reason(tmp_path):
+    archive = make_tar(tmp_path / "long.tgz", {"x" * 5000 + ".txt": b"1"})
+    with pytest.raises(UnsafeArchiveError, match="longer than 255 bytes"):
+        safe_extract(archive, tmp_path / "out")
