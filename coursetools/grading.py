@@ -39,6 +39,7 @@ class Course:
         self.release = self.root / "outputs" / "release"
         self.submitted = self.root / "outputs" / "submitted"
         self.grades_csv = self.root / "outputs" / "grades.csv"
+        self.logs = self.root / "outputs" / "grading_logs"  # one full nbgrader log per failed submission
         self.db_url = "sqlite:///" + str(self.root / "outputs" / "gradebook.db")
 
 
@@ -48,9 +49,24 @@ def assignments(course: Course | None = None) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
 
 
+class NbgraderError(RuntimeError):
+    """An nbgrader command failed; ``log`` holds its whole output, ``returncode`` its exit code."""
+
+    def __init__(self, args: tuple[str, ...], returncode: int, log: str):
+        self.args_, self.returncode, self.log = args, returncode, log
+        super().__init__(f"nbgrader {' '.join(args)} failed (exit {returncode}): {reason(log)}")
+
+
+def reason(log: str) -> str:
+    """The line of an nbgrader log that says what went wrong: its last error line, else its last line."""
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    errors = [line for line in lines if "Error" in line or "error" in line or "Exception" in line]
+    return (errors or lines or ["no output"])[-1][:500]
+
+
 def nbgrader(course: Course, *args: str) -> None:
-    """Run an nbgrader command with the repository's nbgrader_config.py, on ``course``'s folders; fail with
-    its output."""
+    """Run an nbgrader command with the repository's nbgrader_config.py, on ``course``'s folders. Raises
+    NbgraderError with the exit code, the line that says why, and the whole log."""
     (course.root / "outputs").mkdir(parents=True, exist_ok=True)
     where = [f"--CourseDirectory.root={course.root}", f"--CourseDirectory.db_url={course.db_url}"]
     # nbgrader runs `alembic` from PATH: put this environment's bin folder first
@@ -58,7 +74,7 @@ def nbgrader(course: Course, *args: str) -> None:
     result = subprocess.run([sys.executable, "-m", "nbgrader", *args, *where], cwd=ROOT, capture_output=True,
                             text=True, env=env)
     if result.returncode != 0:
-        raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        raise NbgraderError(args, result.returncode, result.stdout + "\n" + result.stderr)
 
 
 def solution_text(notebook: Path) -> list[str]:
@@ -135,27 +151,47 @@ def submit(student: str, notebooks: dict[str, list[Path]], course: Course | None
             shutil.copy(path, folder / Path(path).name)
 
 
-def autograde(names: list[str] | None = None, course: Course | None = None) -> None:
-    """Autograde every submission of each assignment (students are added to the gradebook as they come)."""
+def submissions(course: Course, names: list[str] | None = None) -> list[tuple[str, str]]:
+    """(student, assignment) of every submission folder now in ``submitted/``, for ``names`` (default: all)."""
+    names = set(names or assignments(course))
+    return sorted((p.parent.name, p.name) for p in course.submitted.glob("*/*") if p.is_dir() and p.name in names)
+
+
+def autograde(names: list[str] | None = None, course: Course | None = None) -> list[dict]:
+    """Autograde every submission, one student and assignment at a time, so that one that cannot be graded
+    (invalid JSON, a renamed cell, a crash) stops nobody else. Returns the failures, each with the student,
+    the assignment, the exit code, the reason and the path of its full log (``outputs/grading_logs/``)."""
     course = course or Course()
-    names = names or assignments(course)
-    submitted = {p.name for p in course.submitted.glob("*/*") if p.is_dir()}
-    todo = [name for name in names if name in submitted]
+    todo = submissions(course, names)
     if not todo:
-        raise FileNotFoundError(f"no submissions in {course.submitted}/<student>/<assignment>/ for {', '.join(names)}")
-    for name in todo:
-        nbgrader(course, "autograde", name, "--create", "--force")
+        raise FileNotFoundError(f"no submissions in {course.submitted}/<student>/<assignment>/ for "
+                                f"{', '.join(names or assignments(course))}")
+    failures = []
+    for student, name in todo:
+        try:
+            nbgrader(course, "autograde", name, f"--student={student}", "--create", "--force")
+        except NbgraderError as exc:
+            log = course.logs / name / f"{student}.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text(exc.log)
+            failures.append({"student": student, "assignment": name, "returncode": exc.returncode,
+                             "reason": reason(exc.log), "log": str(log)})
+    return failures
 
 
 def scores(course: Course | None = None) -> list[dict]:
-    """One row per submission and notebook: the autograded score and its maximum, and the points still to be
-    graded by hand (written answers)."""
+    """One row per submission (still in ``submitted/``) and notebook: the autograded score and its maximum, the
+    points still to be graded by hand (written answers), and a warning when graded cells are missing from it."""
     from nbgrader.api import Gradebook
 
+    course = course or Course()
+    present = set(submissions(course))
     table = []
-    with Gradebook((course or Course()).db_url) as gradebook:
+    with Gradebook(course.db_url) as gradebook:
         for assignment in gradebook.assignments:
             for submission in gradebook.assignment_submissions(assignment.name):
+                if (submission.student_id, assignment.name) not in present:
+                    continue  # removed from submitted/ since it was graded
                 for notebook in submission.notebooks:
                     auto = [g for g in notebook.grades if g.cell_type == "code" and not g.needs_manual_grade]
                     manual = [g for g in notebook.grades if g not in auto]
@@ -167,23 +203,29 @@ def scores(course: Course | None = None) -> list[dict]:
                         "auto_max": sum(g.max_score for g in auto),
                         "manual_max": sum(g.max_score for g in manual),
                         "tests_failed": sorted(g.name for g in auto if g.score < g.max_score),
+                        "missing_points": max(0.0, float(notebook.max_code_score or 0) - sum(g.max_score for g in auto)),
                     })
     return table
 
 
-def grade(names: list[str] | None = None, course: Course | None = None) -> list[dict]:
-    """Autograde, export nbgrader's ``outputs/grades.csv`` and return :func:`scores`."""
+def grade(names: list[str] | None = None, course: Course | None = None) -> tuple[list[dict], list[dict]]:
+    """Autograde everything gradable, export nbgrader's ``outputs/grades.csv``, and return (:func:`scores`, the
+    failures of :func:`autograde`)."""
     course = course or Course()
-    autograde(names, course)
+    failures = autograde(names, course)
     nbgrader(course, "export", "--to", str(course.grades_csv))
-    return scores(course)
+    return scores(course), failures
 
 
-def print_table(rows: list[dict]) -> None:
+def print_table(rows: list[dict], failures: list[dict] = ()) -> None:
     print(f"{'student':<14} {'assignment':<38} {'autograded':>11} {'by hand':>8}")
     for r in rows:
+        warning = f"   WARNING: graded cells worth {r['missing_points']:g} points are missing" if r.get("missing_points") else ""
         print(f"{r['student']:<14} {r['assignment']:<38} {r['auto_score']:>5g} / {r['auto_max']:<3g} "
-              f"{r['manual_max']:>6g} pts")
+              f"{r['manual_max']:>6g} pts{warning}")
+    for f in failures:
+        print(f"{f['student']:<14} {f['assignment']:<38} NOT GRADED (exit {f['returncode']}): {f['reason']}\n"
+              f"{'':<14} full log: {f['log']}")
 
 
 def main(argv=None) -> None:
@@ -196,8 +238,11 @@ def main(argv=None) -> None:
         for path in release(names):
             print(f"released {path.relative_to(ROOT)}")
     else:
-        print_table(grade(names))
+        rows, failures = grade(names)
+        print_table(rows, failures)
         print(f"nbgrader's export: {Course().grades_csv.relative_to(ROOT)}")
+        if failures:
+            sys.exit(f"{len(failures)} submission(s) could not be graded: see above")
 
 
 if __name__ == "__main__":

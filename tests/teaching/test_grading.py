@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +21,32 @@ def graded(tmp_path_factory):
     released = grading.release(course=course)
     grading.submit("instructor", {n: sorted((course.exercises / n).glob("*.ipynb")) for n in names}, course)
     grading.submit("blank", {n: [p for p in released if p.parent.name == n] for n in names}, course)
-    return course, names, released, grading.grade(course=course)
+    grading.submit("careless", _careless(course, names, tmp_path_factory.mktemp("careless")), course)
+    rows, failures = grading.grade(course=course)
+    return course, names, released, rows, failures
+
+
+def _careless(course, names, folder):
+    """Three submissions nbgrader cannot grade as they are: invalid JSON, a test cell's grade_id renamed, and
+    every test cell deleted (the solutions kept)."""
+    made = {}
+    for i, name in enumerate(names[:3]):
+        source = sorted((course.exercises / name).glob("*.ipynb"))[0]
+        notebook = json.loads(source.read_text())
+        tests = [c for c in notebook["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade")
+                 and not c["metadata"]["nbgrader"].get("solution")]
+        target = folder / name / source.name
+        target.parent.mkdir(parents=True)
+        if i == 0:
+            target.write_text(source.read_text()[: len(source.read_text()) // 2])  # cut short: not JSON
+        elif i == 1:
+            tests[0]["metadata"]["nbgrader"]["grade_id"] = "renamed-by-the-student"
+            target.write_text(json.dumps(notebook))
+        else:
+            notebook["cells"] = [c for c in notebook["cells"] if c not in tests]
+            target.write_text(json.dumps(notebook))
+        made[name] = [target]
+    return made
 
 
 def _cells(path):
@@ -44,7 +70,7 @@ def test_every_lesson_has_exercises_with_autograded_tests_and_a_written_answer()
 
 
 def test_released_notebooks_hold_no_solution_text(graded):
-    course, names, released, _ = graded
+    course, names, released, _, _ = graded
     assert {p.parent.name for p in released} == set(names)
     for student in released:
         instructor = course.exercises / student.parent.name / student.name
@@ -55,7 +81,7 @@ def test_released_notebooks_hold_no_solution_text(graded):
 
 
 def test_solutions_score_full_marks_and_the_blank_release_scores_zero(graded):
-    _, names, _, rows = graded
+    _, names, _, rows, _ = graded
     by = {(r["student"], r["assignment"]): r for r in rows}
     for name in names:
         full, blank = by[("instructor", name)], by[("blank", name)]
@@ -66,7 +92,36 @@ def test_solutions_score_full_marks_and_the_blank_release_scores_zero(graded):
 
 
 def test_grade_writes_nbgraders_score_table(graded):
-    course, names, _, _ = graded
+    course, names, _, _, _ = graded
     lines = course.grades_csv.read_text().splitlines()
     assert lines[0].startswith("assignment,")
-    assert len(lines) - 1 == 2 * len(names)  # one row per student and assignment
+    for student in ("instructor", "blank"):  # one row per student and assignment
+        assert sum(f",{student}," in line for line in lines[1:]) == len(names)
+
+
+def test_careless_submissions_are_listed_with_a_reason_and_stop_nobody(graded):
+    course, names, _, rows, failures = graded
+    failed = {(f["student"], f["assignment"]): f for f in failures}
+    assert ("careless", names[0]) in failed, "a notebook cut short cannot be graded: it must be listed"
+    for f in failures:
+        assert f["student"] == "careless" and f["returncode"] != 0 and f["reason"]
+        assert Path(f["log"]).read_text().strip(), "the whole log is kept"
+    renamed = failed.get(("careless", names[1]))
+    deleted = [r for r in rows if (r["student"], r["assignment"]) == ("careless", names[2])]
+    assert renamed is not None or any(r["tests_failed"] or r["missing_points"] for r in rows
+                                      if (r["student"], r["assignment"]) == ("careless", names[1]))
+    assert failed.get(("careless", names[2])) or (deleted and deleted[0]["missing_points"] > 0), \
+        "deleted test cells must not pass as 0 / 0 without a warning"
+    # every other submission was graded, and the table and the export came out
+    assert {(r["student"], r["assignment"]) for r in rows} >= {(s, n) for s in ("instructor", "blank") for n in names}
+    assert course.grades_csv.exists()
+
+
+def test_the_table_lists_only_submissions_still_present(graded):
+    course, names, _, _, _ = graded
+    moved = course.root / "removed"
+    shutil.move(course.submitted / "blank" / names[0], moved)
+    try:
+        assert ("blank", names[0]) not in {(r["student"], r["assignment"]) for r in grading.scores(course)}
+    finally:
+        shutil.move(moved, course.submitted / "blank" / names[0])
