@@ -11,11 +11,12 @@ STAMP  := $(VENV)/.installed
 TEACH_STAMP := $(VENV)/.installed-teach
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: help lab test sync lint bench release grade book browser test-teaching clean-env
+.PHONY: help lab test test-slow sync lint bench release grade book browser test-teaching clean-env
 
 help:
 	@echo "make lab    open JupyterLab on notebooks/ (installs on first use)"
 	@echo "make test   unit tests + every notebook in quick mode (nbval)"
+	@echo "make test-slow  the slow unit tests (worker processes, the quick benchmark, the studies' drivers)"
 	@echo "make sync   rewrite every .ipynb from its .py text twin (after editing a lesson as text)"
 	@echo "make lint   ruff on the library, the tests and the lessons' text sources"
 	@echo "make bench  the full input-pipeline benchmark (a few minutes; outputs/bench/)"
@@ -34,7 +35,12 @@ lab: $(STAMP)
 # Two pytest workers; --dist loadscope keeps each notebook's cells together, in order, in one kernel.
 # Each notebook that passes is saved with its outputs in outputs/executed/, which `make book` reuses.
 test: $(STAMP)
-	COURSE_QUICK=1 $(BIN)/python -m pytest -n 2 --dist loadscope --save-executed outputs/executed
+	COURSE_QUICK=1 $(BIN)/python -m pytest -n 2 --dist loadscope -m "not teaching and not slow" --save-executed outputs/executed
+
+# The slow unit tests (real worker processes, the quick benchmark, the studies' drivers, ResNet50 set-ups), each
+# also exercised by a lesson's quick run; kept out of `make test` to hold it near 4 minutes.
+test-slow: $(STAMP)
+	COURSE_QUICK=1 $(BIN)/python -m pytest -n 2 --dist loadscope -m slow tests
 
 # The .py twins (jupytext py:percent) are the lessons' sources: this writes each notebook from its twin,
 # keeping its cell ids and metadata. JupyterLab with jupytext keeps the pair in step by itself.

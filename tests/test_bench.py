@@ -177,6 +177,7 @@ def test_unknown_method_and_partial_batches_are_refused():
         classification_workload(n=20, batch=8)
 
 
+@pytest.mark.slow
 @needs_offline("cifar-10-batches-py", "membrane", "flower_photos")
 def test_quick_benchmark_on_the_course_workloads(tmp_path):
     # The real workloads build and feed: the paired membranes through tf.data, albumentations and the file reader;

@@ -70,6 +70,7 @@ def _classifier(seed):
     return backbone, load("04").transfer_classifier(backbone)
 
 
+@pytest.mark.slow
 def test_lesson_4_a_frozen_backbone_keeps_weights_and_batchnorm_statistics():
     backbone, classifier = _classifier(0)
     classifier.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
@@ -83,6 +84,7 @@ def test_lesson_4_a_frozen_backbone_keeps_weights_and_batchnorm_statistics():
     assert len(classifier.trainable_weights) == 2
 
 
+@pytest.mark.slow
 def test_lesson_4_unfreezing_makes_only_the_last_stage_trainable_and_batchnorm_stays_in_inference():
     backbone, classifier = _classifier(1)
     names = load("04").unfreeze_last_stage(backbone)
@@ -100,6 +102,7 @@ def test_lesson_4_unfreezing_makes_only_the_last_stage_trainable_and_batchnorm_s
         np.testing.assert_array_equal(b, n.moving_mean.numpy())
 
 
+@pytest.mark.slow
 def test_lesson_4_cached_feature_head_predicts_like_the_end_to_end_frozen_model():
     lesson = load("04")
     backbone, full = _classifier(2)

@@ -52,6 +52,7 @@ def _alive(pid: int) -> bool:
     return not Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z" if Path(f"/proc/{pid}").exists() else False
 
 
+@pytest.mark.slow
 @needs_offline("cifar-10-batches-py")
 def test_two_workers_on_loopback_end_with_identical_weights():
     done = subprocess.run([sys.executable, "-m", "helpers.scaling", "--workers", "2", "--steps", "2", "--images", "128"],

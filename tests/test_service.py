@@ -8,6 +8,8 @@ from helpers import feeders
 from helpers.service import LocalService
 from tests.test_bench import paired_workload
 
+pytestmark = pytest.mark.slow  # three server processes start; lesson 8's quick run uses the service too
+
 
 @pytest.fixture(scope="module")
 def service():

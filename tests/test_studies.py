@@ -10,6 +10,7 @@ from tests.conftest import needs_offline
 needs_cifar = needs_offline("cifar-10-batches-py")
 
 
+@pytest.mark.slow
 @needs_cifar
 def test_cifar_runs_rows_and_same_seed_same_result():
     first = studies.cifar_runs(256, 1, 1, seeds=[3], arms=["plain", "crop_flip"], n_test=200)
@@ -41,6 +42,7 @@ def test_steps_matched_epochs_keep_the_optimizer_steps_of_the_20_percent_run():
             studies.steps_matched_epochs(20, bad)
 
 
+@pytest.mark.slow
 @needs_cifar
 def test_fraction_study_rescales_epochs_and_counts_steps():
     rows = studies.cifar_fraction_study([0.004, 0.008], arms=["plain"], epochs_plain=1, base_fraction=0.008, n_test=100)
@@ -51,6 +53,7 @@ def test_fraction_study_rescales_epochs_and_counts_steps():
     assert unmatched[0]["epochs"] == 1
 
 
+@pytest.mark.slow
 @needs_offline("flowers")
 def test_flower_feeding_comparison_trains_each_method_on_the_same_data():
     from helpers import splits
