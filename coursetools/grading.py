@@ -21,6 +21,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from helpers import config
@@ -64,13 +65,14 @@ def reason(log: str) -> str:
     return (errors or lines or ["no output"])[-1][:500]
 
 
-def nbgrader(course: Course, *args: str) -> None:
+def nbgrader(course: Course, *args: str, env: dict[str, str] | None = None) -> None:
     """Run an nbgrader command with the repository's nbgrader_config.py, on ``course``'s folders. Raises
     NbgraderError with the exit code, the line that says why, and the whole log."""
     (course.root / "outputs").mkdir(parents=True, exist_ok=True)
     where = [f"--CourseDirectory.root={course.root}", f"--CourseDirectory.db_url={course.db_url}"]
     # nbgrader runs `alembic` from PATH: put this environment's bin folder first
-    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+           **(env or {})}
     result = subprocess.run([sys.executable, "-m", "nbgrader", *args, *where], cwd=ROOT, capture_output=True,
                             text=True, env=env)
     if result.returncode != 0:
@@ -151,31 +153,120 @@ def submit(student: str, notebooks: dict[str, list[Path]], course: Course | None
             shutil.copy(path, folder / Path(path).name)
 
 
+# ---------------------------------------------------------------- the sandbox student code runs in
+
+SANDBOX_KERNEL = "course-sandboxed"
+HIDDEN = (".git", "notebooks/exercises", "outputs", "teacher")  # solutions, gradebook, other students, answer keys
+ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "ssl", "ca-certificates", "passwd", "group", "nsswitch.conf",
+       "localtime", "hosts", "mime.types", "matplotlibrc")
+LIMITS = {"cpu": 1800, "as": 16 << 30, "fsize": 256 << 20}  # CPU seconds, bytes of memory, bytes per file
+
+
+def sandbox_available() -> str | None:
+    """None if bubblewrap can make a sandbox here, else why not."""
+    if not shutil.which("bwrap"):
+        return "bubblewrap (bwrap) is not installed: sudo apt-get install bubblewrap"
+    probe = subprocess.run(["bwrap", "--ro-bind", "/", "/", "--unshare-all", "--dev", "/dev", "true"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        return f"bwrap cannot make a sandbox on this machine: {probe.stderr.strip()[:300]}"
+    return None
+
+
+def sandbox_argv(course: Course, workdir: Path, runtime: Path) -> list[str]:
+    """The command line that runs a student's kernel: bubblewrap with no network, its own process, IPC and host
+    namespaces, no capabilities, a private /tmp and HOME; the system, Python and the course's library read-only;
+    the repository's solutions, gradebook, other students' work and answer keys hidden; only ``workdir`` (this
+    submission's autograded folder) and ``runtime`` (the kernel's sockets) writable; CPU, memory and file-size
+    limits. The kernel is started with ``prlimit`` inside it."""
+    argv = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+            "--unsetenv", "JPY_PARENT_PID",  # ipykernel would take its parent for gone and quit
+            "--ro-bind", "/usr", "/usr", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/dev/shm", "--tmpfs", "/tmp"]
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        path = Path("/") / name
+        if path.is_symlink():
+            argv += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            argv += ["--ro-bind", str(path), str(path)]
+    for name in ETC:
+        if (Path("/etc") / name).exists():
+            argv += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
+    python = {Path(sys.prefix), Path(sys.base_prefix), Path(os.path.realpath(sys.executable)).parent.parent}
+    for path in sorted(str(p) for p in python if not str(p).startswith("/usr")):
+        argv += ["--ro-bind", path, path]
+    root = str(config.REPO_ROOT)
+    argv += ["--ro-bind", root, root]
+    for hidden in HIDDEN:
+        if (config.REPO_ROOT / hidden).exists():
+            argv += ["--tmpfs", str(config.REPO_ROOT / hidden)]
+    if course.root.resolve() != config.REPO_ROOT.resolve():
+        argv += ["--tmpfs", str(course.root)]  # a course elsewhere: none of it but this submission
+    data = config.data_dir()
+    if data.exists():
+        argv += ["--ro-bind", str(data), str(data)]
+    argv += ["--bind", str(workdir), str(workdir), "--bind", str(runtime), str(runtime),
+             "--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp", "--chdir", str(workdir),
+             "prlimit", f"--cpu={LIMITS['cpu']}", f"--as={LIMITS['as']}", f"--fsize={LIMITS['fsize']}", "--",
+             sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    return argv
+
+
+def _sandboxed_run(course: Course, student: str, name: str, trusted: bool):
+    """(extra nbgrader arguments, extra environment, folder to remove afterwards) for autograding one
+    submission: its kernel runs in ``sandbox_argv`` unless ``trusted``."""
+    if trusted:
+        return [], {}, None
+    workdir = course.root / "outputs" / "autograded" / student / name
+    workdir.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="course-grading-"))
+    runtime = scratch / "runtime"
+    runtime.mkdir()
+    spec = scratch / "kernels" / SANDBOX_KERNEL
+    spec.mkdir(parents=True)
+    spec.joinpath("kernel.json").write_text(json.dumps({
+        "display_name": "Python 3 (sandboxed)", "language": "python",
+        "argv": sandbox_argv(course, workdir, runtime)}))
+    args = [f"--ExecutePreprocessor.kernel_name={SANDBOX_KERNEL}", "--KernelManager.transport=ipc",
+            f"--KernelManager.ip={runtime / 'kernel'}"]
+    env = {"JUPYTER_PATH": os.pathsep.join([str(scratch), os.environ.get("JUPYTER_PATH", "")]),
+           "JUPYTER_RUNTIME_DIR": str(runtime), "TMPDIR": str(runtime)}  # the connection file lands in runtime
+    return args, env, scratch
+
+
 def submissions(course: Course, names: list[str] | None = None) -> list[tuple[str, str]]:
     """(student, assignment) of every submission folder now in ``submitted/``, for ``names`` (default: all)."""
     names = set(names or assignments(course))
     return sorted((p.parent.name, p.name) for p in course.submitted.glob("*/*") if p.is_dir() and p.name in names)
 
 
-def autograde(names: list[str] | None = None, course: Course | None = None) -> list[dict]:
+def autograde(names: list[str] | None = None, course: Course | None = None, *, trusted: bool = False) -> list[dict]:
     """Autograde every submission, one student and assignment at a time, so that one that cannot be graded
-    (invalid JSON, a renamed cell, a crash) stops nobody else. Returns the failures, each with the student,
-    the assignment, the exit code, the reason and the path of its full log (``outputs/grading_logs/``)."""
+    (invalid JSON, a renamed cell, a crash) stops nobody else. Each student's code runs in a sandbox
+    (``sandbox_argv``: it cannot read the solutions, the gradebook or other students' work, write outside its
+    folder, reach the network or signal the grader); without one this refuses unless ``trusted``. Returns the
+    failures, each with the student, the assignment, the exit code, the reason and the path of its full log."""
     course = course or Course()
+    if not trusted and (why := sandbox_available()):
+        raise RuntimeError(f"student code is only graded in a sandbox, and {why}. If you trust every submission, "
+                           "grade without one: make grade TRUSTED=1 (python -m coursetools.grading grade --trusted)")
     todo = submissions(course, names)
     if not todo:
         raise FileNotFoundError(f"no submissions in {course.submitted}/<student>/<assignment>/ for "
                                 f"{', '.join(names or assignments(course))}")
     failures = []
     for student, name in todo:
+        extra, env, scratch = _sandboxed_run(course, student, name, trusted)
         try:
-            nbgrader(course, "autograde", name, f"--student={student}", "--create", "--force")
+            nbgrader(course, "autograde", name, f"--student={student}", "--create", "--force", *extra, env=env)
         except NbgraderError as exc:
             log = course.logs / name / f"{student}.log"
             log.parent.mkdir(parents=True, exist_ok=True)
             log.write_text(exc.log)
             failures.append({"student": student, "assignment": name, "returncode": exc.returncode,
                              "reason": reason(exc.log), "log": str(log)})
+        finally:
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
     return failures
 
 
@@ -208,11 +299,12 @@ def scores(course: Course | None = None) -> list[dict]:
     return table
 
 
-def grade(names: list[str] | None = None, course: Course | None = None) -> tuple[list[dict], list[dict]]:
-    """Autograde everything gradable, export nbgrader's ``outputs/grades.csv``, and return (:func:`scores`, the
-    failures of :func:`autograde`)."""
+def grade(names: list[str] | None = None, course: Course | None = None, *,
+          trusted: bool = False) -> tuple[list[dict], list[dict]]:
+    """Autograde everything gradable (sandboxed unless ``trusted``), export nbgrader's ``outputs/grades.csv``, and
+    return (:func:`scores`, the failures of :func:`autograde`)."""
     course = course or Course()
-    failures = autograde(names, course)
+    failures = autograde(names, course, trusted=trusted)
     nbgrader(course, "export", "--to", str(course.grades_csv))
     return scores(course), failures
 
@@ -232,13 +324,15 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["release", "grade"])
     parser.add_argument("--assignments", help="comma-separated assignment ids (default: all)")
+    parser.add_argument("--trusted", action="store_true",
+                        help="run student code WITHOUT the sandbox (only where no sandbox can be had; see TEACHING.md)")
     args = parser.parse_args(argv)
     names = args.assignments.split(",") if args.assignments else None
     if args.command == "release":
         for path in release(names):
             print(f"released {path.relative_to(ROOT)}")
     else:
-        rows, failures = grade(names)
+        rows, failures = grade(names, trusted=args.trusted)
         print_table(rows, failures)
         print(f"nbgrader's export: {Course().grades_csv.relative_to(ROOT)}")
         if failures:

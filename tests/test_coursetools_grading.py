@@ -50,3 +50,32 @@ def test_submit_refuses_ids_that_are_not_plain_names_and_touches_nothing(tmp_pat
     assert instructor.read_bytes() == before and not course.submitted.exists()
     grading.submit("ann.lee-2", {"01_basics": [instructor]}, course)
     assert (course.submitted / "ann.lee-2" / "01_basics" / "01_exercises.ipynb").read_bytes() == before
+
+
+@pytest.mark.skipif(grading.sandbox_available() is not None, reason="no bubblewrap sandbox on this machine")
+def test_the_sandbox_hides_solutions_and_gradebook_and_allows_only_its_own_folder(tmp_path):
+    """The kernel's command line, with a probe in place of the kernel (the nbgrader round trip with a hostile
+    submission is tests/teaching/test_grading.py)."""
+    import subprocess
+    import sys
+
+    work, runtime = tmp_path / "work", tmp_path / "runtime"
+    work.mkdir()
+    runtime.mkdir()
+    argv = grading.sandbox_argv(grading.Course(), work, runtime)
+    probe = ("import os, pathlib, socket\n"
+             f"root = pathlib.Path({str(grading.ROOT)!r})\n"
+             "print(sorted(os.listdir(root / 'notebooks' / 'exercises')), (root / 'outputs').exists() and "
+             "sorted(os.listdir(root / 'outputs')), (root / 'helpers' / 'config.py').exists())\n"
+             "pathlib.Path('mine.txt').write_text('ok')\n"
+             "for target in (root / 'planted.txt', root / 'notebooks' / 'planted.txt'):\n"
+             "    try:\n        target.write_text('x'); print('WROTE', target)\n"
+             "    except OSError: pass\n"
+             "try:\n    socket.create_connection(('1.1.1.1', 53), timeout=2); print('NETWORK')\n"
+             "except OSError: pass\n")
+    kernel = argv.index(sys.executable)
+    done = subprocess.run(argv[:kernel] + [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[] [] True", done.stdout  # no solutions, an empty outputs/, the library there
+    assert (work / "mine.txt").read_text() == "ok"
+    assert not (grading.ROOT / "planted.txt").exists() and not (grading.ROOT / "notebooks" / "planted.txt").exists()

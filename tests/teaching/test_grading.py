@@ -22,8 +22,51 @@ def graded(tmp_path_factory):
     grading.submit("instructor", {n: sorted((course.exercises / n).glob("*.ipynb")) for n in names}, course)
     grading.submit("blank", {n: [p for p in released if p.parent.name == n] for n in names}, course)
     grading.submit("careless", _careless(course, names, tmp_path_factory.mktemp("careless")), course)
+    grading.submit("a-mallory", _hostile(course, names[3], tmp_path_factory.mktemp("hostile")), course)
     rows, failures = grading.grade(course=course)
     return course, names, released, rows, failures
+
+
+HOSTILE = """
+import json, os, pathlib, signal, socket
+course = pathlib.Path({root!r})
+seen = {{}}
+for target in [course / "notebooks" / "exercises" / {name!r}, course / "outputs" / "gradebook.db",
+               course / "outputs" / "submitted" / "instructor"]:
+    try:
+        seen[str(target)] = sorted(os.listdir(target)) if target.is_dir() else target.read_bytes()[:16].hex()
+    except OSError as error:
+        seen[str(target)] = type(error).__name__
+for target in [course / "planted.txt", course / "notebooks" / "exercises" / {name!r} / "planted.ipynb",
+               pathlib.Path.home() / "planted.txt"]:
+    try:
+        target.write_text("mallory was here")
+        seen["wrote " + str(target)] = True
+    except OSError as error:
+        seen["wrote " + str(target)] = type(error).__name__
+try:
+    socket.create_connection(("1.1.1.1", 53), timeout=3)
+    seen["network"] = True
+except OSError as error:
+    seen["network"] = type(error).__name__
+seen["processes"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+pathlib.Path("probe.json").write_text(json.dumps(seen))
+os.kill(-1, signal.SIGKILL)  # every process this code can see, the grader too if it could
+"""
+
+
+def _hostile(course, name, folder):
+    """A submission that tries what issue reports saw: reading the solutions and the gradebook, writing outside
+    its folder and into the instructor's, the network, and killing the grader."""
+    source = sorted((course.exercises / name).glob("*.ipynb"))[0]
+    notebook = json.loads(source.read_text())
+    answer = next(c for c in notebook["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("solution")
+                  and c["cell_type"] == "code")
+    answer["source"] = HOSTILE.format(root=str(course.root), name=name)
+    target = folder / name / source.name
+    target.parent.mkdir(parents=True)
+    target.write_text(json.dumps(notebook))
+    return {name: [target]}
 
 
 def _careless(course, names, folder):
@@ -125,3 +168,18 @@ def test_the_table_lists_only_submissions_still_present(graded):
         assert ("blank", names[0]) not in {(r["student"], r["assignment"]) for r in grading.scores(course)}
     finally:
         shutil.move(moved, course.submitted / "blank" / names[0])
+
+
+def test_hostile_student_code_runs_in_a_sandbox_and_hurts_nobody(graded):
+    course, names, _, rows, _ = graded
+    probe = json.loads((course.root / "outputs" / "autograded" / "a-mallory" / names[3] / "probe.json").read_text())
+    exercises = str(course.exercises / names[3])
+    assert probe[exercises] in ([], "FileNotFoundError"), f"the solutions were visible: {probe[exercises]}"
+    assert probe[str(course.root / "outputs" / "gradebook.db")] == "FileNotFoundError"
+    assert probe[str(course.root / "outputs" / "submitted" / "instructor")] == "FileNotFoundError"
+    assert not (course.root / "planted.txt").exists()
+    assert not (course.exercises / names[3] / "planted.ipynb").exists()
+    assert probe["network"] != True  # noqa: E712 (True would mean it connected)
+    assert all(pid < 100 for pid in probe["processes"]), "it saw the grader's processes"
+    graded_after = {(r["student"], r["assignment"]) for r in rows}
+    assert {("instructor", n) for n in names} <= graded_after, "the grader survived and graded everyone after it"
