@@ -46,10 +46,38 @@ def reusable(lesson: Path, executed_dir: Path, mode: str) -> Path | None:
     copy = executed_dir / lesson.name
     if not copy.exists():
         return None
-    meta = json.loads(copy.read_text()).get("metadata", {}).get("course_execution", {})
+    try:
+        meta = json.loads(copy.read_text()).get("metadata", {}).get("course_execution", {})
+    except (json.JSONDecodeError, UnicodeDecodeError, OSError, AttributeError) as exc:
+        print(f"{copy} cannot be read ({type(exc).__name__}: {exc}); {lesson.name} runs again", flush=True)
+        return None
     if meta.get("source_sha256") == source_hash(lesson) and meta.get("mode") == mode:
         return copy
     return None
+
+
+MAX_OUTPUT_CHARS = 20_000  # per text output on a page: a runaway print would make Sphinx crawl
+
+
+def stage(copy: Path, target: Path) -> Path:
+    """Write the executed notebook ``copy`` as the book renders it: cells with no source dropped (myst-nb fails on
+    them without naming the notebook), and every text output cut to MAX_OUTPUT_CHARS with a note saying so."""
+    import nbformat
+
+    nb = nbformat.read(copy, as_version=4)
+    nb.cells = [cell for cell in nb.cells if cell.source.strip()]
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            holders = [(output, "text")] + [(output.get("data", {}), key) for key in ("text/plain", "text/html")]
+            for holder, key in holders:
+                text = holder.get(key)
+                if isinstance(text, list):
+                    text = "".join(text)
+                if isinstance(text, str) and len(text) > MAX_OUTPUT_CHARS:
+                    holder[key] = (text[:MAX_OUTPUT_CHARS]
+                                   + f"\n[... {len(text) - MAX_OUTPUT_CHARS:,} more characters cut for the book]")
+    nbformat.write(nb, target)
+    return target
 
 
 def execute(lesson: Path, executed_dir: Path, mode: str, timeout: int = 3600) -> Path:
@@ -176,7 +204,7 @@ def build(out: Path = BOOK, executed_dir: Path = EXECUTED, execute_missing: bool
                 copy = execute(lesson, executed_dir, mode)
             else:
                 print(f"reusing {copy}", flush=True)
-            shutil.copy(copy, staged / lesson.name)
+            stage(copy, staged / lesson.name)
             names.append(lesson.stem)
         (staged / "measured.md").write_text(measured_page())
         teaching = config.REPO_ROOT / "TEACHING.md"

@@ -76,3 +76,28 @@ def test_a_failed_build_keeps_the_previous_book_and_a_good_one_replaces_it(tmp_p
     book.build(out, tmp_path / "executed")
     assert (out / "index.html").read_text() == "<html>new</html>"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["book"]
+
+
+def test_a_damaged_executed_copy_is_run_again_not_a_crash(tmp_path, capsys):
+    lesson = _notebook(tmp_path / "01_x.ipynb")
+    executed = tmp_path / "executed"
+    executed.mkdir()
+    (executed / "01_x.ipynb").write_text('{"cells": [], "metad')  # cut short
+    assert book.reusable(lesson, executed, "quick") is None
+    assert "cannot be read" in capsys.readouterr().out
+
+
+def test_staging_drops_empty_cells_and_cuts_runaway_outputs(tmp_path):
+    huge = "x" * (5 << 20)  # one 5 MB line
+    cells = [{"id": "a", "cell_type": "code", "source": "", "metadata": {}, "outputs": [], "execution_count": None},
+             {"id": "b", "cell_type": "code", "source": "print(huge)", "metadata": {}, "execution_count": 1,
+              "outputs": [{"output_type": "stream", "name": "stdout", "text": huge},
+                          {"output_type": "execute_result", "execution_count": 1, "metadata": {},
+                           "data": {"text/plain": huge}}]}]
+    copy = tmp_path / "copy.ipynb"
+    copy.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    staged = json.loads(book.stage(copy, tmp_path / "staged.ipynb").read_text())
+    assert ["".join(c["source"]) for c in staged["cells"]] == ["print(huge)"]
+    stream, result = staged["cells"][0]["outputs"]
+    for text in ("".join(stream["text"]), "".join(result["data"]["text/plain"])):
+        assert len(text) < book.MAX_OUTPUT_CHARS + 100 and "more characters cut for the book" in text
