@@ -100,12 +100,20 @@ def solution_text(notebook: Path) -> list[str]:
     return lines
 
 
+def _lines(notebook: Path) -> list[str]:
+    return [line.strip() for cell in json.loads(Path(notebook).read_text())["cells"]
+            for line in "".join(cell["source"]).splitlines()]
+
+
 def leaked(instructor: Path, student: Path) -> list[str]:
-    """Solution lines of ``instructor`` that appear, whole, as a line of ``student``."""
-    student_lines = set()
-    for cell in json.loads(Path(student).read_text())["cells"]:
-        student_lines |= {line.strip() for line in "".join(cell["source"]).splitlines()}
-    return [line for line in solution_text(instructor) if line in student_lines]
+    """Solution lines of ``instructor`` that appear, whole, as a line of ``student``, except lines the instructor's
+    notebook also shows outside its solutions (``if a:`` in a test cell is no leak)."""
+    hidden = solution_text(instructor)
+    shown = _lines(instructor)
+    for line in hidden:
+        shown.remove(line)  # what is left: the lines students are meant to see
+    student_lines = set(_lines(student))
+    return [line for line in hidden if line in student_lines and line not in set(shown)]
 
 
 def release(names: list[str] | None = None, course: Course | None = None) -> list[Path]:
@@ -118,7 +126,9 @@ def release(names: list[str] | None = None, course: Course | None = None) -> lis
         for source in sorted((course.exercises / name).glob("*.ipynb")):
             student = course.release / name / source.name
             if leaked(source, student):
-                raise RuntimeError(f"{student} still contains solution lines: {leaked(source, student)[:3]}")
+                lines = leaked(source, student)
+                student.unlink()  # made by this release: never hand it out
+                raise RuntimeError(f"{student} still contained solution lines, so it was removed: {lines[:3]}")
             released.append(student)
     return released
 

@@ -79,3 +79,32 @@ def test_the_sandbox_hides_solutions_and_gradebook_and_allows_only_its_own_folde
     assert done.stdout.strip() == "[] [] True", done.stdout  # no solutions, an empty outputs/, the library there
     assert (work / "mine.txt").read_text() == "ok"
     assert not (grading.ROOT / "planted.txt").exists() and not (grading.ROOT / "notebooks" / "planted.txt").exists()
+
+
+def test_a_line_the_instructor_also_shows_outside_a_solution_is_no_leak(tmp_path):
+    instructor = _write(tmp_path / "i.ipynb", [
+        _code("def f(a):\n    ### BEGIN SOLUTION\n    if a:\n        return 1\n    ### END SOLUTION", solution=True),
+        _code("if a:\n    print('a test that shows the same line')", grade=True)])
+    student = _write(tmp_path / "s.ipynb", [
+        _code("def f(a):\n    # YOUR CODE HERE\n    raise NotImplementedError()"),
+        _code("if a:\n    print('a test that shows the same line')", grade=True)])
+    assert grading.leaked(instructor, student) == []
+    dirty = _write(tmp_path / "d.ipynb", [_code("if a:\n    return 1")])
+    assert grading.leaked(instructor, dirty) == ["return 1"]
+
+
+def test_a_release_that_still_holds_a_solution_line_is_removed_not_left_to_hand_out(tmp_path, monkeypatch):
+    course = grading.Course(tmp_path)
+    (course.exercises / "01_basics").mkdir(parents=True)
+    _write(course.exercises / "01_basics" / "01_exercises.ipynb",
+           [_code("### BEGIN SOLUTION\ny = secret_answer(x)\n### END SOLUTION", solution=True)])
+
+    def leaky_nbgrader(course_, *args, **kwargs):  # stands in for a generate_assignment that failed to strip
+        target = course_.release / "01_basics" / "01_exercises.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _write(target, [_code("y = secret_answer(x)")])
+
+    monkeypatch.setattr(grading, "nbgrader", leaky_nbgrader)
+    with pytest.raises(RuntimeError, match="so it was removed"):
+        grading.release(["01_basics"], course)
+    assert not (course.release / "01_basics" / "01_exercises.ipynb").exists()
