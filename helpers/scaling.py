@@ -15,11 +15,13 @@ import hashlib
 import json
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
+import warnings
 
 import keras
 import numpy as np
@@ -137,18 +139,58 @@ def worker_fit(x: np.ndarray, y: np.ndarray, *, steps: int, per_worker_batch: in
             "weights": weights_digest(model.get_weights())}
 
 
+GROUP_ERROR = "worker group error: "  # how the worker group's launcher reports, among TensorFlow's log lines
+
+
+def loopback_only() -> list[str] | None:
+    """A command prefix that runs a program in a network namespace of its own, where the only interface is
+    loopback (bubblewrap ``--unshare-net``), or None where none can be had. TensorFlow's gRPC servers listen on
+    every interface and take no bind address; in such a namespace every interface is loopback."""
+    if not shutil.which("bwrap"):
+        return None
+    prefix = ["bwrap", "--dev-bind", "/", "/", "--unshare-net", "--die-with-parent"]
+    return prefix if subprocess.run(prefix + ["true"], capture_output=True).returncode == 0 else None
+
+
 def multi_worker(workers: int = 2, *, steps: int = 5, images: int = 512, local_bn: bool = False,
-                 timeout: float = 300.0, command: list[str] | None = None) -> list[dict]:
+                 timeout: float = 300.0, command: list[str] | None = None, isolate: bool | None = None) -> list[dict]:
     """Start ``workers`` processes on 127.0.0.1 (free ports, one ``TF_CONFIG`` each), let them train
-    together, and return their JSON results. Every process is killed if one fails or time runs out, and each
-    dies with this process (``service.die_with_parent``). Raises RuntimeError naming the worker that failed
-    FIRST (the others then fail at the next collective) and how it ended, with its output. ``command``: the
-    worker command line (default: this module's ``--as-worker``), for tests."""
+    together, and return their JSON results. The workers run in a network namespace of their own
+    (``loopback_only``), so nothing outside this machine's process can reach their unauthenticated gRPC servers;
+    ``isolate``: True demands it, False skips it, None (default) uses it where it can be had and warns where not.
+    Every process is killed if one fails or time runs out, and each dies with this process
+    (``service.die_with_parent``). Raises RuntimeError naming the worker that failed FIRST (the others then fail
+    at the next collective) and how it ended, with its output. ``command``: the worker command line (default:
+    this module's ``--as-worker``), for tests."""
+    command = command or ([sys.executable, "-m", "helpers.scaling", "--as-worker", "--steps", str(steps),
+                           "--images", str(images)] + (["--local-bn"] if local_bn else []))
+    prefix = loopback_only() if isolate is not False else None
+    if isolate and prefix is None:
+        raise RuntimeError("no network namespace can be made here (bubblewrap missing or not allowed)")
+    if prefix is None:
+        if isolate is None:
+            warnings.warn("bubblewrap cannot make a network namespace here: the workers' gRPC servers listen on "
+                          "every interface of this machine while they run", RuntimeWarning, stacklevel=2)
+        return _run_workers(workers, command, timeout)
+    from helpers.service import PARENT_ENV
+
+    plan = json.dumps({"workers": workers, "command": command, "timeout": timeout})
+    env = {k: v for k, v in os.environ.items() if k != PARENT_ENV}  # bwrap stands between: --die-with-parent ties it
+    done = subprocess.run(prefix + [sys.executable, "-m", "helpers.scaling", "--worker-group", plan],
+                          cwd=config.REPO_ROOT, env={**env, "TF_CPP_MIN_LOG_LEVEL": "3"}, capture_output=True,
+                          text=True, timeout=timeout + 60)
+    if done.returncode != 0:
+        said = [line[len(GROUP_ERROR):] for line in done.stderr.splitlines() if line.startswith(GROUP_ERROR)]
+        raise RuntimeError(said[-1] if said else f"the worker group failed (exit {done.returncode}):\n"
+                                                 f"{done.stderr[-3000:]}") from None
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+def _run_workers(workers: int, command: list[str], timeout: float) -> list[dict]:
+    """``multi_worker``'s work in the current network namespace."""
     from helpers.service import child_env, free_port
 
     cluster = [f"127.0.0.1:{free_port()}" for _ in range(workers)]
-    command = command or ([sys.executable, "-m", "helpers.scaling", "--as-worker", "--steps", str(steps),
-                           "--images", str(images)] + (["--local-bn"] if local_bn else []))
     processes, outputs, ended = [], {}, []  # ended: worker indices in the order they exited
     readers_, failed, lock = [], [], threading.Lock()
 
@@ -209,7 +251,21 @@ def main(argv=None) -> None:
     parser.add_argument("--local-bn", action="store_true",
                         help="per-worker BatchNorm statistics (shows the workers drifting apart)")
     parser.add_argument("--as-worker", action="store_true", help=argparse.SUPPRESS)  # set by --workers
+    parser.add_argument("--worker-group", default=None, help=argparse.SUPPRESS)  # multi_worker, in its namespace
     args = parser.parse_args(argv)
+    if args.worker_group:
+        from helpers.service import die_with_parent
+
+        die_with_parent()
+        plan = json.loads(args.worker_group)
+        try:
+            results = _run_workers(plan["workers"], plan["command"], plan["timeout"])
+        except RuntimeError as exc:
+            print(GROUP_ERROR + str(exc).replace("\n", " | ")[-8000:], file=sys.stderr, flush=True)
+            sys.exit(1)
+        for row in results:
+            print(json.dumps(row), flush=True)
+        return
     if args.as_worker:
         from helpers.service import die_with_parent
 

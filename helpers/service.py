@@ -1,4 +1,8 @@
-"""The tf.data service on one machine: a dispatcher and worker processes on 127.0.0.1 (lessons 6 and 8).
+"""The tf.data service on one machine: a dispatcher and worker processes, reached at localhost (lessons 6 and 8).
+
+TensorFlow's servers take no bind address: while they run they listen on every interface of this machine, with no
+authentication. The process that reads from them must reach them, so they cannot be shut in a network namespace
+the way ``helpers.scaling.multi_worker`` shuts its workers; on a shared network, use them behind a firewall.
 
 On a real cluster the dispatcher and the workers run on CPU hosts of their own, and the training host
 only receives finished batches. Here every server is a local process, which shows the mechanics (and
@@ -70,7 +74,7 @@ def _wait_for_port(port: int, process: subprocess.Popen, timeout: float) -> None
 
 
 class LocalService:
-    """A dispatcher and ``workers`` worker servers, each its own process on 127.0.0.1.
+    """A dispatcher and ``workers`` worker servers, each its own process on this machine (see the module's note).
 
     A context manager: on exit (also after an error) every process is terminated and reaped.
     ``target`` is the address to pass to ``distribute``.

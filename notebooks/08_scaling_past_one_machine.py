@@ -176,7 +176,9 @@ print({key: result[key] for key in ("strategy", "replicas", "global_batch", "lea
 # ### Two workers for real, on loopback
 #
 # `python -m helpers.scaling --workers 2` starts two worker processes on this machine. Each gets its own
-# `TF_CONFIG`: the same cluster of two `127.0.0.1:<port>` addresses, and its own index. Each creates a
+# `TF_CONFIG`: the same cluster of two `127.0.0.1:<port>` addresses, and its own index. TensorFlow's gRPC servers
+# have no authentication and listen on every network interface, whatever the address says, so where bubblewrap is
+# installed the two run in a network namespace of their own, whose only interface is loopback. Each creates a
 # `MultiWorkerMirroredStrategy` and trains the lesson-2 CNN on the lesson-2 pipeline for a few steps, then prints
 # one line: its process id, the steps, the loss, and digests (short hashes) of its trainable weights, of its
 # BatchNorm statistics, and of all its weights.
@@ -271,11 +273,12 @@ else:
 #   same draws. It suits an endless stream whose shuffle and augmentation are not seeded; it is wrong when an epoch
 #   must mean one pass.
 #
-# `helpers.service.LocalService` starts a dispatcher and worker servers as processes on 127.0.0.1, which shows the
-# mechanics on one machine:
+# `helpers.service.LocalService` starts a dispatcher and worker servers as processes on this machine, which shows
+# the mechanics. This notebook's own process must reach them, so they cannot be shut in a namespace: while they
+# run, they listen on every interface, with no authentication. On a shared network, run this behind a firewall.
 
 # %%
-with LocalService(workers=2) as service:                     # a dispatcher + 2 worker processes on 127.0.0.1
+with LocalService(workers=2) as service:                     # a dispatcher + 2 worker processes
     epoch = tf.data.Dataset.range(20).apply(tf.data.experimental.service.distribute(
         processing_mode="distributed_epoch", service=service.target, job_name="lesson-8"))
     got = [int(i) for i in epoch]

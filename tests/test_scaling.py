@@ -1,7 +1,9 @@
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +70,82 @@ def test_two_workers_on_loopback_end_with_identical_weights():
 
 def test_workers_that_overrun_their_time_are_killed():
     with pytest.raises(RuntimeError, match="did not finish"):
-        scaling.multi_worker(2, steps=1, images=64, timeout=0.5)
+        scaling.multi_worker(2, steps=1, images=64, timeout=0.5, isolate=False)
     leftovers = subprocess.run(["pgrep", "-f", "helpers.scaling --as-worker"], capture_output=True, text=True)
     assert leftovers.stdout.strip() == "", "no worker process may outlive the run"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(scaling.loopback_only() is None, reason="bubblewrap cannot make a network namespace here")
+def test_the_workers_servers_cannot_be_reached_from_outside_their_namespace(tmp_path):
+    """Each fake worker listens on every interface at its cluster port, as TensorFlow's servers do, and reaches
+    its peer; from this process (outside the namespace) the same ports are closed."""
+    import socket
+    import threading
+
+    script = ("import json, os, pathlib, socket, time\n"
+              "spec = json.loads(os.environ['TF_CONFIG'])\n"
+              "me, peers = spec['task']['index'], spec['cluster']['worker']\n"
+              "port = int(peers[me].split(':')[1])\n"
+              "server = socket.create_server(('0.0.0.0', port))\n"
+              f"folder = pathlib.Path({str(tmp_path)!r})\n"
+              "(folder / f'port{me}').write_text(str(port))\n"
+              "for attempt in range(200):  # until the peer listens\n"
+              "    try:\n"
+              "        peer = socket.create_connection(('127.0.0.1', int(peers[1 - me].split(':')[1])), timeout=5)\n"
+              "        break\n"
+              "    except ConnectionRefusedError:\n"
+              "        time.sleep(0.05)\n"
+              "deadline = time.time() + 30\n"
+              "while not (folder / 'probed').exists() and time.time() < deadline:\n"
+              "    time.sleep(0.05)\n"
+              "print(json.dumps({'worker': me, 'reached_peer': True}))\n")
+    result = {}
+    run = threading.Thread(target=lambda: result.update(rows=scaling.multi_worker(
+        2, timeout=60, command=[sys.executable, "-c", script], isolate=True)))
+    run.start()
+    deadline = time.monotonic() + 40
+    while len(list(tmp_path.glob("port*"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    ports = [int(p.read_text()) for p in sorted(tmp_path.glob("port*"))]
+    reached = []
+    for port in ports:
+        with socket.socket() as probe:
+            probe.settimeout(2)
+            reached.append(probe.connect_ex(("127.0.0.1", port)) == 0)
+    (tmp_path / "probed").write_text("done")
+    run.join(60)
+    assert len(ports) == 2 and not any(reached), f"a worker's port was open outside its namespace: {ports}"
+    assert sorted(r["worker"] for r in result["rows"]) == [0, 1] and all(r["reached_peer"] for r in result["rows"])
+
+
+def test_the_worker_that_failed_first_is_named_with_how_it_ended():
+    """Worker 1 is killed; worker 0, left waiting at a collective, fails later with exit 1 (simulated here)."""
+    script = ("import json, os, signal, time\n"
+              "index = json.loads(os.environ['TF_CONFIG'])['task']['index']\n"
+              "time.sleep(0.2) if index else time.sleep(1.5)\n"
+              "os.kill(os.getpid(), signal.SIGKILL) if index else exit(1)\n")
+    with pytest.raises(RuntimeError, match=r"worker 1 was killed by SIGKILL first"):
+        scaling.multi_worker(2, timeout=30, command=[sys.executable, "-c", script], isolate=False)
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL])
+def test_a_child_dies_with_its_parent_whatever_ends_the_parent(how):
+    """The servers and workers call service.die_with_parent() first: killing their parent kills them."""
+    parent = ("import subprocess, sys, time\n"
+              "from helpers import service\n"
+              "child = subprocess.Popen([sys.executable, '-c', 'from helpers import service; "
+              "service.die_with_parent(); import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+              "time.sleep(120)'], env=service.child_env(), start_new_session=True)\n"
+              "print(child.pid, flush=True)\n"
+              "time.sleep(120)\n")
+    process = subprocess.Popen([sys.executable, "-c", parent], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    child = int(process.stdout.readline())
+    time.sleep(1.0)  # the child has imported and asked for its death signal
+    assert _alive(child)
+    process.send_signal(how)
+    process.wait(10)
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(child), f"the child outlived its parent ({how.name})"
