@@ -21,3 +21,19 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(ROOT, "outputs", "gradebo
 # the exercises' .py text twins hold the solutions: never copy them into a student release
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.py"]
 c.ExecutePreprocessor.timeout = 600  # seconds per cell; quick mode needs a few
+
+# Autograding: nbgrader's own steps, with its output limit extended to characters (coursetools/nbgrader_output.py):
+# a student's 20 MB one-line print is cut, not stored whole in the graded notebook and the feedback.
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties,
+    CheckCellMetadata,
+    Execute,
+    IgnorePattern,
+    SaveAutoGrades,
+)
+
+from coursetools.nbgrader_output import LimitOutputSize  # noqa: E402
+
+c.Autograde.autograde_preprocessors = [Execute, IgnorePattern, ClearMetadataPreprocessor, LimitOutputSize,
+                                       SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]

@@ -388,7 +388,8 @@ config.quick_note()
 # ## Exercises
 #
 # 1. Change the post's loop bound to `range(0, len(inputs) - batch_size + 1, batch_size)`. Which images are still
-#    never seen? Why is `range(0, len(inputs), batch_size)` the right one?
+#    never seen (in full mode: quick mode's 24 images make whole batches)? Why is `range(0, len(inputs), batch_size)`
+#    the right one?
 # 2. Give `FlowerBatches` `workers=1`, then `workers=4` (threads: leave `use_multiprocessing=False`), and time an
 #    epoch of each with `metrics.EpochTimer`. Does the epoch get faster on 2 cores? Why (or why not)? Do not try
 #    `use_multiprocessing=True` here: it forks worker processes from a process where TensorFlow's threads are

@@ -183,3 +183,24 @@ def test_hostile_student_code_runs_in_a_sandbox_and_hurts_nobody(graded):
     assert all(pid < 100 for pid in probe["processes"]), "it saw the grader's processes"
     graded_after = {(r["student"], r["assignment"]) for r in rows}
     assert {("instructor", n) for n in names} <= graded_after, "the grader survived and graded everyone after it"
+
+
+def test_one_huge_output_line_is_cut_when_graded():
+    from nbformat.v4 import new_code_cell, new_output
+
+    from coursetools.nbgrader_output import LimitOutputSize
+
+    cell = new_code_cell("print('x' * 20_000_000)",
+                         outputs=[new_output("stream", name="stdout", text="x" * 20_000_000)])
+    cell, _ = LimitOutputSize().preprocess_cell(cell, {}, 0)
+    assert len(cell.outputs[0].text) < 100_100 and "more characters cut by the grader" in cell.outputs[0].text
+
+
+def test_the_course_config_keeps_nbgraders_autograde_steps_with_the_character_limit():
+    from nbgrader.converters.autograde import Autograde
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(grading.ROOT)).load_config()
+    ours = [p.__name__ for p in config.Autograde.autograde_preprocessors]
+    theirs = [p.__name__ for p in Autograde().autograde_preprocessors]  # nbgrader's defaults, no config
+    assert ours == [("LimitOutputSize" if name == "LimitOutput" else name) for name in theirs]
