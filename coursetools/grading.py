@@ -54,7 +54,7 @@ class NbgraderError(RuntimeError):
     """An nbgrader command failed; ``log`` holds its whole output, ``returncode`` its exit code."""
 
     def __init__(self, args: tuple[str, ...], returncode: int, log: str):
-        self.args_, self.returncode, self.log = args, returncode, log
+        self.returncode, self.log = returncode, log
         super().__init__(f"nbgrader {' '.join(args)} failed (exit {returncode}): {reason(log)}")
 
 
@@ -112,8 +112,8 @@ def leaked(instructor: Path, student: Path) -> list[str]:
     shown = _lines(instructor)
     for line in hidden:
         shown.remove(line)  # what is left: the lines students are meant to see
-    student_lines = set(_lines(student))
-    return [line for line in hidden if line in student_lines and line not in set(shown)]
+    suspect = set(_lines(student)) - set(shown)
+    return [line for line in hidden if line in suspect]
 
 
 def release(names: list[str] | None = None, course: Course | None = None) -> list[Path]:
