@@ -69,14 +69,15 @@ release: $(TEACH_STAMP)
 	$(BIN)/python -m coursetools.grading release
 
 # Student code is graded in a bubblewrap sandbox (coursetools/grading.py, TEACHING.md); as root this installs it.
-# TRUSTED=1 grades without one, where none can be had and every submission is trusted.
+# TRUSTED=1 grades without one, where none can be had and every submission is trusted. TIME_LIMIT=seconds
+# changes the wall time one submission may take (default 1800).
 sandbox:
 	@command -v bwrap >/dev/null || [ "$$(id -u)" != 0 ] || apt-get install -y -q bubblewrap >/dev/null \
 		|| { apt-get update -q >/dev/null && apt-get install -y -q bubblewrap >/dev/null; }
 	@command -v bwrap >/dev/null || [ -n "$(TRUSTED)" ] || { echo "bubblewrap is needed to grade: sudo apt-get install bubblewrap"; exit 1; }
 
 grade: $(TEACH_STAMP) sandbox
-	$(BIN)/python -m coursetools.grading grade $(if $(TRUSTED),--trusted)
+	$(BIN)/python -m coursetools.grading grade $(if $(TRUSTED),--trusted) $(if $(TIME_LIMIT),--time-limit $(TIME_LIMIT))
 
 # Full mode by default (hours: it executes every lesson not already run from this source in this mode);
 # COURSE_QUICK=1 make book renders a quick run, reusing what `make test` executed.

@@ -19,6 +19,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -65,18 +66,26 @@ def reason(log: str) -> str:
     return (errors or lines or ["no output"])[-1][:500]
 
 
-def nbgrader(course: Course, *args: str, env: dict[str, str] | None = None) -> None:
+def nbgrader(course: Course, *args: str, env: dict[str, str] | None = None, time_limit: float | None = None) -> None:
     """Run an nbgrader command with the repository's nbgrader_config.py, on ``course``'s folders. Raises
-    NbgraderError with the exit code, the line that says why, and the whole log."""
+    NbgraderError with the exit code, the line that says why, and the whole log. After ``time_limit`` seconds of
+    wall time the command and every process it started are killed, and the error says so."""
     (course.root / "outputs").mkdir(parents=True, exist_ok=True)
     where = [f"--CourseDirectory.root={course.root}", f"--CourseDirectory.db_url={course.db_url}"]
     # nbgrader runs `alembic` from PATH: put this environment's bin folder first
     env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
            **(env or {})}
-    result = subprocess.run([sys.executable, "-m", "nbgrader", *args, *where], cwd=ROOT, capture_output=True,
-                            text=True, env=env)
-    if result.returncode != 0:
-        raise NbgraderError(args, result.returncode, result.stdout + "\n" + result.stderr)
+    process = subprocess.Popen([sys.executable, "-m", "nbgrader", *args, *where], cwd=ROOT, text=True, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(timeout=time_limit)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # nbgrader and the kernel it started (a sandbox dies with it)
+        stdout, stderr = process.communicate()
+        raise NbgraderError(args, process.returncode, f"{stdout}\n{stderr}\nTimeLimitError: stopped after "
+                            f"{time_limit:g} s, the wall-time limit for one submission") from None
+    if process.returncode != 0:
+        raise NbgraderError(args, process.returncode, stdout + "\n" + stderr)
 
 
 def solution_text(notebook: Path) -> list[str]:
@@ -170,6 +179,7 @@ HIDDEN = (".git", "notebooks/exercises", "outputs", "teacher")  # solutions, gra
 ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "ssl", "ca-certificates", "passwd", "group", "nsswitch.conf",
        "localtime", "hosts", "mime.types", "matplotlibrc", "fonts", "alternatives")  # /etc/shadow and the rest: not
 LIMITS = {"cpu": 1800, "as": 16 << 30, "fsize": 256 << 20}  # CPU seconds, bytes of memory, bytes per file
+TIME_LIMIT = 1800.0  # wall-time seconds for one submission (nbgrader_config.py also stops any cell after 600 s)
 
 
 def sandbox_available() -> str | None:
@@ -250,12 +260,14 @@ def submissions(course: Course, names: list[str] | None = None) -> list[tuple[st
     return sorted((p.parent.name, p.name) for p in course.submitted.glob("*/*") if p.is_dir() and p.name in names)
 
 
-def autograde(names: list[str] | None = None, course: Course | None = None, *, trusted: bool = False) -> list[dict]:
+def autograde(names: list[str] | None = None, course: Course | None = None, *, trusted: bool = False,
+              time_limit: float = TIME_LIMIT) -> list[dict]:
     """Autograde every submission, one student and assignment at a time, so that one that cannot be graded
     (invalid JSON, a renamed cell, a crash) stops nobody else. Each student's code runs in a sandbox
     (``sandbox_argv``: it cannot read the solutions, the gradebook or other students' work, write outside its
-    folder, reach the network or signal the grader); without one this refuses unless ``trusted``. Returns the
-    failures, each with the student, the assignment, the exit code, the reason and the path of its full log."""
+    folder, reach the network or signal the grader); without one this refuses unless ``trusted``. A submission
+    still running after ``time_limit`` seconds is stopped and counted as a failure. Returns the failures, each
+    with the student, the assignment, the exit code, the reason and the path of its full log."""
     course = course or Course()
     if not trusted and (why := sandbox_available()):
         raise RuntimeError(f"student code is only graded in a sandbox, and {why}. If you trust every submission, "
@@ -268,7 +280,8 @@ def autograde(names: list[str] | None = None, course: Course | None = None, *, t
     for student, name in todo:
         extra, env, scratch = _sandboxed_run(course, student, name, trusted)
         try:
-            nbgrader(course, "autograde", name, f"--student={student}", "--create", "--force", *extra, env=env)
+            nbgrader(course, "autograde", name, f"--student={student}", "--create", "--force", *extra, env=env,
+                     time_limit=time_limit)
         except NbgraderError as exc:
             log = course.logs / name / f"{student}.log"
             log.parent.mkdir(parents=True, exist_ok=True)
@@ -310,12 +323,12 @@ def scores(course: Course | None = None) -> list[dict]:
     return table
 
 
-def grade(names: list[str] | None = None, course: Course | None = None, *,
-          trusted: bool = False) -> tuple[list[dict], list[dict]]:
-    """Autograde everything gradable (sandboxed unless ``trusted``), export nbgrader's ``outputs/grades.csv``, and
-    return (:func:`scores`, the failures of :func:`autograde`)."""
+def grade(names: list[str] | None = None, course: Course | None = None, *, trusted: bool = False,
+          time_limit: float = TIME_LIMIT) -> tuple[list[dict], list[dict]]:
+    """Autograde everything gradable (sandboxed unless ``trusted``, each submission within ``time_limit`` seconds),
+    export nbgrader's ``outputs/grades.csv``, and return (:func:`scores`, the failures of :func:`autograde`)."""
     course = course or Course()
-    failures = autograde(names, course, trusted=trusted)
+    failures = autograde(names, course, trusted=trusted, time_limit=time_limit)
     nbgrader(course, "export", "--to", str(course.grades_csv))
     return scores(course), failures
 
@@ -337,13 +350,17 @@ def main(argv=None) -> None:
     parser.add_argument("--assignments", help="comma-separated assignment ids (default: all)")
     parser.add_argument("--trusted", action="store_true",
                         help="run student code WITHOUT the sandbox (only where no sandbox can be had; see TEACHING.md)")
+    parser.add_argument("--time-limit", type=float, default=TIME_LIMIT, metavar="SECONDS",
+                        help="wall time one submission may take before it is stopped (default: %(default)g)")
     args = parser.parse_args(argv)
     names = args.assignments.split(",") if args.assignments else None
     if args.command == "release":
         for path in release(names):
             print(f"released {path.relative_to(ROOT)}")
     else:
-        rows, failures = grade(names, trusted=args.trusted)
+        if args.time_limit <= 0:
+            parser.error(f"--time-limit must be positive, got {args.time_limit:g}")
+        rows, failures = grade(names, trusted=args.trusted, time_limit=args.time_limit)
         print_table(rows, failures)
         print(f"nbgrader's export: {Course().grades_csv.relative_to(ROOT)}")
         if failures:

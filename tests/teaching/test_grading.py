@@ -204,3 +204,41 @@ def test_the_course_config_keeps_nbgraders_autograde_steps_with_the_character_li
     ours = [p.__name__ for p in config.Autograde.autograde_preprocessors]
     theirs = [p.__name__ for p in Autograde().autograde_preprocessors]  # nbgrader's defaults, no config
     assert ours == [("LimitOutputSize" if name == "LimitOutput" else name) for name in theirs]
+
+
+def _kernels() -> set[int]:
+    pids = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and b"ipykernel_launcher" in (entry / "cmdline").read_bytes():
+                pids.add(int(entry.name))
+        except OSError:
+            pass
+    return pids
+
+
+def test_a_submission_that_never_finishes_is_stopped_at_its_time_limit_with_its_kernel(tmp_path):
+    import time
+
+    course = grading.Course(tmp_path / "course")
+    name = grading.assignments()[0]
+    shutil.copytree(grading.EXERCISES / name, course.exercises / name)
+    grading.release([name], course)
+    source = sorted((course.exercises / name).glob("*.ipynb"))[0]
+    notebook = json.loads(source.read_text())
+    answer = next(c for c in notebook["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("solution")
+                  and c["cell_type"] == "code")
+    answer["source"] = "import time\nwhile True:\n    time.sleep(1)  # each cell stays under 600 s: only the limit stops it"
+    target = tmp_path / "slow" / source.name
+    target.parent.mkdir()
+    target.write_text(json.dumps(notebook))
+    grading.submit("slowpoke", {name: [target]}, course)
+    before, started = _kernels(), time.monotonic()
+    failures = grading.autograde([name], course, trusted=grading.sandbox_available() is not None, time_limit=30)
+    assert time.monotonic() - started < 90
+    assert [(f["student"], f["assignment"]) for f in failures] == [("slowpoke", name)]
+    assert "TimeLimitError" in failures[0]["reason"] and "30 s" in failures[0]["reason"]
+    deadline = time.monotonic() + 10
+    while _kernels() - before and time.monotonic() < deadline:  # a kernel dies with its sandbox, or polls its parent
+        time.sleep(0.5)
+    assert not _kernels() - before, "the stopped submission's kernel is still running"
