@@ -15,7 +15,6 @@ import hashlib
 import json
 import math
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -142,16 +141,6 @@ def worker_fit(x: np.ndarray, y: np.ndarray, *, steps: int, per_worker_batch: in
 GROUP_ERROR = "worker group error: "  # how the worker group's launcher reports, among TensorFlow's log lines
 
 
-def loopback_only() -> list[str] | None:
-    """A command prefix that runs a program in a network namespace of its own, where the only interface is
-    loopback (bubblewrap ``--unshare-net``), or None where none can be had. TensorFlow's gRPC servers listen on
-    every interface and take no bind address; in such a namespace every interface is loopback."""
-    if not shutil.which("bwrap"):
-        return None
-    prefix = ["bwrap", "--dev-bind", "/", "/", "--unshare-net", "--die-with-parent"]
-    return prefix if subprocess.run(prefix + ["true"], capture_output=True).returncode == 0 else None
-
-
 def multi_worker(workers: int = 2, *, steps: int = 5, images: int = 512, local_bn: bool = False,
                  timeout: float = 300.0, command: list[str] | None = None, isolate: bool | None = None) -> list[dict]:
     """Start ``workers`` processes on 127.0.0.1 (free ports, one ``TF_CONFIG`` each), let them train
@@ -164,6 +153,8 @@ def multi_worker(workers: int = 2, *, steps: int = 5, images: int = 512, local_b
     this module's ``--as-worker``), for tests."""
     command = command or ([sys.executable, "-m", "helpers.scaling", "--as-worker", "--steps", str(steps),
                            "--images", str(images)] + (["--local-bn"] if local_bn else []))
+    from helpers.service import loopback_only
+
     prefix = loopback_only() if isolate is not False else None
     if isolate and prefix is None:
         raise RuntimeError("no network namespace can be made here (bubblewrap missing or not allowed)")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import scaling
+from helpers import scaling, service
 from tests.conftest import needs_offline
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,7 +76,7 @@ def test_workers_that_overrun_their_time_are_killed():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(scaling.loopback_only() is None, reason="bubblewrap cannot make a network namespace here")
+@pytest.mark.skipif(service.loopback_only() is None, reason="bubblewrap cannot make a network namespace here")
 def test_the_workers_servers_cannot_be_reached_from_outside_their_namespace(tmp_path):
     """Each fake worker listens on every interface at its cluster port, as TensorFlow's servers do, and reaches
     its peer; from this process (outside the namespace) the same ports are closed."""

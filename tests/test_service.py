@@ -1,10 +1,19 @@
-"""The tf.data service on loopback: exactly-once epochs, and the benchmark's service method."""
+"""The tf.data service on loopback: exactly-once epochs, the benchmark's service method, servers reachable from
+this machine only, and servers that die with the process that started them."""
+
+import signal
+import socket
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from helpers import feeders
+from helpers import service as service_module
+from helpers.config import REPO_ROOT
 from helpers.service import LocalService
 from tests.test_bench import paired_workload
 
@@ -14,10 +23,19 @@ pytestmark = pytest.mark.slow  # three server processes start; lesson 8's quick 
 @pytest.fixture(scope="module")
 def service():
     with LocalService(workers=2) as running:
-        processes = list(running.processes)
-        assert len(processes) == 3 and all(p.poll() is None for p in processes)  # dispatcher + 2 workers
+        processes, ports = list(running.processes), [str(p) for p in running.ports]
+        assert len(ports) == 3 and len(_servers(ports)) == 3  # dispatcher + 2 workers
+        assert processes and all(p.poll() is None for p in processes)
         yield running
-    assert all(p.poll() is not None for p in processes), "every server process must be gone after the block"
+    assert all(p.poll() is not None for p in processes), "every process started must be gone after the block"
+    assert not _servers(ports)
+
+
+def _servers(ports: list[str]) -> list[str]:
+    """The command lines of running tf.data service servers on any of ``ports``."""
+    return [line for line in subprocess.run(["pgrep", "-af", "helpers.service (dispatcher|worker)"],
+                                            capture_output=True, text=True).stdout.splitlines()
+            if any(f"--port {p}" in line for p in ports)]
 
 
 def test_distributed_epoch_delivers_every_sample_exactly_once(service):
@@ -46,3 +64,46 @@ def test_service_batches_are_model_ready_aligned_and_seeded_apart(service):
         assert np.mean((x > 130 / 255)[flat] != (y[flat] > 0.5)) < 0.01
         seen.append(x.tobytes())
     assert len(set(seen)) == 4, "batches from two workers must not repeat each other's draws"
+
+
+def _listening() -> list[str]:
+    """Every TCP address:port this network namespace listens on, as `ss` reports it."""
+    return [line.split()[3] for line in subprocess.run(["ss", "-ltnH"], capture_output=True, text=True,
+                                                        check=True).stdout.splitlines()]
+
+
+def _outward_address() -> str | None:
+    """One of this machine's own addresses that is not loopback, or None."""
+    words = subprocess.run(["hostname", "-I"], capture_output=True, text=True).stdout.split()
+    return next((w for w in words if "." in w and not w.startswith("127.")), None)
+
+
+@pytest.mark.skipif(service_module.loopback_only() is None, reason="bubblewrap cannot make a network namespace here")
+def test_the_servers_are_reachable_from_this_machine_only(service):
+    assert service.isolated and len(service.ports) == 3
+    listening = _listening()
+    for port in service.ports:
+        mine = [address for address in listening if address.rsplit(":", 1)[1] == str(port)]
+        assert mine == [f"127.0.0.1:{port}"], f"port {port} must be open on loopback alone, ss says {mine}"
+    if (address := _outward_address()) is not None:
+        for port in service.ports:
+            with socket.socket() as probe:
+                probe.settimeout(2)
+                assert probe.connect_ex((address, port)) != 0, f"{address}:{port} accepted a connection"
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL])
+def test_the_servers_die_with_the_process_that_started_them(how):
+    parent = subprocess.Popen([sys.executable, "-c", (
+        "import time\nfrom helpers.service import LocalService\n"
+        "service = LocalService(workers=1).__enter__()\n"
+        "print(*service.ports, flush=True)\ntime.sleep(300)\n")],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    ports = parent.stdout.readline().split()
+    assert len(ports) == 2, "the service did not start"
+    parent.send_signal(how)
+    parent.wait(30)
+    deadline = time.monotonic() + 15
+    while _servers(ports) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not _servers(ports), f"server processes outlived their parent: {_servers(ports)}"
