@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -304,7 +305,12 @@ def main(argv=None) -> None:
     parser.add_argument("--scaling", action="store_true",
                         help="instead: images/s against map parallelism and tf.data service workers "
                              "(input_scaling.json)")
+    parser.add_argument("--out", metavar="RUN.json", default=None,
+                        help="also save the rows with their provenance to RUN.json, for `python -m helpers.measured "
+                             "merge` into notebooks/measured/ (bench.json: --key workload method workers; "
+                             "input_scaling.json: --key workload how setting)")
     args = parser.parse_args(argv)
+    command = "python -m helpers.bench " + " ".join(argv if argv is not None else sys.argv[1:])
     print(config.banner("benchmark"))
     if args.fit:
         from helpers import measured
@@ -321,9 +327,26 @@ def main(argv=None) -> None:
         out = config.output_dir("bench") / "input_scaling.json"
         out.write_text(json.dumps(rows, indent=1))
         print(f"saved {out}")
+        if args.out:
+            _save_run(args.out, rows, SCALING_ABOUT, command)
         return
-    run(args.workloads, seed=args.seed, repeats=args.repeats, workers=args.workers, methods=args.methods,
-        service_workers=args.service_workers)
+    rows = run(args.workloads, seed=args.seed, repeats=args.repeats, workers=args.workers, methods=args.methods,
+               service_workers=args.service_workers)
+    if args.out:
+        _save_run(args.out, rows, RUN_ABOUT, command)
+
+
+RUN_ABOUT = ("Lesson 6: python -m helpers.bench: images/s of each way to feed model.fit (median of the timed passes "
+             "after warm-up) and the share of a train_on_batch step spent waiting for the batch.")
+SCALING_ABOUT = ("Lesson 8: python -m helpers.bench --scaling: images/s of the file-reading pipeline alone against "
+                 "its map parallelism and against tf.data service worker processes.")
+
+
+def _save_run(path: str, rows: list[dict], about: str, command: str) -> None:
+    from helpers import measured
+
+    measured.write(path, rows, about=about, command=command)
+    print(f"saved {path}")
 
 
 if __name__ == "__main__":
