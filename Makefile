@@ -28,8 +28,11 @@ help:
 # The course's own JupyterLab settings (jupyter/lab-settings/overrides.json: no news pop-up, no update check);
 # --allow-root when run as root (containers, cloud VMs); LAB_ARGS adds flags, e.g. LAB_ARGS="--port=8890".
 LAB_ARGS ?=
+# JupyterLab opens lesson 0. JUPYTER_PATH puts the course's python3 kernel first: the same ipykernel, but the C++
+# libraries' own log lines (TensorFlow's start-up messages) go to this terminal instead of into the lessons.
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/ --LabApp.app_settings_dir="$(CURDIR)/jupyter/lab-settings" \
+	JUPYTER_PATH="$(CURDIR)/jupyter$(if $(JUPYTER_PATH),:$(JUPYTER_PATH))" $(BIN)/jupyter lab notebooks/ \
+		--LabApp.app_settings_dir="$(CURDIR)/jupyter/lab-settings" --LabApp.default_url=/lab/tree/00_start_here.ipynb \
 		$(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 # Two pytest workers; --dist loadscope keeps each notebook's cells together, in order, in one kernel.

@@ -67,3 +67,21 @@ def test_no_lesson_or_exercise_uses_coursetools():
     assert sources
     users = [str(p.relative_to(ROOT)) for p in sources if re.search(r"\bcoursetools\b", p.read_text())]
     assert not users, f"lessons must not use the course's tooling: {users}"
+
+
+def test_the_licences_and_the_citation_agree_with_pyproject():
+    import tomllib
+
+    import yaml
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "Apache-2.0 AND CC-BY-4.0"
+    for name in project["license-files"]:
+        assert (ROOT / name).is_file(), f"{name} is named in pyproject.toml but missing"
+    assert "Apache License" in (ROOT / "LICENSE").read_text()[:200]
+    assert "Attribution 4.0 International" in (ROOT / "LICENSE-CC-BY-4.0").read_text()[:200]
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert citation["cff-version"] == "1.2.0" and citation["title"] and citation["authors"]
+    assert citation["repository-code"] == project["urls"]["Repository"]
+    assert citation["version"] == project["version"]
+    assert sorted(citation["license"]) == sorted(project["license"].split(" AND "))

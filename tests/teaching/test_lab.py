@@ -30,6 +30,7 @@ from tests.teaching import browser
 NOTEBOOK = "00_start_here.ipynb"
 START_S = 120  # until the server answers
 RUN_S = 600  # Run All Cells, quick mode (2 CPU cores shared with other jobs)
+CPP_LOG = re.compile(r"(?m)^[IWEF]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\]|absl::InitializeLog")
 MARKER = "COURSE_LAB_TEST"  # in the server's environment, so its kernels can be found if it has to be killed
 
 
@@ -43,6 +44,11 @@ class Lab:
         request = urllib.request.Request(self.base + path, headers={"Authorization": f"token {self.token}"})
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.load(response)
+
+    def delete(self, path: str) -> None:
+        request = urllib.request.Request(self.base + path, method="DELETE",
+                                         headers={"Authorization": f"token {self.token}"})
+        urllib.request.urlopen(request, timeout=30).close()
 
     def log_tail(self, chars: int = 4000) -> str:
         return self.log.read_text(errors="replace")[-chars:]
@@ -178,6 +184,9 @@ def test_make_lab_runs_the_start_notebook_in_a_browser(lab):
         finally:
             page.screenshot(path=str(browser.screenshot_path("lab_00_start_here")))
 
+    # C++ libraries' log lines (absl: "I0000 00:00:17... port.cc:153] ...") go to the terminal, not into the lesson
+    logs = [t for t in stderr if CPP_LOG.search(t)]
+    assert not logs, "TensorFlow's C++ log reached the lesson:\n" + "\n".join(t[:300] for t in logs)
     # an error output is rendered as stderr: IPython's traceback, or at least its last line "SomeError: ..."
     errors = [t for t in stderr if "Traceback" in t or re.search(r"(?m)^\w*(Error|Exception)\b:", t)]
     assert not errors, "a cell of the start notebook failed:\n" + "\n".join(t[-1500:] for t in errors)
@@ -196,3 +205,34 @@ def test_the_course_settings_switch_off_jupyterlabs_news(lab):
     defaults = {key: value["default"] for key, value in notification["schema"]["properties"].items()}
     assert defaults["fetchNews"] == "false" and defaults["checkForUpdates"] is False, defaults
     assert notification["settings"] == {}, "this server's user settings should be empty"
+
+
+def _notebooks() -> list[str]:
+    """Every notebook a student opens, as a path under the lab's root (notebooks/)."""
+    root = config.REPO_ROOT / "notebooks"
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+
+
+def test_the_lab_lands_on_lesson_0_and_every_notebook_opens_unmodified(lab):
+    """JupyterLab's front page is lesson 0; each notebook, once its kernel is up, is not marked as changed (a
+    kernelspec that differs from the kernel's, or a missing one, makes JupyterLab rewrite it on opening)."""
+    dirty = []
+    with browser.page() as page:
+        page.set_default_timeout(60_000)
+        page.goto(f"{lab.base}/?token={lab.token}", timeout=120_000)
+        page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
+        assert page.url.split("?")[0].endswith("/lab/tree/00_start_here.ipynb"), page.url
+        for name in _notebooks():
+            page.goto(f"{lab.base}/lab/tree/{name}?token={lab.token}", timeout=120_000)
+            page.wait_for_selector(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status='idle']",
+                                   timeout=180_000)
+            page.wait_for_timeout(2_000)  # metadata updates follow the kernel's info reply
+            if page.locator(".lm-TabBar-tab.jp-mod-current.jp-mod-dirty").count():
+                dirty.append(name)
+            for session in lab.get("/api/sessions"):  # one kernel at a time on a small machine
+                lab.delete(f"/api/sessions/{session['id']}")
+    assert not dirty, f"these notebooks open already modified: {dirty}"
+    for name in _notebooks():
+        meta = json.loads((config.REPO_ROOT / "notebooks" / name).read_text())["metadata"]
+        assert meta.get("kernelspec") == {"display_name": "Python 3 (ipykernel)", "language": "python",
+                                          "name": "python3"}, f"{name}: {meta.get('kernelspec')}"
