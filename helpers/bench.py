@@ -336,10 +336,24 @@ def main(argv=None) -> None:
         _save_run(args.out, rows, RUN_ABOUT, command)
 
 
-RUN_ABOUT = ("Lesson 6: python -m helpers.bench: images/s of each way to feed model.fit (median of the timed passes "
-             "after warm-up) and the share of a train_on_batch step spent waiting for the batch.")
-SCALING_ABOUT = ("Lesson 8: python -m helpers.bench --scaling: images/s of the file-reading pipeline alone against "
-                 "its map parallelism and against tf.data service worker processes.")
+RUN_ABOUT = ("Lesson 6: python -m helpers.bench in full mode: images/s of each way to feed model.fit (median of 5 "
+             "timed passes after warm-up) and the share of a train_on_batch step of the lesson's own model spent "
+             "waiting for the batch (30, 12 and 8 steps). Data: the first 10,240 CIFAR-10 training images (batch "
+             "128); the 200 flower photos of the measuring machine at 224x224, tiled to 512 (batch 32); the 25 "
+             "membrane pairs tiled to 64, random 256x256 crops (batch 4, U-Net 16 filters). Besides the course's "
+             "five methods: albumentations (the same recipe, one image at a time, behind a PyDataset with 1 and 2 "
+             "threads), tf_data_files (the same augmentation, each image read and decoded from its file every time) "
+             "and tf_data_service (that file pipeline run by 1 or 2 tf.data service worker processes in a "
+             "loopback-only network namespace, reached through helpers.service's relay on 127.0.0.1, "
+             "distributed_epoch); the last three exist for the flowers and membrane workloads only. Machines of "
+             "this kind differ by a third from day to day: compare methods within one run, not across runs.")
+SCALING_ABOUT = ("Lesson 8: python -m helpers.bench --scaling --workloads flowers in full mode: images/s of the "
+                 "file-reading flowers pipeline alone (bench.file_batches: read + decode + resize to 224x224 + the "
+                 "lesson-3 augmentation, batch 32, 512 images per pass, median of 3 passes after warm-up), against "
+                 "its map parallelism (num_parallel_calls 1, 2, AUTOTUNE) and against tf.data service worker "
+                 "processes (1 and 2, distributed_epoch, maps AUTOTUNE inside) in a loopback-only network namespace, "
+                 "reached through helpers.service's relay on 127.0.0.1. The 200 flower photos of the measuring "
+                 "machine, seed 0.")
 
 
 def _save_run(path: str, rows: list[dict], about: str, command: str) -> None:
