@@ -6,9 +6,11 @@ changing the address, e.g. in a fork): into the lesson's text twin (``notebooks/
 its ``.ipynb``, written from the twin as ``make sync`` does (``jupytext --update --to ipynb``: cell ids kept).
 ``tests/test_coursetools_colab.py`` checks that every lesson carries exactly these cells, in both files.
 
-The setup cell does nothing outside Colab. On Colab it clones the course, installs ``helpers`` with
-``pip install -e`` (which keeps Colab's own TensorFlow and Keras: ``pyproject.toml`` gives ranges, not pins),
-moves into ``notebooks/`` and downloads the lesson's datasets through the course's checksummed loader.
+The setup cell does nothing outside Colab. On Colab it clones the course's main branch (the branch the badges
+open), or updates an earlier clone; installs ``helpers`` with ``pip install -e`` once per machine (the install
+keeps Colab's TensorFlow, which is no dependency of the course, and adds only what Colab lacks or has too old:
+see the README); moves into ``notebooks/`` and downloads the lesson's datasets through the course's checksummed
+loader. ``bash .ci/installs`` runs this cell in a Colab-like environment.
 """
 
 from __future__ import annotations
@@ -59,18 +61,24 @@ def setup_cell(datasets: tuple[str, ...], url: str | None = None, clone_to: str 
     names = ", ".join(f'"{name}"' for name in datasets)
     fetch = (f"\n    from helpers import datasets\n\n    for name in [{names}]:\n        datasets.fetch(name)"
              if datasets else "")
-    return f'''{SETUP_START} get the course, install its helpers, fetch this lesson's data. Elsewhere: nothing.
+    return f'''{SETUP_START} get the course, install what it needs that Colab lacks, fetch this lesson's data.
+# Elsewhere: nothing. Colab's own TensorFlow is kept (see the course's README, "Google Colab").
 import sys
 
 if "google.colab" in sys.modules:
+    import importlib.util
     import os
     import subprocess
 
-    if not os.path.isdir("{clone_to}"):
-        subprocess.run(["git", "clone", "--depth", "1", "{url or repository()}", "{clone_to}"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", "{clone_to}"], check=True)
-    sys.path.insert(0, "{clone_to}")  # this kernel started before the install
-    os.chdir("{clone_to}/notebooks"){fetch}'''
+    course, url = "{clone_to}", "{url or repository()}"
+    if not os.path.isdir(course):
+        subprocess.run(["git", "clone", "--depth", "1", "--branch", "main", url, course], check=True)
+    else:  # cloned earlier on this machine: bring it up to date (if you edited its files, it stays as it is)
+        subprocess.run(["git", "-C", course, "pull", "--ff-only", "--quiet"], check=False)
+    if importlib.util.find_spec("helpers") is None:  # not installed yet on this machine
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", course], check=True)
+    sys.path.insert(0, course)  # this kernel started before the install
+    os.chdir(f"{{course}}/notebooks"){fetch}'''
 
 
 def lessons() -> list[Path]:

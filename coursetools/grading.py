@@ -26,6 +26,7 @@ import tempfile
 from pathlib import Path
 
 from helpers import config
+from helpers.cli import UserError, user_errors
 
 ROOT = config.REPO_ROOT
 EXERCISES = ROOT / "notebooks" / "exercises"
@@ -270,7 +271,7 @@ def autograde(names: list[str] | None = None, course: Course | None = None, *, t
     with the student, the assignment, the exit code, the reason and the path of its full log."""
     course = course or Course()
     if not trusted and (why := sandbox_available()):
-        raise RuntimeError(f"student code is only graded in a sandbox, and {why}. If you trust every submission, "
+        raise UserError(f"student code is only graded in a sandbox, and {why}. If you trust every submission, "
                            "grade without one: make grade TRUSTED=1 (python -m coursetools.grading grade --trusted)")
     todo = submissions(course, names)
     if not todo:
@@ -347,24 +348,28 @@ def print_table(rows: list[dict], failures: list[dict] = ()) -> None:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["release", "grade"])
-    parser.add_argument("--assignments", help="comma-separated assignment ids (default: all)")
+    parser.add_argument("--assignments", nargs="+", metavar="ID", help="assignment ids (default: all)")
     parser.add_argument("--trusted", action="store_true",
                         help="run student code WITHOUT the sandbox (only where no sandbox can be had; see TEACHING.md)")
     parser.add_argument("--time-limit", type=float, default=TIME_LIMIT, metavar="SECONDS",
                         help="wall time one submission may take before it is stopped (default: %(default)g)")
     args = parser.parse_args(argv)
-    names = args.assignments.split(",") if args.assignments else None
-    if args.command == "release":
-        for path in release(names):
-            print(f"released {path.relative_to(ROOT)}")
-    else:
+    names = args.assignments
+    with user_errors("python -m coursetools.grading"):
+        unknown = sorted(set(names or ()) - set(assignments()))
+        if unknown:
+            raise UserError(f"unknown assignment(s) {unknown}; the course has {assignments()}")
+        if args.command == "release":
+            for path in release(names):
+                print(f"released {path.relative_to(ROOT)}")
+            return
         if args.time_limit <= 0:
-            parser.error(f"--time-limit must be positive, got {args.time_limit:g}")
+            raise UserError(f"--time-limit must be positive, got {args.time_limit:g}")
         rows, failures = grade(names, trusted=args.trusted, time_limit=args.time_limit)
-        print_table(rows, failures)
-        print(f"nbgrader's export: {Course().grades_csv.relative_to(ROOT)}")
-        if failures:
-            sys.exit(f"{len(failures)} submission(s) could not be graded: see above")
+    print_table(rows, failures)
+    print(f"nbgrader's export: {Course().grades_csv.relative_to(ROOT)}")
+    if failures:
+        sys.exit(f"{len(failures)} submission(s) could not be graded: see above")
 
 
 if __name__ == "__main__":

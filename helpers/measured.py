@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -63,7 +64,9 @@ def write(path, rows: list[dict], *, about: str, command=None, origin: dict | No
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"about": about, "provenance": origin or provenance(command), **extra, "rows": rows}
-    path.write_text(json.dumps(payload, indent=1) + "\n")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # a study stopped while saving keeps its last file
+    tmp.write_text(json.dumps(payload, indent=1) + "\n")
+    tmp.replace(path)
     return path
 
 
@@ -147,7 +150,13 @@ def main(argv=None) -> None:
     p.add_argument("--key", nargs="+", required=True, help="the fields that identify a row, e.g. arm seed")
     p.add_argument("--replace", action="store_true", help="overwrite rows that are already there")
     args = parser.parse_args(argv)
-    merged = merge(args.into, args.runs, key=args.key, replace=args.replace)
+    from helpers.cli import UserError, user_errors
+
+    with user_errors("python -m helpers.measured"):
+        try:
+            merged = merge(args.into, args.runs, key=args.key, replace=args.replace)
+        except ValueError as exc:  # a row already there, no runs
+            raise UserError(str(exc)) from None
     print(f"{args.into}: {len(merged['rows'])} rows from {len(merged['provenance']['runs'])} runs")
 
 

@@ -193,7 +193,7 @@ def accuracy_vs_fraction(rows: Sequence[dict], *, reference: Sequence[dict] = ()
     """Test accuracy (y) against the % of the training set used (x, log scale), one line per arm.
 
     rows / reference: dicts with ``fraction`` (0-1], ``arm`` and ``test_accuracy`` [0, 1], as
-    ``studies.cifar_fraction_study`` returns. ``reference`` (e.g. published or earlier runs) is drawn
+    ``study_runs.cifar_fraction_study`` returns. ``reference`` (e.g. published or earlier runs) is drawn
     dashed; where it has two arms, the gap between them is written in points. Returns the figure.
     """
     fig, ax = plt.subplots(figsize=(6, 3.8))

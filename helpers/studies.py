@@ -1,381 +1,221 @@
-"""Long studies, run from a terminal: ``python -m helpers.studies --help``.
+"""Long studies, run from a terminal: ``python -m helpers.studies --help`` (lessons 2, 3 and 7).
 
-Each study repeats a lesson's training many times (seeds, data sizes, feeding methods) and writes
-its rows, with their provenance, to a JSON file that ``helpers.measured`` reads. The pipelines are the
-lessons' own, exported from their cells to ``helpers.taught``, so a study measures the code a student reads.
+Each study is a list of runs: an arm and a seed, a share of the data, a feeding method. Each run's row is written
+to ``--out``, with its provenance and the study's settings, as soon as the run ends. Started again with the same
+``--out`` and the same settings, a study skips the runs already in the file, so stopping it loses at most the run in
+progress. A progress bar counts the study's epochs and estimates the time left. Lists are written with spaces:
 
     python -m helpers.studies cifar --arms plain crop_flip --seeds 0 1 2 --out cifar.json
     python -m helpers.studies fractions --fractions 0.05 0.1 0.4 --out fractions.json
     python -m helpers.studies bn-check --out bn.json
     python -m helpers.studies flowers --out flowers.json
-    python -m helpers.studies policies --arms crop_flip+trivial,crop_flip+cutmix --seeds 0,1,2 --out policies.json
+    python -m helpers.studies policies --arms crop_flip+trivial crop_flip+cutmix --seeds 0 1 2 --out policies.json
+
+A mistake on the command line (an unknown arm, a file made with other settings) is one line and exit code 2. This
+module reads the command line before it imports TensorFlow, so ``--help`` answers at once; the runs themselves are
+``helpers.study_runs``.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
-import time
-from collections.abc import Sequence
+import json
+from pathlib import Path
 
-import keras
-import numpy as np
-import tensorflow as tf
+from helpers import config
+from helpers.cli import UserError, user_errors
 
-from helpers import config, datasets, measured, metrics, models, policies, recipes, splits
-from helpers.taught import cifar_pipeline, feeding, policy_training
+CIFAR_ARMS = ("plain", "post_fused", "post_layers", "crop_flip")  # recipes.CIFAR_ARMS, checked by tests/test_studies.py
+FLOWER_METHODS = ("python_generator", "pydataset", "tf_data")
 
-
-def history_floats(history: keras.callbacks.History) -> dict[str, list[float]]:
-    """A fit's per-epoch metrics as plain floats (JSON-ready)."""
-    return {name: [float(v) for v in values] for name, values in history.history.items()}
-
-
-# ---------------------------------------------------------------- lesson 2: CIFAR-10 on 20% of the data
-
-
-def train_cifar_arm(arm: str, fit, val, *, epochs: int, seed: int, batch_size: int = 128, verbose: int = 0):
-    """Lesson 2's training of one arm: the post's CNN, adam, ``model.fit`` on the shuffled, augmented
-    stream of lesson 2's ``prepare``. ``fit``/``val``: (uint8 images, one-hot labels).
-    Returns (model, history, optimizer steps taken)."""
-    model, history, steps, _ = _fit_cifar_cnn(recipes.cifar_arm(arm), False, fit, val, epochs=epochs, seed=seed,
-                                              batch_size=batch_size, verbose=verbose)
-    return model, history, steps
+ABOUT = {
+    "cifar": "Lesson 2: the post's CNN on the first n_train CIFAR-10 images (10% held out), per arm and seed.",
+    "fractions": "Lesson 2: test accuracy against the share of CIFAR-10 used, optimizer steps held fixed.",
+    "bn-check": "Lesson 2: the same weights scored with BatchNorm's moving statistics and with recomputed ones.",
+    "flowers": "Lesson 3: the flower post's CNN (batch 6), fed three ways, from the same initial weights.",
+    "policies": ("Lesson 7: lesson 2's CNN and data (the first n_train CIFAR-10 images, 10% held out; adam, batch "
+                 "128) trained with each augmentation policy, scored on the test set plain and with test-time "
+                 "augmentation. 'seconds_per_epoch' is the median training time of an epoch on this machine."),
+    "policy-costs": ("Lesson 7: milliseconds per 128-image CIFAR-10 batch of each arm's augmentation alone "
+                     "(tf.function, median of the repeats), side by side in one run; ratio_to_first compares with "
+                     "the first arm."),
+}
+KEYS = {"cifar": ("arm", "seed"), "fractions": ("fraction", "arm"), "bn-check": ("seed",), "flowers": ("method",),
+        "policies": ("arm", "seed"), "policy-costs": ()}  # the fields that name one run of each study
 
 
-def _fit_cifar_cnn(augment, takes_labels: bool, fit, val, *, epochs: int, seed: int, batch_size: int, verbose: int):
-    """Lessons 2 and 7's training: the post's CNN, adam, categorical cross-entropy (it also takes the blends'
-    soft labels), ``model.fit`` on lesson 2's ``prepare`` stream, or lesson 7's when the augmentation blends labels.
-    Returns (model, history, steps, epoch seconds)."""
-    config.set_seed(seed)
-    batch = min(batch_size, len(fit[0]))
-    if takes_labels:
-        train = policy_training.prepare(fit[0], fit[1].astype("float32"), batch_size=batch, seed=seed, augment=augment,
-                                        with_labels=True)
-    else:
-        train = cifar_pipeline.prepare(fit[0], fit[1].astype("float32"), batch_size=batch, seed=seed, augment=augment)
-    steps = math.ceil(len(fit[0]) / batch)
-    model = models.cifar_cnn()
-    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
-    timer = metrics.EpochTimer()
-    history = model.fit(train, steps_per_epoch=steps, epochs=epochs, verbose=verbose, callbacks=[timer],
-                        shuffle=False,  # shuffled already
-                        validation_data=cifar_pipeline.evaluation(*val, batch_size=batch_size))
-    return model, history, epochs * steps, timer.times
-
-
-def cifar_runs(n_train: int = 10_000, epochs_plain: int = 20, epochs_aug: int = 80, seeds: Sequence[int] = (0,),
-               arms: Sequence[str] = ("plain", "post_fused", "crop_flip"), *, batch_size: int = 128,
-               n_test: int | None = None, data_dir=None, verbose: int = 0) -> list[dict]:
-    """Train the post's CNN once per (seed, arm) on the first ``n_train`` CIFAR-10 images (10% of them
-    held out for validation) and score it on the test set (``n_test`` images; None = all 10,000).
-
-    Returns one dict per run: test accuracy and loss, last-epoch train/validation accuracy, steps,
-    seconds, and the per-epoch history.
-    """
-    unknown = sorted(set(arms) - set(recipes.CIFAR_ARMS))
-    if unknown:  # before any training
-        raise ValueError(f"unknown arm(s) {unknown}; choose from {sorted(recipes.CIFAR_ARMS)}")
-    fit, val, (x_test, y_test) = splits.cifar10_splits(n_train, n_test, data_dir=data_dir)
-    test = cifar_pipeline.evaluation(x_test, y_test, batch_size=batch_size)
-    out = []
-    for seed in seeds:
-        for arm in arms:
-            epochs = epochs_plain if arm == "plain" else epochs_aug
-            start = time.perf_counter()
-            model, history, steps = train_cifar_arm(arm, fit, val, epochs=epochs, seed=seed, batch_size=batch_size,
-                                                    verbose=verbose)
-            test_loss, test_acc = model.evaluate(test, verbose=0)
-            seconds = time.perf_counter() - start
-            out.append({
-                "arm": arm, "seed": seed, "n_train": len(fit[0]), "n_val": len(val[0]), "n_test": len(x_test),
-                "epochs": epochs, "steps": steps, "test_accuracy": float(test_acc), "test_loss": float(test_loss),
-                "train_accuracy": float(history.history["accuracy"][-1]),
-                "val_accuracy": float(history.history["val_accuracy"][-1]),
-                "seconds": round(seconds, 1), "history": history_floats(history),
-            })
-            print(f"{arm:<12} seed {seed}: test accuracy {test_acc:.4f}, loss {test_loss:.3f}, {seconds:.0f} s",
-                  flush=True)
-    return out
-
-
-def steps_matched_epochs(epochs: int, fraction: float, base_fraction: float = 0.2) -> int:
-    """Epochs on ``fraction`` of the data that make about as many optimizer steps as ``epochs`` on
-    ``base_fraction`` (at least 1). Small sets need more epochs, or BatchNorm's moving statistics lag."""
-    if not 0 < fraction <= 1 or not 0 < base_fraction <= 1:
-        raise ValueError(f"fractions must be in (0, 1], got {fraction} and {base_fraction}")
-    return max(1, round(epochs * base_fraction / fraction))
-
-
-def cifar_fraction_study(fractions: Sequence[float], *, arms: Sequence[str] = ("plain", "crop_flip"), seed: int = 0,
-                         epochs_plain: int = 20, epochs_aug: int = 80, base_fraction: float = 0.2,
-                         match_steps: bool = True, batch_size: int = 128, n_test: int | None = None,
-                         data_dir=None, verbose: int = 0) -> list[dict]:
-    """Test accuracy against training-set size: ``cifar_runs`` on the first ``fraction`` x 50,000 images.
-
-    With ``match_steps`` the epochs (given for ``base_fraction``, the post's 20%) are rescaled so every
-    fraction gets about the same number of optimizer steps. Rows as ``cifar_runs``, plus ``fraction``.
-    """
-    out = []
-    for fraction in fractions:
-        plain, aug = (steps_matched_epochs(e, fraction, base_fraction) if match_steps else e
-                      for e in (epochs_plain, epochs_aug))
-        out += [{"fraction": fraction, **row} for row in cifar_runs(
-            round(datasets.CIFAR10_TRAIN_SIZE * fraction), plain, aug, seeds=[seed], arms=arms,
-            batch_size=batch_size, n_test=n_test, data_dir=data_dir, verbose=verbose)]
-    return out
-
-
-def batchnorm_lag_check(n_train: int = 2_500, epochs: int = 20, seed: int = 0, *, batch_size: int = 128,
-                        n_test: int | None = None, data_dir=None) -> dict:
-    """Train the plain arm on few images, then score the SAME weights twice: with BatchNorm's moving
-    statistics, and with them recomputed from the training images (``models.recalibrate_batchnorm``).
-
-    A large difference means the moving averages lag behind the weights. Returns the steps, both
-    test accuracies, and whether the weights were left unchanged by the recalibration.
-    """
-    fit, val, (x_test, y_test) = splits.cifar10_splits(n_train, n_test, data_dir=data_dir)
-    model, _, steps = train_cifar_arm("plain", fit, val, epochs=epochs, seed=seed, batch_size=batch_size)
-    test = cifar_pipeline.evaluation(x_test, y_test, batch_size=batch_size)
-    moving = model.evaluate(test, verbose=0)[1]
-    trainable_before = [w.numpy().copy() for w in model.trainable_weights]
-    moving_before = [w.numpy().copy() for w in model.non_trainable_weights]
-    models.recalibrate_batchnorm(model, cifar_pipeline.scale(fit[0]))
-    same = lambda before, now: all(np.array_equal(a, w.numpy()) for a, w in zip(before, now))  # noqa: E731
-    return {"n_train": len(fit[0]), "epochs": epochs, "steps": steps, "seed": seed,
-            "test_accuracy_moving_statistics": float(moving),
-            "test_accuracy_recalibrated": float(model.evaluate(test, verbose=0)[1]),
-            "trainable_weights_unchanged": same(trainable_before, model.trainable_weights),
-            "moving_statistics_changed": not same(moving_before, model.non_trainable_weights)}
-
-
-# ---------------------------------------------------------------- lesson 3: one model fed three ways
-
-
-def flower_feeders(train, *, batch_size: int, seed: int, size=(182, 182), workers: int = 2) -> dict:
-    """The three ways lesson 3 feeds ``model.fit`` the same augmented training data (one-hot labels):
-    the corrected Python generator, a PyDataset with worker threads, and ``tf.data`` from the files."""
-    x_tr, y_tr, p_tr = train
-    onehot = keras.utils.to_categorical(y_tr, int(y_tr.max()) + 1)
-    augment = recipes.FLOWERS.fused
-    return {
-        "python_generator": feeding.batches(x_tr, onehot, batch_size, seed=seed, augment=augment),
-        "pydataset": feeding.FlowerBatches(x_tr, onehot, batch_size, seed=seed, augment=augment,
-                                           workers=workers, use_multiprocessing=False, max_queue_size=10),
-        "tf_data": feeding.file_stream([str(p) for p in p_tr], onehot, size=size, batch_size=batch_size, seed=seed,
-                                       augment=augment),
-    }
-
-
-def flower_feeding_comparison(train, val, test, *, epochs: int = 6, batch_size: int = 6, seed: int = 0,
-                              methods=("python_generator", "pydataset", "tf_data"), verbose: int = 0) -> list[dict]:
-    """Train the post's flower CNN once per feeding method from the same initial weights, validating on
-    ``val`` during training and scoring ``test`` once at the end. Each of train/val/test is (x, y, paths).
-
-    Returns per method: median epoch seconds, training images/s, test accuracy, history and the test
-    predictions (for a confusion matrix).
-    """
-    num_classes = int(max(train[1].max(), test[1].max())) + 1
-    steps = math.ceil(len(train[0]) / batch_size)
-    val_data = (val[0], keras.utils.to_categorical(val[1], num_classes))
-    out = []
-    logger, level = tf.get_logger(), tf.get_logger().level
-    logger.setLevel("ERROR")  # each new model traces its own predict function: TF calls that "retracing"
-    try:
-        for method in methods:
-            out.append(_fit_one_feeder(method, train, val_data, test, num_classes, steps, epochs, batch_size, seed,
-                                       verbose))
-    finally:
-        logger.setLevel(level)
-    return out
-
-
-def _fit_one_feeder(method, train, val_data, test, num_classes, steps, epochs, batch_size, seed, verbose) -> dict:
-    """One fit of the flower CNN fed by ``method``; see ``flower_feeding_comparison``."""
-    config.set_seed(seed)
-    feeder = flower_feeders(train, batch_size=batch_size, seed=seed, size=train[0].shape[1:3])[method]
-    model = models.flower_cnn(train[0].shape[1:], num_classes)
-    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
-    timer = metrics.EpochTimer()
-    history = model.fit(feeder, steps_per_epoch=None if method == "pydataset" else steps, epochs=epochs,
-                        validation_data=val_data, callbacks=[timer], shuffle=False, verbose=verbose)
-    predictions = model.predict(test[0], verbose=0).argmax(-1)
-    epoch_seconds = float(np.median(timer.times))
-    row = {
-        "method": method, "epochs": epochs, "n_train": len(train[0]), "n_val": len(val_data[0]),
-        "n_test": len(test[0]), "steps_per_epoch": steps, "epoch_seconds": round(epoch_seconds, 2),
-        "images_per_s": round(len(train[0]) / epoch_seconds, 1),
-        "test_accuracy": float((predictions == test[1]).mean()),
-        "history": history_floats(history), "predictions": predictions.tolist(),
-    }
-    print(f"{method:<18} test accuracy {row['test_accuracy']:.3f}, {epoch_seconds:.1f} s per epoch", flush=True)
-    return row
-
-
-# ---------------------------------------------------------------- lesson 7: augmentation policies
-
-
-def train_policy_arm(arm: str, fit, val, *, epochs: int, seed: int, batch_size: int = 128, verbose: int = 0):
-    """Lesson 7's training of one arm (``recipes.policy_arm``), as lesson 2's.
-    Returns (model, history, steps taken, per-epoch training seconds)."""
-    return _fit_cifar_cnn(*recipes.policy_arm(arm), fit, val, epochs=epochs, seed=seed, batch_size=batch_size,
-                          verbose=verbose)
-
-
-def tta_scores(model, x_test, y_test, views: Sequence[str] = ("none", "flip", "flip_shift")) -> tuple[dict, dict]:
-    """Test accuracy and prediction seconds with each test-time augmentation of ``policies.TTA_VIEWS`` (lesson 7's
-    ``predict_tta``), and
-    the averaged class probabilities (N, classes) of each."""
-    out, probabilities = {}, {}
-    for name in views:
-        start = time.perf_counter()
-        probs = policy_training.predict_tta(model, x_test, name)
-        seconds = time.perf_counter() - start
-        accuracy = float(np.mean(probs.argmax(axis=1) == np.asarray(y_test).argmax(axis=1)))
-        out[name] = {"accuracy": accuracy, "seconds": round(seconds, 2), "views": len(policies.TTA_VIEWS[name])}
-        probabilities[name] = probs
-    return out, probabilities
-
-
-def policy_runs(arms: Sequence[str], seeds: Sequence[int] = (0,), *, n_train: int = 10_000, epochs: int = 80,
-                batch_size: int = 128, n_test: int | None = None, data_dir=None, verbose: int = 0,
-                on_row=None) -> list[dict]:
-    """Train lesson 2's CNN once per (seed, arm) of lesson 7 on lesson 2's data (the first ``n_train`` CIFAR-10
-    images, 10% held out) and score it on the test set, plain and with test-time augmentation.
-
-    Rows as ``cifar_runs``, plus ``seconds_per_epoch`` (median training time of an epoch) and ``tta``.
-    ``on_row(rows so far)`` is called after each run (the driver saves there, so a stopped study keeps its rows).
-    """
-    for arm in arms:  # every arm checked before any training
-        recipes.policy_arm(arm)
-    fit, val, (x_test, y_test) = splits.cifar10_splits(n_train, n_test, data_dir=data_dir)
-    out = []
-    for seed in seeds:
-        for arm in arms:
-            start = time.perf_counter()
-            model, history, steps, epoch_times = train_policy_arm(arm, fit, val, epochs=epochs, seed=seed,
-                                                                  batch_size=batch_size, verbose=verbose)
-            train_seconds = time.perf_counter() - start
-            tta, probabilities = tta_scores(model, x_test, y_test)  # "none" is the plain prediction: no second pass
-            test_loss = keras.losses.CategoricalCrossentropy()(y_test, probabilities["none"])
-            out.append({
-                "arm": arm, "seed": seed, "n_train": len(fit[0]), "n_val": len(val[0]), "n_test": len(x_test),
-                "epochs": epochs, "steps": steps, "test_accuracy": tta["none"]["accuracy"], "test_loss": float(test_loss),
-                "train_accuracy": float(history.history["accuracy"][-1]),
-                "val_accuracy": float(history.history["val_accuracy"][-1]),
-                "seconds": round(train_seconds, 1), "seconds_per_epoch": round(float(np.median(epoch_times)), 2),
-                "tta": tta, "history": history_floats(history),
-            })
-            print(f"{arm:<30} seed {seed}: test accuracy {out[-1]['test_accuracy']:.4f} "
-                  f"(flip TTA {tta['flip']['accuracy']:.4f}), {out[-1]['seconds_per_epoch']:.1f} s/epoch", flush=True)
-            if on_row is not None:
-                on_row(out)
-    return out
-
-
-def policy_costs(arms: Sequence[str], *, batch_size: int = 128, repeats: int = 20, seed: int = 0,
-                 data_dir=None) -> list[dict]:
-    """Milliseconds per batch of each arm's augmentation alone (compiled with ``tf.function``, one CIFAR-10
-    batch, median of ``repeats`` calls with fresh seeds after one warm-up), measured side by side in one run.
-    Rows: arm, ms_per_batch, and ratio to the first arm."""
-    (x, y), _, _ = splits.cifar10_splits(max(2 * batch_size, 256), 100, data_dir=data_dir)
-    x, y = tf.constant(x[:batch_size]), tf.constant(y[:batch_size].astype("float32"))
-    out = []
-    for arm in arms:
-        augment, takes_labels = recipes.policy_arm(arm)
-        step = tf.function(lambda k, augment=augment, blend=takes_labels:
-                           augment(x, y, tf.stack([tf.constant(seed, tf.int64), k])) if blend
-                           else augment(x, tf.stack([tf.constant(seed, tf.int64), k])))
-        tf.nest.map_structure(lambda t: t.numpy(), step(tf.constant(0, tf.int64)))  # trace and warm up
-        times = []
-        for k in range(1, repeats + 1):
-            start = time.perf_counter()
-            tf.nest.map_structure(lambda t: t.numpy(), step(tf.constant(k, tf.int64)))
-            times.append(time.perf_counter() - start)
-        out.append({"arm": arm, "batch_size": batch_size, "ms_per_batch": round(1000 * float(np.median(times)), 2)})
-    for row in out:
-        row["ratio_to_first"] = round(row["ms_per_batch"] / out[0]["ms_per_batch"], 2)
-    return out
-
-
-def _listed(text: str) -> list[str]:
-    """'a,b' or 'a' -> ['a', 'b'] (the command line takes comma-separated lists)."""
-    return [part for part in text.split(",") if part]
-
-
-# ---------------------------------------------------------------- command line
-
-
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m helpers.studies", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="study", required=True)
-    cifar = sub.add_parser("cifar", help="lesson 2: arms x seeds on the first --n-train CIFAR-10 images")
-    cifar.add_argument("--arms", nargs="+", default=["plain", "post_fused", "crop_flip"], choices=list(recipes.CIFAR_ARMS))
-    cifar.add_argument("--seeds", nargs="+", type=int, default=[0])
-    cifar.add_argument("--n-train", type=int, default=config.pick(quick=512, full=10_000))
-    fractions = sub.add_parser("fractions", help="lesson 2: accuracy against training-set size, steps held fixed")
-    fractions.add_argument("--fractions", nargs="+", type=float, default=[0.05, 0.1, 0.2, 0.4])
-    fractions.add_argument("--arms", nargs="+", default=["plain", "crop_flip"], choices=list(recipes.CIFAR_ARMS))
-    fractions.add_argument("--seed", type=int, default=0)
+def parser() -> argparse.ArgumentParser:
+    """The command line (no TensorFlow needed to build it)."""
+    top = argparse.ArgumentParser(prog="python -m helpers.studies", description=(
+        "The long studies of lessons 2, 3 and 7. Each run's row is saved as it ends; the same command started "
+        "again resumes."),
+                                  epilog="Each study's options: python -m helpers.studies STUDY --help")
+    sub = top.add_subparsers(dest="study", required=True, metavar="STUDY")
+    new = lambda name, text: sub.add_parser(  # noqa: E731
+        name, help=text, description=text)
+    cifar = new("cifar", "lesson 2: arms x seeds on the first --n-train CIFAR-10 images")
+    cifar.add_argument("--arms", nargs="+", default=["plain", "post_fused", "crop_flip"], choices=CIFAR_ARMS,
+                       metavar="ARM", help=f"arms among {', '.join(CIFAR_ARMS)} (default: %(default)s)")
+    cifar.add_argument("--seeds", nargs="+", type=int, default=[0], metavar="SEED", help="seeds (default: %(default)s)")
+    cifar.add_argument("--n-train", type=int, default=config.pick(quick=512, full=10_000),
+                       help="the first N CIFAR-10 training images (10%% of them held out) (default: %(default)s)")
+    fractions = new("fractions", "lesson 2: accuracy against training-set size, steps held fixed")
+    fractions.add_argument("--fractions", nargs="+", type=float, default=[0.05, 0.1, 0.2, 0.4], metavar="F",
+                           help="shares of the 50,000 training images (default: %(default)s)")
+    fractions.add_argument("--arms", nargs="+", default=["plain", "crop_flip"], choices=CIFAR_ARMS, metavar="ARM",
+                           help=f"arms among {', '.join(CIFAR_ARMS)} (default: %(default)s)")
+    fractions.add_argument("--seed", type=int, default=0, help="seed (default: %(default)s)")
     for p in (cifar, fractions):
-        p.add_argument("--epochs-plain", type=int, default=config.pick(quick=1, full=20))
-        p.add_argument("--epochs-aug", type=int, default=config.pick(quick=1, full=80))
-    bn = sub.add_parser("bn-check", help="lesson 2: BatchNorm's moving statistics after few steps")
-    bn.add_argument("--n-train", type=int, default=2_500)
-    bn.add_argument("--epochs", type=int, default=20)
-    bn.add_argument("--seed", type=int, default=0)
-    flowers = sub.add_parser("flowers", help="lesson 3: the flower CNN fed by a generator, a PyDataset and tf.data")
-    flowers.add_argument("--epochs", type=int, default=config.pick(quick=1, full=6))
-    flowers.add_argument("--seed", type=int, default=0)
-    pol = sub.add_parser("policies", help="lesson 7: augmentation policies on lesson 2's setting, with test-time augmentation")
-    pol.add_argument("--arms", type=_listed, default=list(recipes.POLICY_ARMS),
-                     help="comma-separated arms, each crop_flip and parts joined by '+' (see recipes.policy_arm)")
-    pol.add_argument("--seeds", type=lambda text: [int(s) for s in _listed(text)], default=[0],
-                     help="comma-separated seeds")
-    pol.add_argument("--epochs", type=int, default=config.pick(quick=1, full=80))
-    pol.add_argument("--n-train", type=int, default=config.pick(quick=512, full=10_000))
-    costs = sub.add_parser("policy-costs", help="lesson 7: milliseconds per batch of each arm's augmentation alone")
-    costs.add_argument("--arms", type=_listed, default=list(recipes.POLICY_ARMS), help="comma-separated arms")
-    costs.add_argument("--repeats", type=int, default=config.pick(quick=3, full=30))
+        p.add_argument("--epochs-plain", type=int, default=config.pick(quick=1, full=20),
+                       help="epochs of the plain arm (fractions: at the 20%% share) (default: %(default)s)")
+        p.add_argument("--epochs-aug", type=int, default=config.pick(quick=1, full=80),
+                       help="epochs of an augmented arm (fractions: at the 20%% share) (default: %(default)s)")
+    bn = new("bn-check", "lesson 2: BatchNorm's moving statistics after few steps")
+    bn.add_argument("--n-train", type=int, default=2_500, help="the first N CIFAR-10 training images (default: %(default)s)")
+    bn.add_argument("--epochs", type=int, default=20, help="epochs (default: %(default)s)")
+    bn.add_argument("--seed", type=int, default=0, help="seed (default: %(default)s)")
+    flowers = new("flowers", "lesson 3: the flower CNN fed by a generator, a PyDataset and tf.data")
+    flowers.add_argument("--methods", nargs="+", default=list(FLOWER_METHODS), choices=FLOWER_METHODS,
+                         metavar="METHOD", help=f"feeding methods among {', '.join(FLOWER_METHODS)} (default: %(default)s)")
+    flowers.add_argument("--epochs", type=int, default=config.pick(quick=1, full=6), help="epochs (default: %(default)s)")
+    flowers.add_argument("--seed", type=int, default=0, help="seed (default: %(default)s)")
+    pol = new("policies", "lesson 7: augmentation policies on lesson 2's setting, with test-time augmentation")
+    pol.add_argument("--arms", nargs="+", default=None, metavar="ARM",
+                     help="arms, each crop_flip and parts joined by '+' (default: every arm of recipes.POLICY_ARMS)")
+    pol.add_argument("--seeds", nargs="+", type=int, default=[0], metavar="SEED", help="seeds (default: %(default)s)")
+    pol.add_argument("--epochs", type=int, default=config.pick(quick=1, full=80), help="epochs (default: %(default)s)")
+    pol.add_argument("--n-train", type=int, default=config.pick(quick=512, full=10_000),
+                     help="the first N CIFAR-10 training images (10%% of them held out) (default: %(default)s)")
+    costs = new("policy-costs", "lesson 7: milliseconds per batch of each arm's augmentation alone")
+    costs.add_argument("--arms", nargs="+", default=None, metavar="ARM",
+                       help="arms (default: every arm of recipes.POLICY_ARMS)")
+    costs.add_argument("--repeats", type=int, default=config.pick(quick=3, full=30), help="timed calls per arm (default: %(default)s)")
     for p in (cifar, fractions, bn, flowers, pol, costs):
         p.add_argument("--n-test", type=int, default=None, help="score on the first N test images (default: all)")
-        p.add_argument("--out", default=None, help="JSON file (default: <output dir>/results/<study>_<mode>.json)")
-    args = parser.parse_args(argv)
+        p.add_argument("--out", default=None,
+                       help="JSON file, written after each run (default: <output dir>/results/<study>_<mode>.json)")
+    return top
 
-    print(config.banner(f"study: {args.study}"), flush=True)
-    path = args.out or config.output_dir("results") / f"{args.study}_{config.load_settings().mode}.json"
+
+def settings(args: argparse.Namespace) -> dict:
+    """What must match for a saved run to count as one of this study's: every option but the lists of runs."""
+    listed = {"study", "out", "arms", "seeds", "fractions", "methods"}
+    return {"study": args.study, "mode": config.load_settings().mode,
+            **{k: v for k, v in sorted(vars(args).items()) if k not in listed}}
+
+
+def _check(args: argparse.Namespace) -> None:
+    for name in ("n_train", "epochs", "epochs_plain", "epochs_aug", "repeats", "n_test"):
+        value = getattr(args, name, None)
+        if value is not None and value < 1:
+            raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    for f in getattr(args, "fractions", None) or ():
+        if not 0 < f <= 1:
+            raise UserError(f"a fraction must be in (0, 1], got {f}")
+    for name in ("arms", "seeds", "fractions", "methods"):
+        values = getattr(args, name, None) or []
+        if len(set(values)) < len(values):
+            raise UserError(f"--{name} names the same value twice: {values}")
+
+
+def saved_rows(path: Path, wanted: dict) -> list[dict]:
+    """The rows already in ``path`` from a run of the same study with the same ``settings``; [] if there is no
+    file. A file of another study or other settings is refused (UserError): it is never overwritten."""
+    if not path.exists():
+        return []
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path} exists but is not a study file ({exc}); choose another --out") from None
+    if data.get("settings") != wanted:
+        raise UserError(f"{path} holds runs made with other settings ({data.get('settings')}); choose another "
+                        "--out, or the same options as that run to resume it")
+    return list(data.get("rows", []))
+
+
+def plan(args: argparse.Namespace, policy_arms) -> list[dict]:
+    """The study's runs, in order: for each, the fields that name it (``KEYS``) and its epoch count."""
+    from helpers.study_runs import steps_matched_epochs
+
+    if args.study == "cifar":
+        return [{"arm": a, "seed": s, "epochs": args.epochs_plain if a == "plain" else args.epochs_aug}
+                for s in args.seeds for a in args.arms]
+    if args.study == "fractions":
+        return [{"fraction": f, "arm": a,
+                 "epochs": (e if config.quick_mode() else steps_matched_epochs(e, f))}
+                for f in args.fractions for a in args.arms
+                for e in [args.epochs_plain if a == "plain" else args.epochs_aug]]
+    if args.study == "bn-check":
+        return [{"seed": args.seed, "epochs": args.epochs}]
+    if args.study == "flowers":
+        return [{"method": m, "epochs": args.epochs} for m in args.methods]
     if args.study == "policies":
-        about = ("Lesson 7: lesson 2's CNN and data (the first n_train CIFAR-10 images, 10% held out; adam, batch 128) "
-                 "trained with each augmentation policy, scored on the test set plain and with test-time augmentation. "
-                 "'seconds_per_epoch' is the median training time of an epoch on this machine.")
-        origin = measured.provenance()  # the commit the runs start from, even if the checkout moves meanwhile
-        policy_runs(args.arms, args.seeds, n_train=args.n_train, epochs=args.epochs, n_test=args.n_test,
-                    on_row=lambda rows: measured.write(path, rows, about=about, origin=origin))
-        print("saved", path)
-        return
-    if args.study == "policy-costs":
-        out = policy_costs(args.arms, repeats=args.repeats)
-        about = ("Lesson 7: milliseconds per 128-image CIFAR-10 batch of each arm's augmentation alone (tf.function, "
-                 "median of the repeats), side by side in one run; ratio_to_first compares with the first arm.")
-    elif args.study == "cifar":
-        out = cifar_runs(args.n_train, args.epochs_plain, args.epochs_aug, args.seeds, args.arms, n_test=args.n_test)
-        about = "Lesson 2: the post's CNN on the first n_train CIFAR-10 images (10% held out), per arm and seed."
-    elif args.study == "fractions":
-        out = cifar_fraction_study(args.fractions, arms=args.arms, seed=args.seed, epochs_plain=args.epochs_plain,
-                                   epochs_aug=args.epochs_aug, match_steps=not config.quick_mode(), n_test=args.n_test)
-        about = "Lesson 2: test accuracy against the share of CIFAR-10 used, optimizer steps held fixed."
-    elif args.study == "bn-check":
-        out = [batchnorm_lag_check(args.n_train, args.epochs, args.seed, n_test=args.n_test)]
-        about = "Lesson 2: the same weights scored with BatchNorm's moving statistics and with recomputed ones."
-    else:
+        return [{"arm": a, "seed": s, "epochs": args.epochs} for s in args.seeds for a in policy_arms]
+    return [{"epochs": 0}]  # policy-costs: one measurement, every arm side by side
+
+
+def run_one(args: argparse.Namespace, run: dict, policy_arms, callbacks) -> list[dict]:
+    """The rows of one run of the study."""
+    from helpers import splits, study_runs
+
+    if args.study == "cifar":
+        return study_runs.cifar_runs(args.n_train, args.epochs_plain, args.epochs_aug, [run["seed"]], [run["arm"]],
+                                     n_test=args.n_test, callbacks=callbacks)
+    if args.study == "fractions":
+        return study_runs.cifar_fraction_study([run["fraction"]], arms=[run["arm"]], seed=args.seed,
+                                               epochs_plain=args.epochs_plain, epochs_aug=args.epochs_aug,
+                                               match_steps=not config.quick_mode(), n_test=args.n_test,
+                                               callbacks=callbacks)
+    if args.study == "bn-check":
+        return [study_runs.batchnorm_lag_check(args.n_train, args.epochs, args.seed, n_test=args.n_test,
+                                               callbacks=callbacks)]
+    if args.study == "flowers":
         _, train, val, test = splits.flower_split()
         if args.n_test:
             test = tuple(part[:args.n_test] for part in test)
         if config.quick_mode():
             train = tuple(part[:48] for part in train)
-        out = flower_feeding_comparison(train, val, test, epochs=args.epochs, seed=args.seed)
-        about = "Lesson 3: the flower post's CNN (batch 6), fed three ways, from the same initial weights."
-    print("saved", measured.write(path, out, about=about))
+        return study_runs.flower_feeding_comparison(train, val, test, epochs=args.epochs, seed=args.seed,
+                                                    methods=[run["method"]], callbacks=callbacks)
+    if args.study == "policies":
+        return study_runs.policy_runs([run["arm"]], [run["seed"]], n_train=args.n_train, epochs=args.epochs,
+                                      n_test=args.n_test, callbacks=callbacks)
+    return study_runs.policy_costs(policy_arms, repeats=args.repeats)
+
+
+def main(argv=None) -> None:
+    args = parser().parse_args(argv)
+    with user_errors("python -m helpers.studies"):
+        _check(args)
+        path = Path(args.out) if args.out else config.output_dir("results") / f"{args.study}_{config.load_settings().mode}.json"
+        wanted = settings(args)
+        done = saved_rows(path, wanted)
+        print(config.banner(f"study: {args.study}"), flush=True)
+        import keras
+
+        from helpers import measured, recipes
+
+        policy_arms = list(getattr(args, "arms", None) or recipes.POLICY_ARMS) if args.study.startswith("policy") else []
+        for arm in policy_arms:  # every arm checked before any training
+            try:
+                recipes.policy_arm(arm)
+            except ValueError as exc:
+                raise UserError(str(exc)) from None
+        key = KEYS[args.study]
+        finished = {tuple(row.get(k) for k in key) for row in done}
+        runs = [r for r in plan(args, policy_arms) if tuple(r[k] for k in key) not in finished or not key]
+        if done and key:
+            print(f"{path}: {len(done)} finished run(s) kept, {len(runs)} to go", flush=True)
+        bar = keras.utils.Progbar(sum(r["epochs"] for r in runs) or None, unit_name="epoch")
+        progress = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: bar.add(1))
+        origin = measured.provenance()  # the commit the runs start from, even if the checkout moves meanwhile
+        rows = done if key else []
+        for i, run in enumerate(runs, 1):
+            named = ", ".join(f"{k} {run[k]}" for k in key) or "every arm"
+            print(f"\nrun {i}/{len(runs)}: {named} ({run['epochs']} epochs)", flush=True)
+            rows = rows + run_one(args, run, policy_arms, [progress])
+            measured.write(path, rows, about=ABOUT[args.study], origin=origin, settings=wanted)
+        print(f"\nsaved {path} ({len(rows)} rows)")
 
 
 if __name__ == "__main__":

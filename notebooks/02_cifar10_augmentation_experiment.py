@@ -27,18 +27,24 @@
 # zoom_range=0.2`, test accuracy **0.7057** after 80 epochs (training accuracy 0.69).
 
 # %%
-# On Google Colab only: get the course, install its helpers, fetch this lesson's data. Elsewhere: nothing.
+# On Google Colab only: get the course, install what it needs that Colab lacks, fetch this lesson's data.
+# Elsewhere: nothing. Colab's own TensorFlow is kept (see the course's README, "Google Colab").
 import sys
 
 if "google.colab" in sys.modules:
+    import importlib.util
     import os
     import subprocess
 
-    if not os.path.isdir("/content/augmentation-course"):
-        subprocess.run(["git", "clone", "--depth", "1", "https://github.com/augmentation-course/augmentation-course", "/content/augmentation-course"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", "/content/augmentation-course"], check=True)
-    sys.path.insert(0, "/content/augmentation-course")  # this kernel started before the install
-    os.chdir("/content/augmentation-course/notebooks")
+    course, url = "/content/augmentation-course", "https://github.com/augmentation-course/augmentation-course"
+    if not os.path.isdir(course):
+        subprocess.run(["git", "clone", "--depth", "1", "--branch", "main", url, course], check=True)
+    else:  # cloned earlier on this machine: bring it up to date (if you edited its files, it stays as it is)
+        subprocess.run(["git", "-C", course, "pull", "--ff-only", "--quiet"], check=False)
+    if importlib.util.find_spec("helpers") is None:  # not installed yet on this machine
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", course], check=True)
+    sys.path.insert(0, course)  # this kernel started before the install
+    os.chdir(f"{course}/notebooks")
     from helpers import datasets
 
     for name in ["cifar10"]:
@@ -56,7 +62,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from helpers import datasets, measured, models, plots, recipes, splits, studies
+from helpers import datasets, measured, models, plots, recipes, splits, study_runs
 
 N_TRAIN = config.pick(quick=512, full=10_000)    # the post's 20%: the first 10,000 training images
 EPOCHS_PLAIN = config.pick(quick=1, full=20)
@@ -374,12 +380,12 @@ RUN_STUDIES = False  # set True to rerun the long studies here (hours on a CPU i
 study = []
 if RUN_STUDIES:
     SEEDS = config.pick(quick=[1], full=[0, 1, 2])
-    repeats = studies.cifar_runs(config.pick(quick=256, full=N_TRAIN), EPOCHS_PLAIN, EPOCHS_AUG, seeds=SEEDS,
+    repeats = study_runs.cifar_runs(config.pick(quick=256, full=N_TRAIN), EPOCHS_PLAIN, EPOCHS_AUG, seeds=SEEDS,
                                  arms=config.pick(quick=["crop_flip"], full=arms), n_test=N_TEST)
     for arm in sorted({r["arm"] for r in repeats}):
         mean, std = measured.mean_std(r["test_accuracy"] for r in repeats if r["arm"] == arm)
         print(f"{arm:<12} test accuracy {mean:.4f} ± {std:.4f} (sample std) over seeds {SEEDS}")
-    study = studies.cifar_fraction_study(config.pick(quick=[0.004], full=[0.05, 0.1, 0.2, 0.4]), seed=SEED,
+    study = study_runs.cifar_fraction_study(config.pick(quick=[0.004], full=[0.05, 0.1, 0.2, 0.4]), seed=SEED,
                                          epochs_plain=EPOCHS_PLAIN, epochs_aug=EPOCHS_AUG,
                                          match_steps=not config.quick_mode(), n_test=N_TEST)
 fractions = measured.load("cifar_fraction_study")["rows"]

@@ -20,18 +20,24 @@
 # as many images, so expect roughly 18 times the training time.
 
 # %%
-# On Google Colab only: get the course, install its helpers, fetch this lesson's data. Elsewhere: nothing.
+# On Google Colab only: get the course, install what it needs that Colab lacks, fetch this lesson's data.
+# Elsewhere: nothing. Colab's own TensorFlow is kept (see the course's README, "Google Colab").
 import sys
 
 if "google.colab" in sys.modules:
+    import importlib.util
     import os
     import subprocess
 
-    if not os.path.isdir("/content/augmentation-course"):
-        subprocess.run(["git", "clone", "--depth", "1", "https://github.com/augmentation-course/augmentation-course", "/content/augmentation-course"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", "/content/augmentation-course"], check=True)
-    sys.path.insert(0, "/content/augmentation-course")  # this kernel started before the install
-    os.chdir("/content/augmentation-course/notebooks")
+    course, url = "/content/augmentation-course", "https://github.com/augmentation-course/augmentation-course"
+    if not os.path.isdir(course):
+        subprocess.run(["git", "clone", "--depth", "1", "--branch", "main", url, course], check=True)
+    else:  # cloned earlier on this machine: bring it up to date (if you edited its files, it stays as it is)
+        subprocess.run(["git", "-C", course, "pull", "--ff-only", "--quiet"], check=False)
+    if importlib.util.find_spec("helpers") is None:  # not installed yet on this machine
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", course], check=True)
+    sys.path.insert(0, course)  # this kernel started before the install
+    os.chdir(f"{course}/notebooks")
     from helpers import datasets
 
     for name in ["flowers"]:

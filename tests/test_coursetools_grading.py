@@ -109,3 +109,13 @@ def test_a_release_that_still_holds_a_solution_line_is_removed_not_left_to_hand_
     with pytest.raises(RuntimeError, match="so it was removed"):
         grading.release(["01_basics"], course)
     assert not (course.release / "01_basics" / "01_exercises.ipynb").exists()
+
+
+def test_an_unknown_assignment_is_one_line_and_exit_code_2():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "coursetools.grading", "grade", "--assignments", "99_nope"],
+                          cwd=grading.ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "unknown assignment(s) ['99_nope']" in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1

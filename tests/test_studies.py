@@ -1,113 +1,86 @@
-"""The long-study drivers (python -m helpers.studies), on a few hundred offline images."""
+"""The long studies' command line (python -m helpers.studies): quick help, one-line user errors, one row saved per
+finished run, and a stopped study resumed where it stopped."""
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
-from helpers import studies
+from helpers import recipes, studies
+from helpers.config import REPO_ROOT
 from tests.conftest import needs_offline
 
 needs_cifar = needs_offline("cifar-10-batches-py")
 
 
+def _cli(*args, timeout: float, env: dict | None = None):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "helpers.studies", *args], cwd=REPO_ROOT, capture_output=True,
+                          text=True, env=env, timeout=timeout)
+
+
+def test_help_answers_without_tensorflow_and_shows_the_defaults():
+    done = _cli("cifar", "--help", timeout=60)
+    assert done.returncode == 0 and "(default: ['plain', 'post_fused', 'crop_flip'])" in done.stdout
+    probe = subprocess.run([sys.executable, "-c", "import sys; from helpers import studies; studies.parser(); "
+                            "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"],
+                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert probe.stdout.strip() == "[]", "building the command line must not import TensorFlow or Keras"
+
+
+def test_the_command_lines_arms_are_the_recipes_arms():
+    assert set(studies.CIFAR_ARMS) == set(recipes.CIFAR_ARMS)
+
+
+@pytest.mark.parametrize("args, says", [
+    (["cifar", "--arms", "mixup"], "invalid choice: 'mixup'"),
+    (["cifar", "--n-train", "0"], "--n-train must be at least 1"),
+    (["fractions", "--fractions", "1.5"], "a fraction must be in (0, 1]"),
+    (["policies", "--arms", "crop_flip+autoaugment"], "unknown part"),
+    (["cifar", "--seeds", "1", "1"], "names the same value twice"),
+])
+def test_a_user_error_is_one_line_and_exit_code_2(args, says, tmp_path):
+    done = _cli(*args, "--out", str(tmp_path / "out.json"), timeout=120)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert says in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]
+
+
+def test_a_file_made_with_other_settings_is_refused_and_kept(tmp_path):
+    out = tmp_path / "out.json"
+    out.write_text(json.dumps({"settings": {"study": "cifar", "n_train": 5}, "rows": [{"arm": "plain", "seed": 0}]}))
+    before = out.read_text()
+    done = _cli("cifar", "--out", str(out), timeout=120)
+    assert done.returncode == 2 and "other settings" in done.stderr and "Traceback" not in done.stderr
+    assert out.read_text() == before
+
+
 @pytest.mark.slow
 @needs_cifar
-def test_cifar_runs_rows_and_same_seed_same_result():
-    first = studies.cifar_runs(256, 1, 1, seeds=[3], arms=["plain", "crop_flip"], n_test=200)
-    assert [(r["arm"], r["seed"], r["n_train"], r["n_val"], r["n_test"], r["steps"]) for r in first] == [
-        ("plain", 3, 231, 25, 200, 2), ("crop_flip", 3, 231, 25, 200, 2)]  # 231 images: 2 batches of up to 128
-    assert all(len(r["history"]["val_accuracy"]) == 1 for r in first)
-    again = studies.cifar_runs(256, 1, 1, seeds=[3], arms=["plain"], n_test=200)
-    assert again[0]["test_accuracy"] == first[0]["test_accuracy"]
-    assert again[0]["test_loss"] == pytest.approx(first[0]["test_loss"], rel=1e-6)
-    with pytest.raises(ValueError, match="unknown arm"):
-        studies.cifar_runs(256, 1, 1, arms=["mixup"])
-
-
-@needs_cifar
-def test_batchnorm_lag_check_scores_the_same_weights_with_two_sets_of_statistics():
-    result = studies.batchnorm_lag_check(n_train=256, epochs=1, n_test=200)
-    assert result["n_train"] == 231 and result["steps"] == 2
-    assert result["trainable_weights_unchanged"] is True, "only the moving statistics may change"
-    assert result["moving_statistics_changed"] is True
-    assert result["test_accuracy_moving_statistics"] != result["test_accuracy_recalibrated"]
-
-
-def test_steps_matched_epochs_keep_the_optimizer_steps_of_the_20_percent_run():
-    assert [studies.steps_matched_epochs(20, f) for f in (0.05, 0.1, 0.2, 0.4)] == [80, 40, 20, 10]
-    assert [studies.steps_matched_epochs(80, f) for f in (0.05, 0.1, 0.2, 0.4)] == [320, 160, 80, 40]
-    assert studies.steps_matched_epochs(1, 1.0) == 1  # never below one epoch
-    for bad in (0, -0.1, 1.5):
-        with pytest.raises(ValueError, match="fractions must be in"):
-            studies.steps_matched_epochs(20, bad)
-
-
-@pytest.mark.slow
-@needs_cifar
-def test_fraction_study_rescales_epochs_and_counts_steps():
-    rows = studies.cifar_fraction_study([0.004, 0.008], arms=["plain"], epochs_plain=1, base_fraction=0.008, n_test=100)
-    assert [(r["fraction"], r["n_train"], r["epochs"], r["steps"]) for r in rows] == [
-        (0.004, 180, 2, 4), (0.008, 360, 1, 3)]  # 200 and 400 images, 10% held out; batches of 128
-    unmatched = studies.cifar_fraction_study([0.004], arms=["plain"], epochs_plain=1, base_fraction=0.008,
-                                             match_steps=False, n_test=100)
-    assert unmatched[0]["epochs"] == 1
-
-
-@pytest.mark.slow
-@needs_offline("flowers")
-def test_flower_feeding_comparison_trains_each_method_on_the_same_data():
-    from helpers import splits
-
-    _, train, val, test = splits.flower_split(size=(48, 48))
-    train = tuple(part[:18] for part in train)
-    rows = studies.flower_feeding_comparison(train, val, tuple(p[:10] for p in test), epochs=1, batch_size=6)
-    assert [r["method"] for r in rows] == ["python_generator", "pydataset", "tf_data"]
-    assert all(r["n_train"] == 18 and r["steps_per_epoch"] == 3 and len(r["predictions"]) == 10 for r in rows)
-    assert all(len(r["history"]["val_loss"]) == 1 and r["epoch_seconds"] > 0 for r in rows)
-
-
-@needs_cifar
-def test_cli_writes_rows_with_their_provenance(tmp_path):
-    out = tmp_path / "rows.json"
-    studies.main(["cifar", "--arms", "plain", "--n-train", "256", "--n-test", "100", "--out", str(out)])
-    saved = json.loads(out.read_text())
-    assert saved["rows"][0]["arm"] == "plain" and saved["rows"][0]["n_test"] == 100
-    assert {"tensorflow", "keras", "device", "git_commit", "command", "mode"} <= set(saved["provenance"])
-
-
-@needs_cifar
-def test_policy_runs_train_with_soft_labels_and_score_test_time_augmentation():
-    saved = []
-    rows = studies.policy_runs(["crop_flip+cutmix"], [1], n_train=256, epochs=1, n_test=100, on_row=saved.append)
-    row = rows[0]
-    assert ((row["arm"], row["seed"], row["n_train"], row["n_test"], row["steps"])
-            == ("crop_flip+cutmix", 1, 231, 100, 2))
-    assert set(row["tta"]) == {"none", "flip", "flip_shift"}
-    assert [row["tta"][v]["views"] for v in ("none", "flip", "flip_shift")] == [1, 2, 10]
-    assert row["test_accuracy"] == row["tta"]["none"]["accuracy"] and row["seconds_per_epoch"] > 0
-    assert saved and saved[0] is rows, "rows are handed over after every run"
-    with pytest.raises(ValueError, match="unknown part"):
-        studies.policy_runs(["crop_flip+autoaugment"], n_train=256, epochs=1)
-
-
-def test_policies_command_takes_comma_separated_arms_and_seeds_and_saves_after_each_run(tmp_path, monkeypatch):
-    calls = []
-
-    def fake_runs(arms, seeds, *, on_row, **kwargs):
-        calls.append((arms, seeds, kwargs))
-        on_row([{"arm": arms[0], "seed": seeds[0]}])
-
-    monkeypatch.setattr(studies, "policy_runs", fake_runs)
-    out = tmp_path / "policies.json"
-    studies.main(["policies", "--arms", "crop_flip,crop_flip+mixup", "--seeds", "0,1", "--epochs", "2",
-                  "--out", str(out)])
-    assert calls[0][:2] == (["crop_flip", "crop_flip+mixup"], [0, 1]) and calls[0][2]["epochs"] == 2
-    saved = json.loads(out.read_text())
-    assert saved["rows"] == [{"arm": "crop_flip", "seed": 0}] and "command" in saved["provenance"]
-
-
-@needs_cifar
-def test_policy_costs_time_every_arm_side_by_side():
-    rows = studies.policy_costs(["crop_flip", "crop_flip+trivial", "crop_flip+cutmix"], batch_size=16, repeats=2)
-    assert [r["arm"] for r in rows] == ["crop_flip", "crop_flip+trivial", "crop_flip+cutmix"]
-    assert all(r["ms_per_batch"] > 0 and r["batch_size"] == 16 for r in rows) and rows[0]["ratio_to_first"] == 1.0
+def test_a_stopped_study_keeps_its_finished_runs_and_resumes_with_the_rest(tmp_path):
+    out = tmp_path / "cifar.json"
+    common = ["cifar", "--arms", "plain", "crop_flip", "--seeds", "0", "--n-train", "256", "--n-test", "100",
+              "--out", str(out)]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "COURSE_QUICK": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "helpers.studies", *common, "--epochs-aug", "40"],
+                               cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 240
+    while not out.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)  # the first run (plain, 1 epoch) ends; the second (40 epochs) is under way
+    process.send_signal(signal.SIGINT)  # Ctrl-C
+    log = process.communicate(timeout=60)[0]
+    first = json.loads(out.read_text())
+    assert [(r["arm"], r["seed"]) for r in first["rows"]] == [("plain", 0)], log[-2000:]
+    assert "run 1/2: arm plain, seed 0 (1 epochs)" in log and "/epoch" in log, "a run header and Keras's Progbar"
+    done = _cli(*common, "--epochs-aug", "1", timeout=240, env=env)
+    assert done.returncode == 2 and "other settings" in done.stderr, "another epoch count is another study"
+    done = _cli(*common, "--epochs-aug", "40", timeout=400, env=env)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "1 finished run(s) kept, 1 to go" in done.stdout
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["arm"], r["seed"]) for r in rows] == [("plain", 0), ("crop_flip", 0)]
+    assert rows[0] == first["rows"][0], "the finished run is kept as it was, not trained again"
+    assert rows[1]["epochs"] == 40

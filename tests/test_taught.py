@@ -153,14 +153,14 @@ def test_file_stream_same_contract_and_pixels_stay_with_their_labels(tmp_path):
 
 
 def test_three_feeders_give_the_same_samples_per_epoch(tmp_path):
-    from helpers import studies
+    from helpers import study_runs
 
     x, y = _data()
     paths = []
     for i in range(N):
         paths.append(str(tmp_path / f"{i}.png"))
         Image.fromarray(x[i]).save(paths[-1])
-    feeders = studies.flower_feeders((x, y % 3, np.asarray(paths)), batch_size=BS, seed=0, size=(6, 6))
+    feeders = study_runs.flower_feeders((x, y % 3, np.asarray(paths)), batch_size=BS, seed=0, size=(6, 6))
     counts = {
         "python_generator": sum(len(next(feeders["python_generator"])[1]) for _ in range(5)),
         "pydataset": sum(len(feeders["pydataset"][i][1]) for i in range(len(feeders["pydataset"]))),
