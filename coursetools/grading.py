@@ -27,6 +27,7 @@ from pathlib import Path
 
 from helpers import config
 from helpers.cli import UserError, user_errors
+from helpers.service import require_posix
 
 ROOT = config.REPO_ROOT
 EXERCISES = ROOT / "notebooks" / "exercises"
@@ -270,6 +271,7 @@ def autograde(names: list[str] | None = None, course: Course | None = None, *, t
     still running after ``time_limit`` seconds is stopped and counted as a failure. Returns the failures, each
     with the student, the assignment, the exit code, the reason and the path of its full log."""
     course = course or Course()
+    require_posix("grading (each submission in a process group of its own)")
     if not trusted and (why := sandbox_available()):
         raise UserError(f"student code is only graded in a sandbox, and {why}. If you trust every submission, "
                            "grade without one: make grade TRUSTED=1 (python -m coursetools.grading grade --trusted)")

@@ -153,8 +153,9 @@ def multi_worker(workers: int = 2, *, steps: int = 5, images: int = 512, local_b
     this module's ``--as-worker``), for tests."""
     command = command or ([sys.executable, "-m", "helpers.scaling", "--as-worker", "--steps", str(steps),
                            "--images", str(images)] + (["--local-bn"] if local_bn else []))
-    from helpers.service import loopback_only
+    from helpers.service import loopback_only, require_posix
 
+    require_posix("training with worker processes")
     prefix = loopback_only() if isolate is not False else None
     if isolate and prefix is None:
         raise RuntimeError("no network namespace can be made here (bubblewrap missing or not allowed)")

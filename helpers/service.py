@@ -63,6 +63,14 @@ def die_with_parent() -> None:
         os._exit(1)
 
 
+def require_posix(what: str) -> None:
+    """Raise RuntimeError on Windows, where ``what`` cannot work: the course starts its server and worker processes
+    in process groups of their own (``start_new_session``) and ends them with ``os.killpg``, which Windows lacks."""
+    if sys.platform == "win32":
+        raise RuntimeError(f"{what} needs Linux or macOS (process groups); on Windows, run the course in WSL2, "
+                           "as TensorFlow recommends, or on Colab")
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
@@ -222,6 +230,7 @@ class LocalService:
         return f"grpc://127.0.0.1:{self.port}"
 
     def __enter__(self) -> LocalService:
+        require_posix("the local tf.data service")
         prefix = loopback_only() if self.isolate is not False else None
         if self.isolate and prefix is None:
             raise RuntimeError("no network namespace can be made here (bubblewrap missing or not allowed)")

@@ -107,3 +107,13 @@ def test_the_servers_die_with_the_process_that_started_them(how):
     while _servers(ports) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not _servers(ports), f"server processes outlived their parent: {_servers(ports)}"
+
+
+def test_on_windows_the_process_groups_refuse_clearly_instead_of_crashing(monkeypatch):
+    from helpers import scaling
+
+    monkeypatch.setattr(sys, "platform", "win32")
+    with pytest.raises(RuntimeError, match="WSL2"):
+        LocalService(workers=1).__enter__()
+    with pytest.raises(RuntimeError, match="WSL2"):
+        scaling.multi_worker(2, steps=1)
