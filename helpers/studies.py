@@ -195,7 +195,9 @@ def main(argv=None) -> None:
 
         from helpers import measured, recipes
 
-        policy_arms = list(getattr(args, "arms", None) or recipes.POLICY_ARMS) if args.study.startswith("policy") else []
+        policy_arms = []
+        if args.study in ("policies", "policy-costs"):
+            policy_arms = list(args.arms or recipes.POLICY_ARMS)
         for arm in policy_arms:  # every arm checked before any training
             try:
                 recipes.policy_arm(arm)

@@ -49,6 +49,28 @@ def test_a_user_error_is_one_line_and_exit_code_2(args, says, tmp_path):
     assert says in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]
 
 
+def test_the_policies_command_runs_each_arm_and_seed_and_saves_after_each(tmp_path, monkeypatch):
+    from helpers import study_runs
+
+    calls, sizes = [], []
+    out = tmp_path / "policies.json"
+
+    def fake_runs(arms, seeds, **kwargs):
+        sizes.append(len(json.loads(out.read_text())["rows"]) if out.exists() else 0)
+        calls.append((arms, seeds, kwargs["epochs"]))
+        return [{"arm": arms[0], "seed": seeds[0]}]
+
+    monkeypatch.setattr(study_runs, "policy_runs", fake_runs)
+    studies.main(["policies", "--arms", "crop_flip", "crop_flip+mixup", "--seeds", "0", "1", "--epochs", "2",
+                  "--out", str(out)])
+    runs = [(a, s) for s in (0, 1) for a in ("crop_flip", "crop_flip+mixup")]
+    assert calls == [([a], [s], 2) for a, s in runs]
+    assert sizes == [0, 1, 2, 3], "each run's row is saved before the next run starts"
+    saved = json.loads(out.read_text())
+    assert [(r["arm"], r["seed"]) for r in saved["rows"]] == runs
+    assert saved["settings"]["epochs"] == 2 and "command" in saved["provenance"]
+
+
 def test_a_file_made_with_other_settings_is_refused_and_kept(tmp_path):
     out = tmp_path / "out.json"
     out.write_text(json.dumps({"settings": {"study": "cifar", "n_train": 5}, "rows": [{"arm": "plain", "seed": 0}]}))
