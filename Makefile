@@ -46,9 +46,11 @@ test-slow: $(STAMP)
 	COURSE_QUICK=1 $(BIN)/python -m pytest -n 2 --dist loadscope -m slow tests
 
 # The .py twins (jupytext py:percent) are the lessons' sources: this writes each notebook from its twin,
-# keeping its cell ids and metadata. JupyterLab with jupytext keeps the pair in step by itself.
+# keeping its cell ids and metadata, then sets each notebook's kernel metadata as JupyterLab's kernel reports it
+# (so it opens unmodified). JupyterLab with jupytext keeps the pair in step by itself (notebooks/jupytext.toml).
 sync: $(STAMP)
 	$(BIN)/jupytext --update --to ipynb notebooks/*.py notebooks/exercises/*/*.py
+	$(BIN)/python -m coursetools.notebook_metadata
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -34,7 +34,7 @@ def test_each_lesson_has_the_badge_first_and_the_setup_cell_first_among_code(pat
 def test_the_generator_rewrites_the_text_twin_then_the_notebook_keeping_cell_ids(tmp_path):
     """On a copy of lesson 5: a lesson without the two cells gets them in both files, with their fixed ids and
     every other cell's id kept; a new address reaches both files; a synced lesson is left as it is."""
-    shutil.copy(config.REPO_ROOT / "jupytext.toml", tmp_path)  # the pairing and metadata filters of the course
+    shutil.copy(config.REPO_ROOT / "notebooks" / "jupytext.toml", tmp_path)  # the pairing and metadata filters of the course
     lesson = next(p for p in LESSONS if p.name.startswith("05_"))
     text, ipynb = tmp_path / lesson.name, tmp_path / lesson.with_suffix(".ipynb").name
     shutil.copy(lesson, text)

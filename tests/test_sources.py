@@ -69,3 +69,13 @@ def test_no_lesson_is_longer_than_a_class_week(source):
     words = sum(len(c.source.split()) for c in cells if c.cell_type == "markdown")
     assert len(cells) <= MAX_CELLS, f"{source.name}: {len(cells)} cells, more than {MAX_CELLS}"
     assert words <= MAX_WORDS, f"{source.name}: {words} words of prose, more than {MAX_WORDS}"
+
+
+def test_every_notebook_carries_the_kernel_metadata_jupyterlab_writes():
+    """Else JupyterLab marks it modified on opening (coursetools.notebook_metadata; the Python version aside)."""
+    from coursetools import notebook_metadata
+
+    want = notebook_metadata.expected()
+    assert want["kernelspec"]["display_name"] == "Python 3 (ipykernel)"
+    bad = {p.name: d for p in notebook_metadata.notebooks() if (d := notebook_metadata.differences(p, want))}
+    assert not bad, f"run python -m coursetools.notebook_metadata: {bad}"
