@@ -346,7 +346,8 @@ RUN_ABOUT = ("Lesson 6: python -m helpers.bench in full mode: images/s of each w
              "and tf_data_service (that file pipeline run by 1 or 2 tf.data service worker processes in a "
              "loopback-only network namespace, reached through helpers.service's relay on 127.0.0.1, "
              "distributed_epoch); the last three exist for the flowers and membrane workloads only. Machines of "
-             "this kind differ by a third from day to day: compare methods within one run, not across runs.")
+             "this kind run two to three times faster on some days than on others: compare methods within one "
+             "run, not across runs.")
 SCALING_ABOUT = ("Lesson 8: python -m helpers.bench --scaling --workloads flowers in full mode: images/s of the "
                  "file-reading flowers pipeline alone (bench.file_batches: read + decode + resize to 224x224 + the "
                  "lesson-3 augmentation, batch 32, 512 images per pass, median of 3 passes after warm-up), against "

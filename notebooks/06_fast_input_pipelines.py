@@ -132,8 +132,10 @@ measured.show(measured.markdown_table(full, [
 # The "measured" columns come from `python -m helpers.bench` in full mode on a 2-core CPU with no GPU
 # (`notebooks/measured/bench.json` says which data, passes and steps). **Step** is the whole wall time of one step
 # of the benchmark's loop, the wait included. Your columns come from the cell above; in quick mode (96 px, four
-# methods, passes of 64 images) thread start-up dominates, so they only prove the code runs. A second full run
-# agreed within about 10%: treat smaller differences as noise. Three rows are new: `albumentations` (below), and
+# methods, passes of 64 images) thread start-up dominates, so they only prove the code runs. Full runs on other
+# days of the same kind of machine gave other absolute speeds, by a factor of two and more, and moved the ratios
+# between methods too, most for the methods that use both cores: trust only large differences, and measure your
+# own machine. Three rows are new: `albumentations` (below), and
 # `tf_data_files` and `tf_data_service` (each image read from its file every time; lesson 8's subject).
 
 # %%
@@ -266,11 +268,11 @@ for workload in ("flowers_224px", "membrane_512px_pairs"):
 # %% [markdown]
 # Read images/s, input wait and the step together:
 #
-# - **As an augmenter, albumentations wins.** With one thread it produces about twice the images/s of `tf.data` at
-#   224 px, and about as many on the membrane pairs: OpenCV warps uint8 pixels in a tight C++ loop, where the
-#   course's op goes through float32 and TensorFlow's general projective-transform kernel.
-# - **Its input wait is higher, yet its steps are shorter.** At 224 px, a sixth of each step waits for
-#   albumentations with one thread, against 1% for `tf.data`, but the whole step takes 75 ms against 100. With one
+# - **As an augmenter, albumentations wins.** With one thread it produces several times the images/s of `tf.data`
+#   at 224 px, and more on the membrane pairs too (the ratios above): OpenCV warps uint8 pixels in a tight C++
+#   loop, where the course's op goes through float32 and TensorFlow's general projective-transform kernel.
+# - **Its input wait is higher, yet its steps are shorter.** At 224 px, with one thread, a large share of each
+#   step waits for albumentations, against under 1% for `tf.data`, yet its whole step is shorter. With one
 #   thread the benchmark's loop makes each batch inside `next()`, so all of its augmentation is wait. With two, the
 #   batch is made ahead, but each image passes through Python (the `Compose` call, the NumPy stacking), which holds
 #   the GIL while the step needs it. `tf.data` runs its graph in C++ threads that never take the GIL, but they take
@@ -451,6 +453,6 @@ print(f"1 epoch on {len(x_small)} raw uint8 images: loss {history.history['loss'
 #   memory.
 # - Augment in the pipeline by default. Move it into the model or the training step when the CPU cannot keep
 #   up with the accelerator. Paired masks need the pipeline or the training step, not a layer inside the model.
-# - albumentations augments about twice as fast as the fused op on this CPU at 224 px. Judge a pipeline by the
-#   step time and the input wait together, on your own machine.
+# - albumentations augments several times as fast as the fused op on this CPU at 224 px. Judge a pipeline by
+#   the step time and the input wait together, on your own machine.
 # - When one machine is not enough, lesson 8 spreads the training and the input pipeline over several.
