@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 
 from helpers import config, measured
+from helpers.cli import UserError, user_errors
 
 NOTEBOOKS = config.REPO_ROOT / "notebooks"
 EXECUTED = config.REPO_ROOT / "outputs" / "executed"
@@ -234,7 +235,11 @@ def main(argv=None) -> None:
     parser.add_argument("--no-execute", action="store_true",
                         help="fail instead of executing a lesson without a reusable copy")
     args = parser.parse_args(argv)
-    index = build(args.out, args.executed, execute_missing=not args.no_execute)
+    with user_errors("python -m coursetools.book"):
+        try:
+            index = build(args.out, args.executed, execute_missing=not args.no_execute)
+        except FileExistsError as exc:  # --out names a folder the builder must not touch
+            raise UserError(str(exc)) from None
     print(f"book: {index}")
 
 

@@ -101,3 +101,13 @@ def test_staging_drops_empty_cells_and_cuts_runaway_outputs(tmp_path):
     stream, result = staged["cells"][0]["outputs"]
     for text in ("".join(stream["text"]), "".join(result["data"]["text/plain"])):
         assert len(text) < book.MAX_OUTPUT_CHARS + 100 and "more characters cut for the book" in text
+
+
+def test_the_command_line_refuses_a_foreign_folder_in_one_line_with_exit_code_2(tmp_path):
+    import sys
+
+    (tmp_path / "notes.txt").write_text("mine")
+    done = subprocess.run([sys.executable, "-m", "coursetools.book", "--out", str(tmp_path), "--no-execute"],
+                          cwd=book.config.REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "did not make" in done.stderr and "Traceback" not in done.stderr
+    assert (tmp_path / "notes.txt").read_text() == "mine"
