@@ -1,0 +1,1 @@
+"""The datasets' pinned checksums, as package data (``membrane.sha256``), read by ``helpers.datasets``."""
