@@ -14,7 +14,7 @@ CHROMIUM := /usr/bin/chromium
 .PHONY: help lab test test-slow sync lint bench release grade sandbox book browser test-teaching clean-env
 
 help:
-	@echo "make lab    open JupyterLab on notebooks/ (installs on first use)"
+	@echo "make lab    open JupyterLab on lesson 0 (installs on first use)"
 	@echo "make test   unit tests + every notebook in quick mode (nbval)"
 	@echo "make test-slow  the slow unit tests (worker processes, the quick benchmark, the studies' drivers)"
 	@echo "make sync   rewrite every .ipynb from its .py text twin (after editing a lesson as text)"

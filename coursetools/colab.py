@@ -7,7 +7,8 @@ its ``.ipynb``, written from the twin as ``make sync`` does (``jupytext --update
 ``tests/test_coursetools_colab.py`` checks that every lesson carries exactly these cells, in both files.
 
 The setup cell does nothing outside Colab. On Colab it clones the course's main branch (the branch the badges
-open), or updates an earlier clone; installs ``helpers`` with ``pip install -e`` once per machine (the install
+open), or pulls when run again in the session; installs ``helpers`` with ``pip install -e`` when it is not
+installed or ``pyproject.toml`` changed since (the install
 keeps Colab's TensorFlow, which is no dependency of the course, and adds only what Colab lacks or has too old:
 see the README); moves into ``notebooks/`` and downloads the lesson's datasets through the course's checksummed
 loader. ``bash .ci/installs`` runs this cell in a Colab-like environment.
@@ -73,10 +74,13 @@ if "google.colab" in sys.modules:
     course, url = "{clone_to}", "{url or repository()}"
     if not os.path.isdir(course):
         subprocess.run(["git", "clone", "--depth", "1", "--branch", "main", url, course], check=True)
-    else:  # cloned earlier on this machine: bring it up to date (if you edited its files, it stays as it is)
+    else:  # cloned earlier in this session: pull (it stops only where new commits change a file you edited)
         subprocess.run(["git", "-C", course, "pull", "--ff-only", "--quiet"], check=False)
-    if importlib.util.find_spec("helpers") is None:  # not installed yet on this machine
+    wanted = open(f"{{course}}/pyproject.toml").read()
+    marker = f"{{course}}/.colab-installed"  # the pyproject.toml installed last
+    if importlib.util.find_spec("helpers") is None or not os.path.exists(marker) or open(marker).read() != wanted:
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", course], check=True)
+        open(marker, "w").write(wanted)
     sys.path.insert(0, course)  # this kernel started before the install
     os.chdir(f"{{course}}/notebooks"){fetch}'''
 

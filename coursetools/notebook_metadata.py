@@ -8,7 +8,7 @@ jupytext (whose text twins keep no notebook metadata).
 ``python -m coursetools.notebook_metadata --check``  exit 1 if a notebook differs (the Python version aside)
 
 ``language_info.version`` is the Python version of the kernel: on another Python, JupyterLab still updates it on
-opening. The notebooks carry the version the course is tested with.
+opening. A notebook keeps the version it records (the one the course is tested with); a new one gets this Python's.
 """
 
 from __future__ import annotations
@@ -56,11 +56,15 @@ def differences(path: Path, want: dict, *, ignore_version: bool = True) -> list[
 
 
 def apply(path: Path, want: dict) -> bool:
-    """Write ``want`` into the notebook's metadata; True if it changed."""
-    nb = nbformat.read(path, as_version=4)
-    if all(nb.metadata.get(k) == v for k, v in want.items()):
+    """Write ``want`` into the notebook's metadata, keeping a Python version it already records (so contributors
+    on other patch levels do not flip it back and forth); True if it changed."""
+    if not differences(path, want):
         return False
+    nb = nbformat.read(path, as_version=4)
+    version = nb.metadata.get("language_info", {}).get("version")
     nb.metadata.update(want)
+    if version:
+        nb.metadata["language_info"] = {**want["language_info"], "version": version}
     nbformat.write(nb, path)
     return True
 

@@ -19,11 +19,11 @@ USER_ERRORS = (UserError, ConfigError, DatasetError, FileNotFoundError)
 
 
 @contextmanager
-def user_errors(prog: str) -> Iterator[None]:
-    """Run the block; a ``USER_ERRORS`` exception becomes ``prog: error: <message>`` on stderr and exit code 2.
-    Any other exception is a bug and keeps its traceback."""
+def user_errors(prog: str, kinds: tuple[type[BaseException], ...] = USER_ERRORS) -> Iterator[None]:
+    """Run the block; an exception of ``kinds`` (default ``USER_ERRORS``) becomes ``prog: error: <message>`` on
+    stderr and exit code 2. Any other exception is a bug and keeps its traceback."""
     try:
         yield
-    except USER_ERRORS as exc:
+    except kinds as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(2) from None

@@ -24,6 +24,8 @@ from pathlib import Path
 
 from helpers import config
 from helpers.cli import UserError, user_errors
+from helpers.config import ConfigError
+from helpers.datasets import DatasetError
 
 CIFAR_ARMS = ("plain", "post_fused", "post_layers", "crop_flip")  # recipes.CIFAR_ARMS, checked by tests/test_studies.py
 FLOWER_METHODS = ("python_generator", "pydataset", "tf_data")
@@ -67,9 +69,11 @@ def parser() -> argparse.ArgumentParser:
     fractions.add_argument("--seed", type=int, default=0, help="seed (default: %(default)s)")
     for p in (cifar, fractions):
         p.add_argument("--epochs-plain", type=int, default=config.pick(quick=1, full=20),
-                       help="epochs of the plain arm (fractions: at the 20%% share) (default: %(default)s)")
+                       help="epochs of the plain arm (fractions, full mode: at the 20%% share, rescaled to keep the "
+                            "steps) (default: %(default)s)")
         p.add_argument("--epochs-aug", type=int, default=config.pick(quick=1, full=80),
-                       help="epochs of an augmented arm (fractions: at the 20%% share) (default: %(default)s)")
+                       help="epochs of an augmented arm (fractions, full mode: at the 20%% share, rescaled) "
+                            "(default: %(default)s)")
     bn = new("bn-check", "lesson 2: BatchNorm's moving statistics after few steps")
     bn.add_argument("--n-train", type=int, default=2_500, help="the first N CIFAR-10 training images (default: %(default)s)")
     bn.add_argument("--epochs", type=int, default=20, help="epochs (default: %(default)s)")
@@ -90,16 +94,18 @@ def parser() -> argparse.ArgumentParser:
     costs.add_argument("--arms", nargs="+", default=None, metavar="ARM",
                        help="arms (default: every arm of recipes.POLICY_ARMS)")
     costs.add_argument("--repeats", type=int, default=config.pick(quick=3, full=30), help="timed calls per arm (default: %(default)s)")
-    for p in (cifar, fractions, bn, flowers, pol, costs):
+    for p in (cifar, fractions, bn, flowers, pol):
         p.add_argument("--n-test", type=int, default=None, help="score on the first N test images (default: all)")
+    for p in (cifar, fractions, bn, flowers, pol, costs):
         p.add_argument("--out", default=None,
                        help="JSON file, written after each run (default: <output dir>/results/<study>_<mode>.json)")
     return top
 
 
 def settings(args: argparse.Namespace) -> dict:
-    """What must match for a saved run to count as one of this study's: every option but the lists of runs."""
-    listed = {"study", "out", "arms", "seeds", "fractions", "methods"}
+    """What must match for a saved run to count as one of this study's: every option but the lists of runs
+    (policy-costs is one run, which its arms belong to)."""
+    listed = {"study", "out", "seeds", "fractions", "methods"} | ({"arms"} if args.study != "policy-costs" else set())
     return {"study": args.study, "mode": config.load_settings().mode,
             **{k: v for k, v in sorted(vars(args).items()) if k not in listed}}
 
@@ -118,11 +124,12 @@ def _check(args: argparse.Namespace) -> None:
             raise UserError(f"--{name} names the same value twice: {values}")
 
 
-def saved_rows(path: Path, wanted: dict) -> list[dict]:
-    """The rows already in ``path`` from a run of the same study with the same ``settings``; [] if there is no
-    file. A file of another study or other settings is refused (UserError): it is never overwritten."""
+def saved(path: Path, wanted: dict, commit: str) -> tuple[list[dict], dict | None]:
+    """(rows, provenance) already in ``path`` from the same study with the same ``settings`` at the same git
+    ``commit``; ([], None) if there is no file. A file of another study, other settings or another commit is
+    refused (UserError): it is never overwritten, and one file never mixes two versions of the code."""
     if not path.exists():
-        return []
+        return [], None
     try:
         data = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
@@ -130,7 +137,11 @@ def saved_rows(path: Path, wanted: dict) -> list[dict]:
     if data.get("settings") != wanted:
         raise UserError(f"{path} holds runs made with other settings ({data.get('settings')}); choose another "
                         "--out, or the same options as that run to resume it")
-    return list(data.get("rows", []))
+    made_at = data.get("provenance", {}).get("git_commit")
+    if made_at != commit:
+        raise UserError(f"{path} holds runs made at commit {made_at}, and this checkout is at {commit}: resume "
+                        f"from a worktree at {made_at} (git worktree add ../run {made_at}), or choose another --out")
+    return list(data.get("rows", [])), data["provenance"]
 
 
 def plan(args: argparse.Namespace, policy_arms) -> list[dict]:
@@ -185,39 +196,56 @@ def run_one(args: argparse.Namespace, run: dict, policy_arms, callbacks) -> list
 
 def main(argv=None) -> None:
     args = parser().parse_args(argv)
-    with user_errors("python -m helpers.studies"):
+    prog = "python -m helpers.studies"
+    with user_errors(prog):
         _check(args)
         path = Path(args.out) if args.out else config.output_dir("results") / f"{args.study}_{config.load_settings().mode}.json"
-        wanted = settings(args)
-        done = saved_rows(path, wanted)
-        print(config.banner(f"study: {args.study}"), flush=True)
-        import keras
+        from helpers import measured
 
-        from helpers import measured, recipes
-
-        policy_arms = []
-        if args.study in ("policies", "policy-costs"):
-            policy_arms = list(args.arms or recipes.POLICY_ARMS)
-        for arm in policy_arms:  # every arm checked before any training
-            try:
-                recipes.policy_arm(arm)
-            except ValueError as exc:
-                raise UserError(str(exc)) from None
-        key = KEYS[args.study]
-        finished = {tuple(row.get(k) for k in key) for row in done}
-        runs = [r for r in plan(args, policy_arms) if tuple(r[k] for k in key) not in finished or not key]
-        if done and key:
-            print(f"{path}: {len(done)} finished run(s) kept, {len(runs)} to go", flush=True)
-        bar = keras.utils.Progbar(sum(r["epochs"] for r in runs) or None, unit_name="epoch")
-        progress = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: bar.add(1))
         origin = measured.provenance()  # the commit the runs start from, even if the checkout moves meanwhile
-        rows = done if key else []
-        for i, run in enumerate(runs, 1):
-            named = ", ".join(f"{k} {run[k]}" for k in key) or "every arm"
-            print(f"\nrun {i}/{len(runs)}: {named} ({run['epochs']} epochs)", flush=True)
-            rows = rows + run_one(args, run, policy_arms, [progress])
-            measured.write(path, rows, about=ABOUT[args.study], origin=origin, settings=wanted)
-        print(f"\nsaved {path} ({len(rows)} rows)")
+        wanted = settings(args)
+        done, kept = saved(path, wanted, origin["git_commit"])
+        if done and not KEYS[args.study]:
+            print(f"{path} already holds this measurement: nothing to do")
+            return
+    print(config.banner(f"study: {args.study}"), flush=True)
+    with user_errors(prog, (UserError, ConfigError, DatasetError)):  # missing data; not a bug's FileNotFoundError
+        _run(args, path, wanted, done, origin if kept is None else kept)
+
+
+def _run(args: argparse.Namespace, path: Path, wanted: dict, done: list[dict], origin: dict) -> None:
+    """The study's runs still to do, each row saved as it ends; ``origin``: the provenance of the file's first
+    session, to which each session of the study adds its command, date and runs."""
+    import keras
+
+    from helpers import measured, recipes
+
+    policy_arms = []
+    if args.study in ("policies", "policy-costs"):
+        policy_arms = list(args.arms or recipes.POLICY_ARMS)
+    for arm in policy_arms:  # every arm checked before any training
+        try:
+            recipes.policy_arm(arm)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+    key = KEYS[args.study]
+    finished = {tuple(row.get(k) for k in key) for row in done}
+    runs = [r for r in plan(args, policy_arms) if not key or tuple(r[k] for k in key) not in finished]
+    if done:
+        print(f"{path}: {len(done)} finished run(s) kept, {len(runs)} to go", flush=True)
+    now = measured.provenance()
+    session = {"command": now["command"], "date": now["date"], "git_commit": now["git_commit"], "runs": []}
+    provenance = {**origin, "sessions": [*origin.get("sessions", []), session]}
+    bar = keras.utils.Progbar(sum(r["epochs"] for r in runs) or None, unit_name="epoch")
+    progress = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: bar.add(1))
+    rows = list(done)
+    for i, run in enumerate(runs, 1):
+        named = ", ".join(f"{k} {run[k]}" for k in key) or "every arm"
+        print(f"\nrun {i}/{len(runs)}: {named} ({run['epochs']} epochs)", flush=True)
+        rows = rows + run_one(args, run, policy_arms, [progress])
+        session["runs"].append({k: run[k] for k in key})
+        measured.write(path, rows, about=ABOUT[args.study], origin=provenance, settings=wanted)
+    print(f"\nsaved {path} ({len(rows)} rows)")
 
 
 if __name__ == "__main__":

@@ -35,10 +35,13 @@ if "google.colab" in sys.modules:
     course, url = "/content/augmentation-course", "https://github.com/augmentation-course/augmentation-course"
     if not os.path.isdir(course):
         subprocess.run(["git", "clone", "--depth", "1", "--branch", "main", url, course], check=True)
-    else:  # cloned earlier on this machine: bring it up to date (if you edited its files, it stays as it is)
+    else:  # cloned earlier in this session: pull (it stops only where new commits change a file you edited)
         subprocess.run(["git", "-C", course, "pull", "--ff-only", "--quiet"], check=False)
-    if importlib.util.find_spec("helpers") is None:  # not installed yet on this machine
+    wanted = open(f"{course}/pyproject.toml").read()
+    marker = f"{course}/.colab-installed"  # the pyproject.toml installed last
+    if importlib.util.find_spec("helpers") is None or not os.path.exists(marker) or open(marker).read() != wanted:
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", course], check=True)
+        open(marker, "w").write(wanted)
     sys.path.insert(0, course)  # this kernel started before the install
     os.chdir(f"{course}/notebooks")
     from helpers import datasets
@@ -132,10 +135,8 @@ measured.show(measured.markdown_table(full, [
 # The "measured" columns come from `python -m helpers.bench` in full mode on a 2-core CPU with no GPU
 # (`notebooks/measured/bench.json` says which data, passes and steps). **Step** is the whole wall time of one step
 # of the benchmark's loop, the wait included. Your columns come from the cell above; in quick mode (96 px, four
-# methods, passes of 64 images) thread start-up dominates, so they only prove the code runs. Full runs on other
-# days of the same kind of machine gave other absolute speeds, by a factor of two and more, and moved the ratios
-# between methods too, most for the methods that use both cores: trust only large differences, and measure your
-# own machine. Three rows are new: `albumentations` (below), and
+# methods, passes of 64 images) thread start-up dominates, so they only prove the code runs. Runs on other days
+# differed by a factor of two or more, and so did some ratios: trust only large differences. Three rows are new: `albumentations` (below), and
 # `tf_data_files` and `tf_data_service` (each image read from its file every time; lesson 8's subject).
 
 # %%
@@ -269,8 +270,8 @@ for workload in ("flowers_224px", "membrane_512px_pairs"):
 # Read images/s, input wait and the step together:
 #
 # - **As an augmenter, albumentations wins.** With one thread it produces several times the images/s of `tf.data`
-#   at 224 px, and more on the membrane pairs too (the ratios above): OpenCV warps uint8 pixels in a tight C++
-#   loop, where the course's op goes through float32 and TensorFlow's general projective-transform kernel.
+#   at 224 px, and more on the membranes too: OpenCV warps uint8 pixels in a tight C++ loop, where the
+#   course's op goes through float32 and TensorFlow's general projective-transform kernel.
 # - **Its input wait is higher, yet its steps are shorter.** At 224 px, with one thread, a large share of each
 #   step waits for albumentations, against under 1% for `tf.data`, yet its whole step is shorter. With one
 #   thread the benchmark's loop makes each batch inside `next()`, so all of its augmentation is wait. With two, the

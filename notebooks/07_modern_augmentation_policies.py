@@ -38,10 +38,13 @@ if "google.colab" in sys.modules:
     course, url = "/content/augmentation-course", "https://github.com/augmentation-course/augmentation-course"
     if not os.path.isdir(course):
         subprocess.run(["git", "clone", "--depth", "1", "--branch", "main", url, course], check=True)
-    else:  # cloned earlier on this machine: bring it up to date (if you edited its files, it stays as it is)
+    else:  # cloned earlier in this session: pull (it stops only where new commits change a file you edited)
         subprocess.run(["git", "-C", course, "pull", "--ff-only", "--quiet"], check=False)
-    if importlib.util.find_spec("helpers") is None:  # not installed yet on this machine
+    wanted = open(f"{course}/pyproject.toml").read()
+    marker = f"{course}/.colab-installed"  # the pyproject.toml installed last
+    if importlib.util.find_spec("helpers") is None or not os.path.exists(marker) or open(marker).read() != wanted:
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", course], check=True)
+        open(marker, "w").write(wanted)
     sys.path.insert(0, course)  # this kernel started before the install
     os.chdir(f"{course}/notebooks")
     from helpers import datasets

@@ -71,6 +71,31 @@ def test_the_policies_command_runs_each_arm_and_seed_and_saves_after_each(tmp_pa
     assert saved["settings"]["epochs"] == 2 and "command" in saved["provenance"]
 
 
+def test_a_file_made_at_another_commit_is_refused_and_kept(tmp_path):
+    out = tmp_path / "out.json"
+    args = ["cifar", "--n-train", "256", "--out", str(out)]
+    wanted = studies.settings(studies.parser().parse_args(args))
+    out.write_text(json.dumps({"settings": wanted, "provenance": {"git_commit": "0000000"}, "rows": []}))
+    before = out.read_text()
+    done = _cli(*args, timeout=120, env={"COURSE_QUICK": os.environ.get("COURSE_QUICK", "")})
+    assert done.returncode == 2 and "made at commit 0000000" in done.stderr and "Traceback" not in done.stderr
+    assert out.read_text() == before
+
+
+def test_policy_costs_measures_once_and_keeps_its_arms_in_the_settings(tmp_path, monkeypatch):
+    from helpers import study_runs
+
+    calls = []
+    monkeypatch.setattr(study_runs, "policy_costs", lambda arms, repeats: calls.append(arms) or [{"arm": a} for a in arms])
+    out = tmp_path / "costs.json"
+    studies.main(["policy-costs", "--arms", "crop_flip", "crop_flip+mixup", "--out", str(out)])
+    studies.main(["policy-costs", "--arms", "crop_flip", "crop_flip+mixup", "--out", str(out)])  # already there
+    assert calls == [["crop_flip", "crop_flip+mixup"]]
+    with pytest.raises(SystemExit) as stopped:  # other arms: another measurement, not this file
+        studies.main(["policy-costs", "--arms", "crop_flip", "--out", str(out)])
+    assert stopped.value.code == 2 and calls == [["crop_flip", "crop_flip+mixup"]]
+
+
 def test_a_file_made_with_other_settings_is_refused_and_kept(tmp_path):
     out = tmp_path / "out.json"
     out.write_text(json.dumps({"settings": {"study": "cifar", "n_train": 5}, "rows": [{"arm": "plain", "seed": 0}]}))
@@ -106,3 +131,6 @@ def test_a_stopped_study_keeps_its_finished_runs_and_resumes_with_the_rest(tmp_p
     assert [(r["arm"], r["seed"]) for r in rows] == [("plain", 0), ("crop_flip", 0)]
     assert rows[0] == first["rows"][0], "the finished run is kept as it was, not trained again"
     assert rows[1]["epochs"] == 40
+    provenance = json.loads(out.read_text())["provenance"]
+    assert [s["runs"] for s in provenance["sessions"]] == [[{"arm": "plain", "seed": 0}], [{"arm": "crop_flip", "seed": 0}]]
+    assert provenance["date"] == first["provenance"]["date"], "the first session's provenance is kept"
