@@ -130,6 +130,7 @@ def test_in_model_augments_in_training_only_and_reproducibly():
     assert any(not np.array_equal(v0, v.numpy()) for v0, v in zip(before, model.inner.trainable_variables))
 
 
+@pytest.mark.slow  # about 10 s; lesson 6's quick run calls bench.run too
 def test_run_writes_rows_and_chart_with_equal_image_counts(tmp_path):
     rows = bench.run([classification_workload(), paired_workload()], repeats=2, workers=2, out_dir=tmp_path,
                      methods=feeders.METHODS[:5], verbose=False)  # the course's five; the peers are tested above
