@@ -1,1 +1,0 @@
-"""The datasets' pinned checksums, as package data (``membrane.sha256``), read by ``helpers.datasets``."""
