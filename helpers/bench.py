@@ -24,17 +24,20 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
+import keras
 import tensorflow as tf
 
-from helpers import config
+from helpers import config, models
 from helpers.feeders import (
     METHODS,
     Feeder,
     ReadyBatches,
     ServicePool,
+    albumentations_augment,
+    albumentations_tf_data_batches,
     feeders,
     file_batches,
     generator_batches,
@@ -119,7 +122,7 @@ def input_scaling(w: Workload, *, seed: int = 0, calls=(1, 2, "autotune"), servi
         rate, _ = throughput(feeder, w.n_images, batch_size=w.batch_size, repeats=repeats)
         rows.append({"workload": w.name, "how": kind, "setting": setting, "images_per_s": round(rate, 1)})
         if verbose:
-            print(f"{w.name:<22}{kind:<26}{setting!s:<10}{rate:>9.1f} images/s", flush=True)
+            print(f"{w.name:<22}{kind:<30}{setting!s:<10}{rate:>9.1f} images/s", flush=True)
 
     for c in calls:
         parallel = tf.data.AUTOTUNE if c == "autotune" else int(c)
@@ -169,22 +172,37 @@ def input_wait(feeder: Feeder, steps: int, *, warmup_steps: int = 2) -> dict:
     return {"input_wait_fraction": waited / (waited + busy), "step_seconds": (waited + busy) / steps}
 
 
-FIT_METHODS = ("imagedatagenerator", "python_generator", "pydataset", "tf_data")
+# The methods fed to fit in the benchmark: those that feed it from memory. The file-reading methods solve another
+# problem (data larger than memory, lesson 8).
+FIT_METHODS = ("imagedatagenerator", "python_generator", "pydataset", "tf_data", "in_model", "albumentations",
+               "albumentations_tf_data", "albumentations_tf_data_batch")
+INPUT_WAIT_BUDGET = 0.05  # the share of fit's step that input may cost (lesson 6)
 
 
-def _fit_inputs(w: Workload, seed: int, workers: int, methods) -> Iterator[tuple[str, int | None, object]]:
-    """(method, workers, what ``fit`` is given): each method as its users hand it to ``fit``."""
+def _fit_inputs(w: Workload, seed: int, workers: int, methods, model: keras.Model):
+    """(method, workers, what ``fit`` is given, the model it trains): each method as its users hand it to ``fit``.
+    ``in_model`` trains ``model`` wrapped in ``AugmentInTrainStep`` on raw batches; the others train ``model``."""
     for method in methods:
         if method == "imagedatagenerator":
-            yield method, None, legacy_batches(w, seed)
+            yield method, None, legacy_batches(w, seed), model
         elif method == "python_generator":
-            yield method, None, generator_batches(w, seed)
-        elif method == "pydataset":
+            yield method, None, generator_batches(w, seed), model
+        elif method in ("pydataset", "albumentations"):
+            if method == "albumentations" and w.albumentations is None:
+                continue
+            ready = w.numpy_augment if method == "pydataset" else albumentations_augment(w)
             for n in sorted({1, workers}):
-                yield method, n, ReadyBatches(w.images, w.targets, w.batch_size, seed=seed, ready=w.numpy_augment,
-                                               workers=n, use_multiprocessing=False, max_queue_size=10)
+                yield method, n, ReadyBatches(w.images, w.targets, w.batch_size, seed=seed, ready=ready, workers=n,
+                                              use_multiprocessing=False, max_queue_size=10), model
         elif method == "tf_data":
-            yield method, None, tf_data_batches(w, seed)
+            yield method, None, tf_data_batches(w, seed), model
+        elif method == "in_model":
+            wrapped = models.AugmentInTrainStep(model, w.augment, w.preprocess, seed=seed)
+            wrapped.compile(optimizer="adam", loss=model.loss)
+            yield method, None, tf_data_batches(w, seed, augment_in_pipeline=False), wrapped
+        elif method in ("albumentations_tf_data", "albumentations_tf_data_batch"):
+            if w.albumentations is not None:
+                yield method, None, albumentations_tf_data_batches(w, seed, per_batch=method.endswith("_batch")), model
         else:
             raise ValueError(f"fit_wait measures {FIT_METHODS}, not {method!r}")
 
@@ -208,13 +226,14 @@ def fit_wait(w: Workload, *, seed: int = 0, workers: int | None = None, methods=
     held = input_knobs.held_in_memory(tf_data_batches(w, seed), warmup + steps)
     reference, timed = [], {}
     for r in range(rounds):
-        inputs = list(_fit_inputs(w, seed, workers, methods))
-        for method, n, data in [("in_memory", None, held)] + inputs[::(-1 if r % 2 else 1)] + [("in_memory", None, held)]:
-            step = input_knobs.fit_seconds_per_step(model, data, steps, warmup_steps=warmup)
+        inputs = list(_fit_inputs(w, seed, workers, methods, model))
+        reference_run = ("in_memory", None, held, model)
+        for method, n, data, trained in [reference_run] + inputs[::(-1 if r % 2 else 1)] + [reference_run]:
+            step = input_knobs.fit_seconds_per_step(trained, data, steps, warmup_steps=warmup)
             (reference if method == "in_memory" else timed.setdefault((method, n), [])).append(step)
             if verbose:
                 label = method + (f" ({n} worker{'s' * (n > 1)})" if n else "")
-                print(f"{w.name:<22}{label:<26} round {r + 1}: {1000 * step:6.0f} ms per step", flush=True)
+                print(f"{w.name:<22}{label:<30} round {r + 1}: {1000 * step:6.0f} ms per step", flush=True)
     ref = statistics.median(reference)
     rows = []
     for (method, n), runs in timed.items():
@@ -245,7 +264,7 @@ def run_workload(w: Workload, *, seed: int = 0, repeats: int = 3, workers: int |
         rows.append(row)
         if verbose:
             label = f.method + (f" ({f.workers} worker{'s' * (f.workers > 1)})" if f.workers else "")
-            print(f"{w.name:<22}{label:<26}{rate:>9.1f} images/s   input wait {wait['input_wait_fraction']:6.1%}"
+            print(f"{w.name:<22}{label:<30}{rate:>9.1f} images/s   input wait {wait['input_wait_fraction']:6.1%}"
                   f"   step {wait['step_seconds'] * 1000:6.0f} ms", flush=True)
     base = next((r["images_per_s"] for r in rows if r["method"] == "imagedatagenerator"), None)
     for r in rows:
@@ -253,10 +272,35 @@ def run_workload(w: Workload, *, seed: int = 0, repeats: int = 3, workers: int |
     return rows
 
 
+FIT_FIELDS = ("fit_step_seconds", "in_memory_step_seconds", "fit_input_wait_fraction", "fit_images_per_s")
+RECOMMENDATION_RULE = (
+    "Among the methods fed to fit from memory (for image/mask pairs, only those that give image and mask one draw "
+    "in one call or one op, which rules out ImageDataGenerator's two generators), the one with the most images/s "
+    "under fit. It meets the input-wait budget when under 5% of its fit step is lost to input "
+    "(fit_input_wait_fraction); the fastest under fit is also the one that loses the least.")
+
+
+def recommend(rows: list[dict], *, budget: float = INPUT_WAIT_BUDGET) -> list[dict]:
+    """Mark, per workload, the row chosen by ``RECOMMENDATION_RULE`` with ``recommended: True`` (the others
+    False) and ``within_wait_budget``; rows without fit measurements are never chosen. Returns the rows."""
+    for name in dict.fromkeys(r["workload"] for r in rows):
+        mine = [r for r in rows if r["workload"] == name]
+        paired = any(r.get("paired") for r in mine)
+        eligible = [r for r in mine if r.get("fit_images_per_s") and not (paired and r["method"] == "imagedatagenerator")]
+        best = max(eligible, key=lambda r: r["fit_images_per_s"], default=None)
+        for r in mine:
+            r["recommended"] = r is best
+            if r is best:
+                r["within_wait_budget"] = r["fit_input_wait_fraction"] < budget
+    return rows
+
+
 def run(workloads=tuple(WORKLOADS), *, seed: int = 0, repeats: int | None = None, workers: int | None = None,
-        methods=METHODS, service_workers=None, out_dir=None, verbose: bool = True) -> list[dict]:
-    """The whole benchmark: rows for every workload (a name in WORKLOADS, or a Workload) and method,
-    saved as ``bench.json`` and ``bench.png`` in ``out_dir`` (default ``<output dir>/bench``)."""
+        methods=METHODS, service_workers=None, fit: bool = True, out_dir=None, verbose: bool = True) -> list[dict]:
+    """The whole benchmark: rows for every workload (a name in WORKLOADS, or a Workload) and method, with
+    (``fit``) what ``model.fit`` loses to each of the ``FIT_METHODS`` among ``methods`` (``fit_wait``) and the
+    recommended method (``recommend``); saved as ``bench.json`` and ``bench.png`` in ``out_dir`` (default
+    ``<output dir>/bench``)."""
     from helpers import plots
 
     config.set_seed(seed)
@@ -267,10 +311,21 @@ def run(workloads=tuple(WORKLOADS), *, seed: int = 0, repeats: int | None = None
             w = WORKLOADS[workload]() if isinstance(workload, str) else workload
             details[w.name] = {**w.details, "batch_size": w.batch_size, "images_per_pass": w.n_images,
                                "unique_images": w.unique_images, "image_shape": list(w.images.shape[1:])}
-            rows += run_workload(w, seed=seed, repeats=repeats, workers=workers, methods=methods,
-                                 service_workers=service_workers, services=services, verbose=verbose)
+            mine = run_workload(w, seed=seed, repeats=repeats, workers=workers, methods=methods,
+                                service_workers=service_workers, services=services, verbose=verbose)
+            fit_methods = [m for m in methods if m in FIT_METHODS]
+            if fit and fit_methods:
+                measured_fit = {(r["method"], r["workers"]): r for r in fit_wait(
+                    w, seed=seed, workers=workers, methods=fit_methods, verbose=verbose)}
+                for r in mine:
+                    r.update({k: measured_fit[r["method"], r["workers"]][k] for k in FIT_FIELDS
+                              if (r["method"], r["workers"]) in measured_fit})
+            for r in mine:
+                r["paired"] = w.paired
+            rows += mine
     finally:
         services.close()
+    recommend(rows)
     out_dir = Path(out_dir) if out_dir else config.output_dir("bench")
     out_dir.mkdir(parents=True, exist_ok=True)
     meta = {**config.describe(), "repeats": repeats, "seed": seed, "workloads": details}
@@ -278,16 +333,14 @@ def run(workloads=tuple(WORKLOADS), *, seed: int = 0, repeats: int | None = None
     (out_dir / "bench_machine.json").write_text(json.dumps(meta, indent=1))
     plots.bench_chart(rows, save_to=out_dir / "bench.png")
     if verbose:
+        for r in rows:
+            if r["recommended"]:
+                budget = "within" if r["within_wait_budget"] else "OVER"
+                print(f"recommended for {r['workload']}: {r['method']}" + (f" ({r['workers']})" if r["workers"] else "")
+                      + f", {r['fit_images_per_s']:.0f} images/s under fit, {r['fit_input_wait_fraction']:.1%} of "
+                      f"its step lost to input ({budget} the {INPUT_WAIT_BUDGET:.0%} budget)")
         print(f"saved {out_dir / 'bench.json'} and bench.png")
     return rows
-
-
-FIT_ABOUT = ("Lesson 6: python -m helpers.bench --fit: the mean wall seconds per batch of one model.fit epoch "
-             "(Keras's own prefetching and workers) fed by each method, timed by a callback at each batch's end "
-             "after warm-up batches, against the same model fed the same kind of batch already held in memory. "
-             "Three rounds, each timing the in-memory reference, every method (reversed order on odd rounds) and "
-             "the reference again; rows keep the medians. fit_input_wait_fraction = 1 - reference / step. "
-             "Workloads and models as in bench.json (same data sizes).")
 
 
 def main(argv=None) -> None:
@@ -299,9 +352,8 @@ def main(argv=None) -> None:
     parser.add_argument("--service-workers", type=int, nargs="+", default=None,
                         help="tf.data service worker processes to measure (default: 1 2; quick mode: 2)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--fit", metavar="OUT.json", default=None,
-                        help="instead: what model.fit waits for with each way of feeding it (fit_wait), saved with "
-                             "its provenance to OUT.json")
+    parser.add_argument("--no-fit", action="store_true",
+                        help="skip what model.fit loses to each method (and so the recommendation)")
     parser.add_argument("--scaling", action="store_true",
                         help="instead: images/s against map parallelism and tf.data service workers "
                              "(input_scaling.json)")
@@ -312,15 +364,6 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     command = "python -m helpers.bench " + " ".join(argv if argv is not None else sys.argv[1:])
     print(config.banner("benchmark"))
-    if args.fit:
-        from helpers import measured
-
-        methods = [m for m in args.methods if m in FIT_METHODS] if args.methods != list(METHODS) else FIT_METHODS
-        rows = [row for name in args.workloads for row in fit_wait(WORKLOADS[name](), seed=args.seed,
-                                                                     workers=args.workers, methods=methods)]
-        measured.write(args.fit, rows, about=FIT_ABOUT)
-        print(f"saved {args.fit}")
-        return
     if args.scaling:
         rows = [row for name in args.workloads if name != "cifar"
                 for row in input_scaling(WORKLOADS[name](), seed=args.seed, repeats=args.repeats or 3)]
@@ -331,23 +374,27 @@ def main(argv=None) -> None:
             _save_run(args.out, rows, SCALING_ABOUT, command)
         return
     rows = run(args.workloads, seed=args.seed, repeats=args.repeats, workers=args.workers, methods=args.methods,
-               service_workers=args.service_workers)
+               service_workers=args.service_workers, fit=not args.no_fit)
     if args.out:
         _save_run(args.out, rows, RUN_ABOUT, command)
 
 
-RUN_ABOUT = ("Lesson 6: python -m helpers.bench in full mode: images/s of each way to feed model.fit (median of 5 "
-             "timed passes after warm-up) and the share of a train_on_batch step of the lesson's own model spent "
-             "waiting for the batch (30, 12 and 8 steps). Data: the first 10,240 CIFAR-10 training images (batch "
-             "128); the 200 flower photos of the measuring machine at 224x224, tiled to 512 (batch 32); the 25 "
-             "membrane pairs tiled to 64, random 256x256 crops (batch 4, U-Net 16 filters). Besides the course's "
-             "five methods: albumentations (the same recipe, one image at a time, behind a PyDataset with 1 and 2 "
-             "threads), tf_data_files (the same augmentation, each image read and decoded from its file every time) "
-             "and tf_data_service (that file pipeline run by 1 or 2 tf.data service worker processes in a "
-             "loopback-only network namespace, reached through helpers.service's relay on 127.0.0.1, "
-             "distributed_epoch); the last three exist for the flowers and membrane workloads only. Machines of "
-             "this kind run two to three times faster on some days than on others: compare methods within one "
-             "run, not across runs.")
+RUN_ABOUT = ("Lesson 6: python -m helpers.bench in full mode, one run. images_per_s: each way to feed model.fit, "
+             "the pipeline alone (median of 5 timed passes after warm-up). input_wait_fraction and step_seconds: the "
+             "benchmark's own train_on_batch loop (30, 12 and 8 steps), no prefetch. fit_*: one model.fit epoch fed by "
+             "each method that feeds from memory (a callback times each batch's end after 3 warm-up batches), against "
+             "the same model fed batches held in memory; 3 rounds (reference, every method, reference; reversed order on "
+             "odd rounds), medians; fit_input_wait_fraction = 1 - in-memory step / method's step. recommended marks, "
+             "per workload, the rule's choice: " + RECOMMENDATION_RULE + " Data: the first 10,240 CIFAR-10 training "
+             "images (batch 128); the 200 flower photos of the measuring machine at 224x224, tiled to 512 (batch 32); "
+             "the 25 membrane pairs tiled to 64, random 256x256 crops (batch 4, U-Net 16 filters). Besides the "
+             "course's five methods: albumentations (the same recipe, one image at a time, behind a PyDataset with 1 "
+             "and 2 threads, or called through tf.numpy_function from a parallel tf.data map, per image or per batch), "
+             "tf_data_files (the same augmentation, each image read and decoded from its file every time) and "
+             "tf_data_service (that file pipeline run by 1 or 2 tf.data service worker processes in a loopback-only "
+             "network namespace, reached through helpers.service's relay on 127.0.0.1, distributed_epoch); the last two "
+             "exist for the flowers and membrane workloads only. Machines of this kind run two to three times faster on "
+             "some days than on others: compare methods within one run, not across runs.")
 SCALING_ABOUT = ("Lesson 8: python -m helpers.bench --scaling --workloads flowers in full mode: images/s of the "
                  "file-reading flowers pipeline alone (bench.file_batches: read + decode + resize to 224x224 + the "
                  "lesson-3 augmentation, batch 32, 512 images per pass, median of 3 passes after warm-up), against "

@@ -1,8 +1,9 @@
 """The ways to feed ``model.fit`` that lesson 6's benchmark compares, for any workload of ``helpers.workloads``.
 
 ``ImageDataGenerator``, lesson 3's Python generator and ``PyDataset`` (1 and N threads), lessons 2 and 7's
-``tf.data`` pipeline, augmentation inside the training step, albumentations behind a ``PyDataset``, the
-``tf.data`` pipeline reading its files, and that pipeline run by a tf.data service. Each yields the same kind
+``tf.data`` pipeline, augmentation inside the training step, albumentations behind a ``PyDataset`` or called from
+a ``tf.data`` map (per image or per batch), the ``tf.data`` pipeline reading its files, and that pipeline run by a
+tf.data service. Each yields the same kind
 of batch: augmented, preprocessed, ready for the workload's model. ``feeders`` hands them out one at a time.
 """
 
@@ -17,11 +18,11 @@ import numpy as np
 import tensorflow as tf
 
 from helpers import config, models
-from helpers.taught import feeding, policy_training, segmentation
+from helpers.taught import feeding, input_knobs, policy_training, segmentation
 from helpers.workloads import Workload
 
 METHODS = ("imagedatagenerator", "python_generator", "pydataset", "tf_data", "in_model", "albumentations",
-           "tf_data_files", "tf_data_service")
+           "albumentations_tf_data", "albumentations_tf_data_batch", "tf_data_files", "tf_data_service")
 SERVICE_WORKERS = (1, 2)  # tf.data service worker processes measured (quick mode: 2 only)
 # Keras versions whose private PyDatasetAdapter the benchmark has been run with (tests/test_feeders.py checks
 # the installed one); the adapter is what starts a PyDataset's worker threads, and Keras has no public one.
@@ -121,6 +122,14 @@ def albumentations_augment(w: Workload) -> Callable:
     return run
 
 
+def albumentations_tf_data_batches(w: Workload, seed: int, *, per_batch: bool = False) -> tf.data.Dataset:
+    """Lesson 6's ``albumentations_dataset``: the workload's albumentations pipeline called from a parallel
+    ``tf.data`` map through ``tf.numpy_function``, once per image or once per batch (the same batches either way)."""
+    return input_knobs.albumentations_dataset(w.images, w.targets, w.albumentations, batch_size=w.batch_size, seed=seed,
+                                              preprocess=w.preprocess, paired=w.paired, per_batch=per_batch,
+                                              crop=w.crop)
+
+
 def file_batches(w: Workload, seed: int, *, passes: int = 10_000, parallel_calls=tf.data.AUTOTUNE) -> tf.data.Dataset:
     """The file-reading pipeline that the tf.data service runs: a sample counter i (a splittable
     ``range``, so ``distributed_epoch`` can hand out its elements) -> read file i mod N -> local
@@ -207,6 +216,10 @@ def feeders(w: Workload, seed: int = 0, workers: int | None = None, methods=METH
             for n in sorted({1, workers}) if w.albumentations is not None else ():
                 # albumentations behind a PyDataset with n threads, the way it is fed to fit
                 yield Feeder(method, _pydataset_batches(w, seed, n, albumentations_augment(w)), shared, workers=n)
+        elif method in ("albumentations_tf_data", "albumentations_tf_data_batch"):
+            if w.albumentations is not None:
+                batches = albumentations_tf_data_batches(w, seed, per_batch=method.endswith("_batch"))
+                yield Feeder(method, iter(batches), shared)
         elif method == "tf_data_files":
             if w.read is not None:
                 yield Feeder(method, iter(file_batches(w, seed).prefetch(tf.data.AUTOTUNE)), shared)

@@ -103,6 +103,7 @@ def cifar_workload() -> Workload:
         legacy=recipe.legacy_kwargs(),
         build_model=lambda: _compiled(models.cifar_cnn(), "sparse_categorical_crossentropy"),
         details=dict(model="cifar_cnn (lesson 2)", augmentation=f"recipes.{recipe.name} (lesson 2)"),
+        albumentations=lambda seed: recipe.albumentations(seed),
     )
 
 

@@ -5,6 +5,7 @@ by ``python -m coursetools.export``, which copies the lesson's cells marked ``#@
 this file: edit the lesson and run the command again (tests/test_export.py fails when it is stale).
 """
 
+import threading
 import time
 
 import keras
@@ -37,6 +38,53 @@ def held_in_memory(dataset, n):
     """The first n (x, y) batches of a tf.data.Dataset, made now and kept in memory."""
     xs, ys = zip(*dataset.take(n).as_numpy_iterator())
     return tf.data.Dataset.from_tensor_slices((np.stack(xs), np.stack(ys)))
+
+
+def albumentations_numpy(make_compose, *, paired=False):
+    """A NumPy function (images, targets, seeds) -> (images, targets) for tf.numpy_function: image i goes through
+    make_compose(0)'s transforms reseeded from seeds[i] (an int64 pair); with paired, its mask (H, W, 1) goes
+    through the same call. uint8 in, uint8 out; targets that are labels pass through."""
+    local = threading.local()  # a Compose holds random state: each tf.data thread keeps its own
+
+    def run(images, targets, seeds):
+        if not hasattr(local, "compose"):
+            local.compose = make_compose(0)
+        xs, ys = [], []
+        for x, y, s in zip(images, targets, seeds):
+            local.compose.set_random_seed(int(np.random.SeedSequence(s.tolist()).generate_state(1)[0]))
+            out = local.compose(image=x, mask=y) if paired else local.compose(image=x)
+            xs.append(out["image"])
+            ys.append(out["mask"] if paired else y)
+        return np.stack(xs), np.stack(ys)
+
+    return run
+
+
+def albumentations_dataset(images, targets, make_compose, *, batch_size, seed, preprocess, paired=False,
+                           per_batch=False, crop=None):
+    """Endless model-ready (x, y) batches with albumentations called from a parallel tf.data map: one call per
+    image, or per batch. images uint8 (N, H, W, C); targets int labels (N,) or uint8 masks (N, H, W, 1), which
+    come out float32 {0, 1}; crop: the side the Compose crops to, if it does."""
+    run = albumentations_numpy(make_compose, paired=paired)
+    side = images.shape[1:3] if crop is None else (crop, crop)
+    x_shape, y_shape = (None, *side, images.shape[-1]), (None, *side, 1) if paired else (None,)
+
+    def augment(first, x, y):  # first: the stream position of the batch's first image
+        positions = first + tf.range(tf.shape(x, out_type=tf.int64)[0])
+        seeds = tf.stack([tf.fill(tf.shape(positions), tf.constant(seed, tf.int64)), positions], axis=1)
+        xa, ya = tf.numpy_function(run, [x, y, seeds], [x.dtype, y.dtype], stateful=False)
+        return tf.ensure_shape(xa, x_shape), tf.ensure_shape(ya, y_shape)
+
+    calls = dict(num_parallel_calls=tf.data.AUTOTUNE)
+    ds = tf.data.Dataset.from_tensor_slices((images, targets)).shuffle(len(images), seed=seed).repeat()
+    if per_batch:
+        ds = ds.batch(batch_size, drop_remainder=True).enumerate()
+        ds = ds.map(lambda k, xy: augment(k * batch_size, *xy), **calls)
+    else:
+        one = lambda i, xy: [t[0] for t in augment(i, xy[0][None], xy[1][None])]  # noqa: E731
+        ds = ds.enumerate().map(one, **calls).batch(batch_size, drop_remainder=True)
+    ready = lambda x, y: (preprocess(x), tf.cast(y, tf.float32) if paired else y)  # noqa: E731
+    return ds.map(ready, **calls).prefetch(tf.data.AUTOTUNE)
 
 
 def knob_pipeline(paths, labels, *, size, batch_size, seed=0, parallel=True, prefetch=True, cache=None,
