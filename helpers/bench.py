@@ -119,7 +119,7 @@ def input_scaling(w: Workload, *, seed: int = 0, calls=(1, 2, "autotune"), servi
 
     def measure(kind, setting, batches):
         feeder = Feeder(kind, iter(batches), model=None)
-        rate, _ = throughput(feeder, w.n_images, batch_size=w.batch_size, repeats=repeats)
+        rate, _, _ = throughput(feeder, w.n_images, batch_size=w.batch_size, repeats=repeats)
         rows.append({"workload": w.name, "how": kind, "setting": setting, "images_per_s": round(rate, 1)})
         if verbose:
             print(f"{w.name:<22}{kind:<30}{setting!s:<10}{rate:>9.1f} images/s", flush=True)
@@ -146,15 +146,17 @@ def _pull(feeder: Feeder, n_images: int, step: list) -> int:
 
 
 def throughput(feeder: Feeder, n_images: int, *, batch_size: int, repeats: int = 3, warmup_batches: int = 3):
-    """Median images/s over ``repeats`` passes of ``n_images`` (after a warm-up), and the images per pass."""
+    """Median images/s over ``repeats`` passes of ``n_images`` (after a warm-up), the images per pass, and the
+    median CPU seconds per image that this process spent meanwhile, all its threads together."""
     step = [0]
     _pull(feeder, warmup_batches * batch_size, step)
-    rates, counts = [], []
+    rates, counts, cpu = [], [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         counts.append(_pull(feeder, n_images, step))
         rates.append(counts[-1] / (time.perf_counter() - start))
-    return statistics.median(rates), counts
+        cpu.append((time.process_time() - start_cpu) / counts[-1])
+    return statistics.median(rates), counts, statistics.median(cpu)
 
 
 def input_wait(feeder: Feeder, steps: int, *, warmup_steps: int = 2) -> dict:
@@ -210,39 +212,51 @@ def _fit_inputs(w: Workload, seed: int, workers: int, methods, model: keras.Mode
 def fit_wait(w: Workload, *, seed: int = 0, workers: int | None = None, methods=FIT_METHODS,
              warmup_steps: int | None = None, rounds: int | None = None, verbose: bool = True) -> list[dict]:
     """What ``model.fit`` waits for: one row per method with the wall seconds per batch of a ``fit`` epoch fed by
-    that method (``input_knobs.fit_seconds_per_step``, lesson 6), and the same for batches already held in memory.
-    Each of ``rounds`` rounds times the in-memory reference, every method (in the opposite order on odd rounds),
-    and the reference again; each row keeps the median over rounds (the machine's drift moves both).
-    ``fit_input_wait_fraction`` = 1 - in-memory step / method's step (0 when the method's step is no longer): the
-    share of ``fit``'s step time that its prefetching did not hide. Every method trains the same compiled model."""
+    that method (``input_knobs.fit_seconds_per_step``, lesson 6), against the same model fed batches already held
+    in memory. Each of ``rounds`` rounds times the in-memory reference, then each method followed by the reference
+    again (in the opposite order on odd rounds), so every method run sits between two reference runs and is
+    compared with their mean: the machine's drift moves both. Per round, ``1 - reference / step`` is the share of
+    ``fit``'s step that its prefetching did not hide; ``fit_input_wait_fraction`` is its median over rounds (0 when
+    the method's step is no longer). Every method trains the same compiled model (``in_model``: wrapped)."""
     workers = workers or os.cpu_count() or 2
-    warmup = warmup_steps if warmup_steps is not None else config.pick(quick=1, full=3)
-    rounds = rounds or config.pick(quick=1, full=3)
+    warmup = warmup_steps if warmup_steps is not None else config.pick(quick=1, full=2)
+    rounds = rounds or config.pick(quick=1, full=2)
     steps = min(w.wait_steps, w.n_images // w.batch_size - warmup)  # a PyDataset epoch has n_images / batch batches
     if steps < 1:
         raise ValueError(f"{w.name}: {w.n_images} images make too few batches of {w.batch_size} for {warmup} "
                          "warm-up steps and one timed step")
     model = w.build_model()
     held = input_knobs.held_in_memory(tf_data_batches(w, seed), warmup + steps)
-    reference, timed = [], {}
+    reference_cpu, timed = [], {}  # timed: (method, workers) -> [(step, mean of the two reference steps)]
+
+    def clock(method, n, data, trained, r):
+        start_cpu = time.process_time()
+        step = input_knobs.fit_seconds_per_step(trained, data, steps, warmup_steps=warmup)
+        if method == "in_memory":  # over the whole fit call, warm-up included: a little above the step's own
+            reference_cpu.append((time.process_time() - start_cpu) / (warmup + steps))
+        if verbose:
+            label = method + (f" ({n} worker{'s' * (n > 1)})" if n else "")
+            print(f"{w.name:<22}{label:<30} round {r + 1}: {1000 * step:6.0f} ms per step", flush=True)
+        return step
+
     for r in range(rounds):
         inputs = list(_fit_inputs(w, seed, workers, methods, model))
-        reference_run = ("in_memory", None, held, model)
-        for method, n, data, trained in [reference_run] + inputs[::(-1 if r % 2 else 1)] + [reference_run]:
-            step = input_knobs.fit_seconds_per_step(trained, data, steps, warmup_steps=warmup)
-            (reference if method == "in_memory" else timed.setdefault((method, n), [])).append(step)
-            if verbose:
-                label = method + (f" ({n} worker{'s' * (n > 1)})" if n else "")
-                print(f"{w.name:<22}{label:<30} round {r + 1}: {1000 * step:6.0f} ms per step", flush=True)
-    ref = statistics.median(reference)
+        before = clock("in_memory", None, held, model, r)
+        for method, n, data, trained in inputs[::(-1 if r % 2 else 1)]:
+            step = clock(method, n, data, trained, r)
+            after = clock("in_memory", None, held, model, r)
+            timed.setdefault((method, n), []).append((step, (before + after) / 2))
+            before = after
     rows = []
     for (method, n), runs in timed.items():
-        step = statistics.median(runs)
+        step, ref = (statistics.median(v) for v in zip(*runs))
         rows.append({"workload": w.name, "method": method, "workers": n, "fit_step_seconds": round(step, 4),
-                     "in_memory_step_seconds": round(ref, 4), "fit_input_wait_fraction": round(max(0.0, 1 - ref / step), 4),
-                     "fit_images_per_s": round(w.batch_size / step, 1), "runs_seconds": [round(v, 4) for v in runs],
-                     "in_memory_runs_seconds": [round(v, 4) for v in reference], "steps": steps,
-                     "warmup_steps": warmup, "batch_size": w.batch_size})
+                     "in_memory_step_seconds": round(ref, 4),
+                     "in_memory_step_cpu_seconds": round(statistics.median(reference_cpu), 4),
+                     "fit_input_wait_fraction": round(max(0.0, 1 - statistics.median(b / a for a, b in runs)), 4),
+                     "fit_images_per_s": round(w.batch_size / step, 1),
+                     "runs_seconds": [round(a, 4) for a, _ in runs], "in_memory_runs_seconds": [round(b, 4) for _, b in runs],
+                     "steps": steps, "warmup_steps": warmup, "batch_size": w.batch_size})
     return rows
 
 
@@ -253,14 +267,16 @@ def run_workload(w: Workload, *, seed: int = 0, repeats: int = 3, workers: int |
     rows = []
     for f in feeders(w, seed, workers, methods, service_workers, services):
         try:
-            rate, counts = throughput(f, w.n_images, batch_size=w.batch_size, repeats=repeats)
+            rate, counts, cpu = throughput(f, w.n_images, batch_size=w.batch_size, repeats=repeats)
             wait = input_wait(f, w.wait_steps)
         finally:
             f.close()
         row = {"workload": w.name, "method": f.method, "images_per_s": round(rate, 1),
                "input_wait_fraction": round(wait["input_wait_fraction"], 4),
                "step_seconds": round(wait["step_seconds"], 4), "workers": f.workers,
-               "images_per_pass": counts, "batch_size": w.batch_size, "unique_images": w.unique_images}
+               "images_per_pass": counts, "batch_size": w.batch_size, "unique_images": w.unique_images,
+               # the tf.data service's workers run in other processes: their CPU time is not this process's
+               "cpu_ms_per_image": None if f.method == "tf_data_service" else round(1000 * cpu, 4)}
         rows.append(row)
         if verbose:
             label = f.method + (f" ({f.workers} worker{'s' * (f.workers > 1)})" if f.workers else "")
@@ -272,12 +288,23 @@ def run_workload(w: Workload, *, seed: int = 0, repeats: int = 3, workers: int |
     return rows
 
 
-FIT_FIELDS = ("fit_step_seconds", "in_memory_step_seconds", "fit_input_wait_fraction", "fit_images_per_s")
+FIT_FIELDS = ("fit_step_seconds", "in_memory_step_seconds", "in_memory_step_cpu_seconds", "fit_input_wait_fraction",
+              "fit_images_per_s")
 RECOMMENDATION_RULE = (
     "Among the methods fed to fit from memory (for image/mask pairs, only those that give image and mask one draw "
     "in one call or one op, which rules out ImageDataGenerator's two generators), the one with the most images/s "
     "under fit. It meets the input-wait budget when under 5% of its fit step is lost to input "
     "(fit_input_wait_fraction); the fastest under fit is also the one that loses the least.")
+
+
+def cpu_floor(row: dict, cores: int | None = None) -> float:
+    """The least share of ``fit``'s step that input can cost when the step and the augmentation share ``cores``
+    (default: this machine's): the step's CPU seconds plus the pipeline's (``cpu_ms_per_image`` x batch) cannot
+    take less wall time than their sum spread over every core."""
+    cores = cores or os.cpu_count() or 1
+    need = row["in_memory_step_cpu_seconds"] + row["cpu_ms_per_image"] * row["batch_size"] / 1000
+    step = row["in_memory_step_seconds"]
+    return max(0.0, 1 - step / max(step, need / cores))
 
 
 def recommend(rows: list[dict], *, budget: float = INPUT_WAIT_BUDGET) -> list[dict]:
@@ -304,7 +331,7 @@ def run(workloads=tuple(WORKLOADS), *, seed: int = 0, repeats: int | None = None
     from helpers import plots
 
     config.set_seed(seed)
-    repeats = repeats or config.pick(quick=1, full=5)
+    repeats = repeats or config.pick(quick=1, full=3)
     rows, details, services = [], {}, ServicePool()
     try:
         for workload in workloads:
@@ -322,6 +349,8 @@ def run(workloads=tuple(WORKLOADS), *, seed: int = 0, repeats: int | None = None
                               if (r["method"], r["workers"]) in measured_fit})
             for r in mine:
                 r["paired"] = w.paired
+                if "in_memory_step_cpu_seconds" in r and r["cpu_ms_per_image"] is not None:
+                    r["fit_wait_floor"] = round(cpu_floor(r), 4)
             rows += mine
     finally:
         services.close()
@@ -380,21 +409,24 @@ def main(argv=None) -> None:
 
 
 RUN_ABOUT = ("Lesson 6: python -m helpers.bench in full mode, one run. images_per_s: each way to feed model.fit, "
-             "the pipeline alone (median of 5 timed passes after warm-up). input_wait_fraction and step_seconds: the "
-             "benchmark's own train_on_batch loop (30, 12 and 8 steps), no prefetch. fit_*: one model.fit epoch fed by "
-             "each method that feeds from memory (a callback times each batch's end after 3 warm-up batches), against "
-             "the same model fed batches held in memory; 3 rounds (reference, every method, reference; reversed order on "
-             "odd rounds), medians; fit_input_wait_fraction = 1 - in-memory step / method's step. recommended marks, "
-             "per workload, the rule's choice: " + RECOMMENDATION_RULE + " Data: the first 10,240 CIFAR-10 training "
-             "images (batch 128); the 200 flower photos of the measuring machine at 224x224, tiled to 512 (batch 32); "
-             "the 25 membrane pairs tiled to 64, random 256x256 crops (batch 4, U-Net 16 filters). Besides the "
-             "course's five methods: albumentations (the same recipe, one image at a time, behind a PyDataset with 1 "
-             "and 2 threads, or called through tf.numpy_function from a parallel tf.data map, per image or per batch), "
-             "tf_data_files (the same augmentation, each image read and decoded from its file every time) and "
-             "tf_data_service (that file pipeline run by 1 or 2 tf.data service worker processes in a loopback-only "
-             "network namespace, reached through helpers.service's relay on 127.0.0.1, distributed_epoch); the last two "
-             "exist for the flowers and membrane workloads only. Machines of this kind run two to three times faster on "
-             "some days than on others: compare methods within one run, not across runs.")
+             "the pipeline alone (median of 3 timed passes after warm-up); cpu_ms_per_image: the CPU time this process "
+             "spent meanwhile, all threads, per image. input_wait_fraction and step_seconds: the benchmark's own "
+             "train_on_batch loop (15, 12 and 6 steps), no prefetch. fit_*: one model.fit epoch fed by each method that "
+             "feeds from memory (a callback times each batch's end after 2 warm-up batches), against the same model fed "
+             "batches held in memory; 2 rounds, each method run between two in-memory runs and compared with their mean "
+             "(reversed order in round 2); fit_input_wait_fraction = 1 - median over rounds of in-memory step / "
+             "method's step. fit_wait_floor: the least that share can be when the step's CPU time and the pipeline's "
+             "share 2 cores. recommended marks, per workload, the rule's choice: " + RECOMMENDATION_RULE + " Data: the "
+             "first 10,240 CIFAR-10 training images, 2,560 per timed pass (batch 128); the 200 flower photos of the "
+             "measuring machine at 224x224, tiled to 512 (batch 32); the 25 membrane pairs tiled to 64, random 256x256 "
+             "crops (batch 4, U-Net 16 filters). Besides the course's five methods: albumentations (the same recipe, "
+             "one image at a time, behind a PyDataset with 1 and 2 threads, or called through tf.numpy_function from a "
+             "parallel tf.data map, per image or per batch), tf_data_files (the same augmentation, each image read and "
+             "decoded from its file every time) and tf_data_service (that file pipeline run by 1 or 2 tf.data service "
+             "worker processes in a loopback-only network namespace, reached through helpers.service's relay on "
+             "127.0.0.1, distributed_epoch); the last two exist for the flowers and membrane workloads only. Machines "
+             "of this kind run two to three times faster on some days than on others: compare methods within one run, "
+             "not across runs.")
 SCALING_ABOUT = ("Lesson 8: python -m helpers.bench --scaling --workloads flowers in full mode: images/s of the "
                  "file-reading flowers pipeline alone (bench.file_batches: read + decode + resize to 224x224 + the "
                  "lesson-3 augmentation, batch 32, 512 images per pass, median of 3 passes after warm-up), against "

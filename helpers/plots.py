@@ -188,6 +188,34 @@ def bench_chart(rows: Sequence[dict], *, save_to: Path | None = None):
     return _finished(fig, save_to)
 
 
+def layer_costs(rows: Sequence[dict], *, save_to: Path | None = None):
+    """Cost against resolution, one line per layer (``helpers.layer_costs`` rows): milliseconds per image in a
+    tf.data map and inside the model, and peak memory above the start inside the model; log-log axes, failed
+    measurements left out. Returns the figure."""
+    panels = [("tf_data", "ms_per_image", "ms per image, in a tf.data map"),
+              ("model", "ms_per_image", "ms per image, inside the model"),
+              ("model", "peak_mb_above_start", "peak memory (MB) above the start, inside the model")]
+    layers = list(dict.fromkeys(r["layer"] for r in rows))
+    colours = plt.get_cmap("tab20")(np.linspace(0, 1, 20))[:len(layers)]
+    fig, axes = plt.subplots(1, len(panels), figsize=(15, 4.6))
+    for ax, (place, key, title) in zip(axes, panels):
+        for layer, colour in zip(layers, colours):
+            points = sorted((r["size"], r[key]) for r in rows
+                            if r["layer"] == layer and r["place"] == place and r.get(key) is not None and r[key] > 0)
+            if points:
+                style = dict(lw=2.5, color="black") if layer.startswith("fused") else dict(lw=1.2, color=colour)
+                ax.plot(*zip(*points), marker="o", ms=3, label=layer, **style)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        sizes = sorted({r["size"] for r in rows})
+        ax.set_xticks(sizes, [str(s) for s in sizes])
+        ax.set_xlabel("image side (px)")
+        ax.set_title(title, fontsize=9)
+        ax.grid(alpha=0.3, which="both")
+    axes[-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
+    return _finished(fig, save_to)
+
+
 def accuracy_vs_fraction(rows: Sequence[dict], *, reference: Sequence[dict] = (), reference_label: str = "measured",
                          save_to: Path | None = None):
     """Test accuracy (y) against the % of the training set used (x, log scale), one line per arm.

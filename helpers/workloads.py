@@ -96,8 +96,8 @@ def cifar_workload() -> Workload:
     recipe = recipes.POST_CIFAR
     return Workload(
         name="cifar_32px", images=x, targets=y.astype("int32"), unique_images=len(x),
-        batch_size=config.pick(quick=64, full=128), n_images=config.pick(quick=256, full=5120),
-        wait_steps=config.pick(quick=3, full=30),
+        batch_size=config.pick(quick=64, full=128), n_images=config.pick(quick=256, full=2560),
+        wait_steps=config.pick(quick=3, full=15),
         augment=lambda xb, yb, s: (recipe.fused(xb, s), yb),
         preprocess=cifar_pipeline.scale,
         legacy=recipe.legacy_kwargs(),
@@ -166,7 +166,7 @@ def membrane_workload() -> Workload:
     filters = config.pick(quick=8, full=16)
     return Workload(
         name="membrane_512px_pairs", images=_tile(images, n), targets=_tile(masks, n), unique_images=len(images),
-        batch_size=4, n_images=n, wait_steps=config.pick(quick=2, full=8), paired=True, crop=crop,
+        batch_size=4, n_images=n, wait_steps=config.pick(quick=2, full=6), paired=True, crop=crop,
         augment=paired, preprocess=lambda xb: tf.cast(xb, tf.float32) / 255.0,
         legacy=recipe.legacy_kwargs(),
         build_model=lambda: _compiled(segmentation.unet(base_filters=filters, depth=4), "binary_crossentropy"),

@@ -6,16 +6,14 @@
 #
 # **Objectives.** You will
 # - measure, not guess, which input pipeline keeps a model fed: images per second, and the share of each
-#   training step spent **waiting for input**;
-# - compare the five ways this course has fed `model.fit`: `ImageDataGenerator.flow`, a Python generator,
-#   `keras.utils.PyDataset` (1 and N worker threads), `tf.data`, and augmentation inside the model; and measure
-#   them against **albumentations**, the library most practitioners reach for;
-# - turn the `tf.data` knobs one at a time (parallel `map`, `prefetch`, `cache`, non-deterministic order) and
-#   see what each buys, and the one that silently breaks augmentation;
-# - decide where augmentation should run: the CPU pipeline or the accelerator;
-# - write a `tf.data` pipeline with every knob spelled out: `num_parallel_calls`, `prefetch`, where the `cache`
-#   goes, `deterministic`;
-# - measure what `fit` itself waits for, with its own prefetching, and tell it from the benchmark's input wait.
+#   training step lost **waiting for input**, in a plain loop and under `fit`;
+# - compare the five ways this course has fed `model.fit` (`ImageDataGenerator.flow`, a Python generator,
+#   `keras.utils.PyDataset`, `tf.data`, augmentation inside the model) with **albumentations**, behind a
+#   `PyDataset` and inside `tf.data`;
+# - pick a method by a stated rule, and read what each Keras augmentation layer costs from 224 to 2048 px;
+# - turn the `tf.data` knobs one at a time (parallel `map`, `prefetch`, `cache`, order) and find the one that
+#   silently breaks augmentation;
+# - decide where augmentation should run: the CPU pipeline or the accelerator.
 #
 # Everything here runs on one machine. Lesson 8 takes the input pipeline and the training to several.
 #
@@ -82,12 +80,10 @@ from helpers.taught import basic_ops, cifar_pipeline
 # | `tf_data` | TensorFlow's C++ thread pool, overlapped with the step | - | `tf.data` with `map(num_parallel_calls)` + `prefetch` |
 # | `in_model` | inside the compiled training step (on the GPU if there is one) | - | preprocessing layers in the model, or a custom `train_step` |
 #
-# **What `fit` does with Python input.** Keras 3.15 wraps a Python generator, and a `PyDataset` with one worker,
-# in `tf.data.Dataset.from_generator(...).prefetch(tf.data.AUTOTUNE)` (`keras/src/trainers/data_adapters/`
-# `generator_data_adapter.py`, `py_dataset_adapter.py`): a tf.data thread calls your Python code while the step
-# runs. A `PyDataset` with `workers > 1` gets an `OrderedEnqueuer` instead: a pool of threads (or processes) fills a
-# queue of `max_queue_size` batches. So under `fit` every method overlaps with training, but Python code holds the
-# GIL while it runs, and so does the Python part of each step.
+# **What `fit` does with Python input** (Keras 3.15, `keras/src/trainers/data_adapters/`): a generator, or a
+# 1-worker `PyDataset`, becomes `tf.data.Dataset.from_generator(...).prefetch(AUTOTUNE)`, so a tf.data thread calls
+# your code while the step runs; a `PyDataset` with `workers > 1` gets a pool of threads (or processes) filling a
+# queue of `max_queue_size` batches. Every method overlaps with training, but Python code holds the GIL while it runs.
 #
 # Every method applies the **same** augmentation to the same data: the fused affine (lesson 1's `random_affine`,
 # one resampling), or the matching `ImageDataGenerator` arguments for the legacy method. Only the plumbing differs.
@@ -114,16 +110,20 @@ rows = bench.run(config.pick(quick=["flowers"], full=list(workloads.WORKLOADS)),
                  methods=config.pick(quick=quick_methods, full=list(feeders.METHODS)))  # four methods
 
 # %%
+def label(r):
+    """The method's name, with its threads (or tf.data service processes)."""
+    unit = "process" if r["method"] == "tf_data_service" else "thread"
+    many = "es" if unit == "process" else "s"
+    return r["method"] + (f", {r['workers']} {unit}{many * (r['workers'] > 1)}" if r["workers"] else "")
+
+
 mine = {(r["workload"].split("_")[0], r["method"], r["workers"]): r for r in rows}
 full = measured.load("bench")["rows"]
 for r in full:
     own = mine.get((r["workload"].split("_")[0], r["method"], r["workers"]))
-    unit = "process" if r["method"] == "tf_data_service" else "thread"
-    r["label"] = r["method"] + (f", {r['workers']} {unit}{'es' * (unit == 'process') + 's' * (unit == 'thread')}"
-                                if r["workers"] and r["workers"] > 1 else f", 1 {unit}" if r["workers"] else "")
+    r["label"], r["wait"] = label(r), 100 * r["input_wait_fraction"]
     r["yours"] = own["images_per_s"] if own else None
     r["your_wait"] = 100 * own["input_wait_fraction"] if own else None
-    r["wait"] = 100 * r["input_wait_fraction"]
 measured.show(measured.markdown_table(full, [
     ("workload", "workload", ""), ("method", "label", ""), ("measured images/s", "images_per_s", ",.0f"),
     ("vs ImageDataGenerator", "vs_imagedatagenerator", ".1f"), ("measured input wait %", "wait", ".1f"),
@@ -203,21 +203,16 @@ def held_in_memory(dataset, n):
 
 
 # %%
-fit_rows = bench.fit_wait(workloads.WORKLOADS["flowers"](), methods=config.pick(
-    quick=["python_generator", "tf_data"], full=list(bench.FIT_METHODS)))  # quick mode: two methods at 96 px
-fit_full = measured.load("fit_wait")["rows"]
-loop = {(r["workload"], r["method"], r["workers"]): r["input_wait_fraction"] for r in full}
-mine = {(r["method"], r["workers"]): r for r in fit_rows}
-for r in fit_full:
-    r["label"] = r["method"] + (f", {r['workers']} thread{'s' * (r['workers'] > 1)}" if r["workers"] else "")
-    r["loop_wait"] = 100 * loop[r["workload"], r["method"], r["workers"]]
+fitted = [r for r in full if r.get("fit_step_seconds")]  # the methods that feed fit from memory
+for r in fitted:
+    own = mine.get((r["workload"].split("_")[0], r["method"], r["workers"]))
     r["fit_wait"] = 100 * r["fit_input_wait_fraction"]
-    own = mine.get((r["method"], r["workers"])) if r["workload"].startswith("flowers") else None
-    r["your_fit_wait"] = 100 * own["fit_input_wait_fraction"] if own else None
-measured.show(measured.markdown_table(fit_full, [
-    ("workload", "workload", ""), ("method", "label", ""), ("wait in the benchmark's loop %", "loop_wait", ".1f"),
-    ("step lost under fit %", "fit_wait", ".1f"), ("fit step (s)", "fit_step_seconds", ".3f"),
-    ("in memory (s)", "in_memory_step_seconds", ".3f"), ("yours, under fit %", "your_fit_wait", ".1f")]));
+    r["your_fit_wait"] = 100 * own["fit_input_wait_fraction"] if own and "fit_input_wait_fraction" in own else None
+measured.show(measured.markdown_table(fitted, [
+    ("workload", "workload", ""), ("method", "label", ""), ("wait in the benchmark's loop %", "wait", ".1f"),
+    ("step lost under fit %", "fit_wait", ".1f"), ("fit images/s", "fit_images_per_s", ",.0f"),
+    ("fit step (s)", "fit_step_seconds", ".3f"), ("in memory (s)", "in_memory_step_seconds", ".3f"),
+    ("yours, under fit %", "your_fit_wait", ".1f")]));
 
 # %% [markdown]
 # Measured with `python -m helpers.bench --fit` on the same workloads (`notebooks/measured/fit_wait.json`: three
@@ -259,10 +254,11 @@ print("image", pair["image"].shape, pair["image"].dtype, "| mask", pair["mask"].
 # ### albumentations inside `tf.data`
 #
 # albumentations' own advice for TensorFlow users is to call the `Compose` from a `tf.data` map through
-# `tf.numpy_function`. The map's threads then overlap the augmentation with the step, OpenCV releases the GIL while
-# it warps, and Python holds it only for the call itself. Two ways to cut the work: one call **per image** (map,
-# then batch), or one call **per batch** (batch, then map a loop over its images). Each image gets its own seed,
-# derived from (seed, its place in the stream), so both ways give the same batches, whatever the thread count.
+# `tf.numpy_function`. The map's threads then overlap the augmentation with the step; OpenCV releases the GIL while
+# it warps, and Python holds it only around the calls. Two ways to cut the work: one call **per image** (map, then
+# batch), or one call **per batch** (batch, then map a loop over its images). Their docs draw from global random
+# state; here each call reseeds its thread's `Compose` from (seed, the call's place in the stream), so the same seed
+# gives the same batches, whatever the thread count. Reseeding costs about 0.1 ms, once per call.
 
 # %%
 #@save
@@ -270,21 +266,19 @@ import threading
 
 
 def albumentations_numpy(make_compose, *, paired=False):
-    """A NumPy function (images, targets, seeds) -> (images, targets) for tf.numpy_function: image i goes through
-    make_compose(0)'s transforms reseeded from seeds[i] (an int64 pair); with paired, its mask (H, W, 1) goes
-    through the same call. uint8 in, uint8 out; targets that are labels pass through."""
+    """A NumPy function (images, targets, seed) -> (images, targets) for tf.numpy_function: make_compose(0)'s
+    transforms, reseeded from seed (an int64 pair), applied to each image in turn; with paired, each mask
+    (H, W, 1) goes through its image's call. uint8 in, uint8 out; targets that are labels pass through."""
     local = threading.local()  # a Compose holds random state: each tf.data thread keeps its own
 
-    def run(images, targets, seeds):
+    def run(images, targets, seed):
         if not hasattr(local, "compose"):
             local.compose = make_compose(0)
-        xs, ys = [], []
-        for x, y, s in zip(images, targets, seeds):
-            local.compose.set_random_seed(int(np.random.SeedSequence(s.tolist()).generate_state(1)[0]))
-            out = local.compose(image=x, mask=y) if paired else local.compose(image=x)
-            xs.append(out["image"])
-            ys.append(out["mask"] if paired else y)
-        return np.stack(xs), np.stack(ys)
+        compose = local.compose
+        compose.set_random_seed(int(np.random.SeedSequence(seed.tolist()).generate_state(1)[0]))
+        outs = [compose(image=x, mask=y) if paired else compose(image=x) for x, y in zip(images, targets)]
+        ys = [out["mask"] for out in outs] if paired else targets
+        return np.stack([out["image"] for out in outs]), np.stack(ys)
 
     return run
 
@@ -298,17 +292,15 @@ def albumentations_dataset(images, targets, make_compose, *, batch_size, seed, p
     side = images.shape[1:3] if crop is None else (crop, crop)
     x_shape, y_shape = (None, *side, images.shape[-1]), (None, *side, 1) if paired else (None,)
 
-    def augment(first, x, y):  # first: the stream position of the batch's first image
-        positions = first + tf.range(tf.shape(x, out_type=tf.int64)[0])
-        seeds = tf.stack([tf.fill(tf.shape(positions), tf.constant(seed, tf.int64)), positions], axis=1)
-        xa, ya = tf.numpy_function(run, [x, y, seeds], [x.dtype, y.dtype], stateful=False)
+    def augment(k, x, y):  # k: the call's place in the stream
+        key = tf.stack([tf.constant(seed, tf.int64), k])
+        xa, ya = tf.numpy_function(run, [x, y, key], [x.dtype, y.dtype], stateful=False)
         return tf.ensure_shape(xa, x_shape), tf.ensure_shape(ya, y_shape)
 
     calls = dict(num_parallel_calls=tf.data.AUTOTUNE)
     ds = tf.data.Dataset.from_tensor_slices((images, targets)).shuffle(len(images), seed=seed).repeat()
     if per_batch:
-        ds = ds.batch(batch_size, drop_remainder=True).enumerate()
-        ds = ds.map(lambda k, xy: augment(k * batch_size, *xy), **calls)
+        ds = ds.batch(batch_size, drop_remainder=True).enumerate().map(lambda k, xy: augment(k, *xy), **calls)
     else:
         one = lambda i, xy: [t[0] for t in augment(i, xy[0][None], xy[1][None])]  # noqa: E731
         ds = ds.enumerate().map(one, **calls).batch(batch_size, drop_remainder=True)
@@ -320,10 +312,11 @@ def albumentations_dataset(images, targets, make_compose, *, batch_size, seed, p
 pairs_per_image, pairs_per_batch = (albumentations_dataset(
     em_images, em_masks, lambda s: recipes.MEMBRANE.without_elastic().albumentations(s, crop=256), batch_size=4,
     seed=0, preprocess=lambda x: tf.cast(x, tf.float32) / 255, paired=True, per_batch=b, crop=256) for b in (False, True))
-for (xa, ya), (xb, yb) in zip(pairs_per_image.take(3), pairs_per_batch.take(3)):
-    assert np.array_equal(xa, xb) and np.array_equal(ya, yb)
-print("per image and per batch: the same 3 batches;", xa.shape, xa.dtype, "| masks", ya.shape, ya.dtype,
-      "values", np.unique(ya).tolist())
+for name, ds in (("per image", pairs_per_image), ("per batch", pairs_per_batch)):
+    x, y = next(iter(ds))
+    again = next(iter(ds))[0]  # a new iterator: the same seed, the same first batch
+    print(f"{name}: images {x.shape} {x.dtype}, masks {y.shape} {y.dtype} values {np.unique(y).tolist()}; "
+          f"same first batch again: {np.array_equal(x, again)}")
 
 # %%
 for workload in ("flowers_224px", "membrane_512px_pairs"):
@@ -436,19 +429,15 @@ measured.show(measured.markdown_table(table, [
     ("yours, pipeline alone", "yours", ",.0f")]));
 
 # %% [markdown]
-# - **Parallel map** gives about a third more here; with 2 cores there is not much more to take. On an 8-core
-#   machine the gain is larger.
-# - **Prefetch** adds about 15% to the pipeline alone and 10% feeding the device: the batching stage and the
-#   consumer no longer wait for each other.
-# - **Caching the decoded images** about doubles the rate. Decoding a JPEG and resizing it is the most expensive
-#   step, and it is the same every epoch. Only the random augmentation needs to run again.
-# - **Non-deterministic order** adds a little, within the noise of a single run.
-# - **The wrong cache** looks like the fastest pipeline in the table. It is not augmentation at all: every pass 2
-#   image is byte-identical to a pass 1 image. A cache needs a finite input, so this variant also counts its seeds
-#   within a pass, and with stateless seeds that alone would replay pass 1's draws: count seeds over the whole
-#   stream, after `repeat`, as the other variants do, and cache before the random `map`.
-# - TensorFlow's automatic rewrites recover the parallel-map speed without being asked. Writing the knobs out still
-#   documents the intent, and it keeps the speed when a `map` is not stateless.
+# - **Parallel map** gives about a third more here; 2 cores leave little more to take.
+# - **Prefetch** adds about 15% alone and 10% feeding the device: batching and the consumer stop waiting for each other.
+# - **Caching the decoded images** about doubles the rate: decoding and resizing a JPEG is the costliest step, and the
+#   same every epoch. Only the random augmentation must run again.
+# - **Non-deterministic order** adds a little, within the noise of one run.
+# - **The wrong cache** looks fastest, and is not augmentation at all: every pass 2 image is byte-identical to one of
+#   pass 1. (A cache needs a finite input, so this variant also counts its seeds within a pass, which alone would
+#   replay pass 1's draws.) Count seeds over the whole stream, after `repeat`, and cache before the random `map`.
+# - TensorFlow's automatic rewrites recover the parallel map unasked; writing the knobs out documents the intent.
 
 # %% [markdown]
 # ## The pitfall: speed knobs from Keras 2, and a cache in the wrong place

@@ -1,6 +1,7 @@
 """The input-pipeline benchmark (helpers.bench, helpers.feeders, helpers.workloads): correctness of what it
 measures, not its timings."""
 
+import dataclasses
 import json
 
 import keras
@@ -135,6 +136,11 @@ def test_run_writes_rows_and_chart_with_equal_image_counts(tmp_path):
     rows = bench.run([classification_workload(), paired_workload()], repeats=2, workers=2, out_dir=tmp_path,
                      methods=feeders.METHODS[:5], verbose=False)  # the course's five; the peers are tested above
     assert json.loads((tmp_path / "bench.json").read_text()) == rows
+    for name in ("toy_classes", "toy_pairs"):  # fit measured for each of the five, and one of them recommended
+        mine = [r for r in rows if r["workload"] == name]
+        assert all(0 <= r["fit_input_wait_fraction"] < 1 and r["fit_images_per_s"] > 0 for r in mine)
+        assert [r["method"] for r in mine if r["recommended"]] != ["imagedatagenerator"] or name == "toy_classes"
+        assert sum(r["recommended"] for r in mine) == 1
     assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     for name in ("toy_classes", "toy_pairs"):
         mine = [r for r in rows if r["workload"] == name]
@@ -151,14 +157,17 @@ def test_fit_wait_times_fit_itself_against_batches_held_in_memory():
     w = classification_workload(n=24, batch=8)
     rows = bench.fit_wait(w, workers=2, warmup_steps=1, rounds=2, verbose=False)
     assert [(r["method"], r["workers"]) for r in rows] == [
-        ("imagedatagenerator", None), ("python_generator", None), ("pydataset", 1), ("pydataset", 2), ("tf_data", None)]
+        ("imagedatagenerator", None), ("python_generator", None), ("pydataset", 1), ("pydataset", 2), ("tf_data", None),
+        ("in_model", None), ("albumentations", 1), ("albumentations", 2), ("albumentations_tf_data", None),
+        ("albumentations_tf_data_batch", None)]
     for r in rows:
-        assert len(r["runs_seconds"]) == 2 and len(r["in_memory_runs_seconds"]) == 4  # each round: before and after
+        assert len(r["runs_seconds"]) == 2 and len(r["in_memory_runs_seconds"]) == 2  # one of each per round
         assert abs(r["fit_step_seconds"] - float(np.median(r["runs_seconds"]))) <= 1e-4  # of the rounded runs
         assert 0 <= r["fit_input_wait_fraction"] < 1 and r["steps"] == 1
-        a, b = r["in_memory_step_seconds"], r["fit_step_seconds"]
-        slack = 0.5e-4 / b + a * 0.5e-4 / b**2 + 1e-4  # what rounding the seconds to 4 decimals can move 1 - a / b
-        assert abs(r["fit_input_wait_fraction"] - max(0.0, 1 - a / b)) <= slack
+        pairs = list(zip(r["runs_seconds"], r["in_memory_runs_seconds"]))  # (step, its two references' mean)
+        slack = max(0.5e-4 / a + b * 0.5e-4 / a**2 for a, b in pairs) + 1e-4  # what rounding to 4 decimals moves
+        expected = max(0.0, 1 - float(np.median([b / a for a, b in pairs])))
+        assert abs(r["fit_input_wait_fraction"] - expected) <= slack
     held = list(input_knobs.held_in_memory(feeders.tf_data_batches(w, 0), 2).as_numpy_iterator())
     fresh = list(feeders.tf_data_batches(w, 0).take(2).as_numpy_iterator())
     for (xh, yh), (xf, yf) in zip(held, fresh):  # the reference trains on the pipeline's own first batches
@@ -169,7 +178,7 @@ def test_fit_wait_times_fit_itself_against_batches_held_in_memory():
                         callbacks=[clock])
     assert len(clock.times) == 3 and clock.times == sorted(clock.times)  # training start, then each batch's end
     with pytest.raises(ValueError, match="fit_wait measures"):
-        bench.fit_wait(w, methods=["albumentations"], warmup_steps=1, rounds=1, verbose=False)
+        bench.fit_wait(w, methods=["tf_data_files"], warmup_steps=1, rounds=1, verbose=False)
 
 
 def test_unknown_method_and_partial_batches_are_refused():
@@ -229,6 +238,54 @@ def test_albumentations_and_file_reading_batches_are_reproducible():
         np.testing.assert_array_equal(ya, yb)
     first, again = (next(iter(feeders.file_batches(w, seed=4))) for _ in range(2))
     np.testing.assert_array_equal(first[0], again[0])
+
+
+def _stream(ds, n=3):
+    return [tuple(np.asarray(t) for t in batch) for batch in ds.take(n).as_numpy_iterator()]
+
+
+@pytest.mark.parametrize("make", [classification_workload, paired_workload])
+@pytest.mark.parametrize("per_batch", [False, True])
+def test_albumentations_in_tf_data_is_seeded_whatever_the_threads(make, per_batch):
+    w = make()
+    first, again = (_stream(feeders.albumentations_tf_data_batches(w, 4, per_batch=per_batch)) for _ in range(2))
+    one_thread = tf.data.Options()
+    one_thread.threading.private_threadpool_size = 1
+    single = _stream(feeders.albumentations_tf_data_batches(w, 4, per_batch=per_batch).with_options(one_thread))
+    other_seed = _stream(feeders.albumentations_tf_data_batches(w, 5, per_batch=per_batch))
+    for (xa, ya), (xb, yb), (xc, yc), (xd, _) in zip(first, again, single, other_seed):
+        np.testing.assert_array_equal(xa, xb)  # the same seed: the same batches
+        np.testing.assert_array_equal(ya, yb)
+        np.testing.assert_array_equal(xa, xc)  # one thread or many: the same batches
+        np.testing.assert_array_equal(ya, yc)
+        assert not np.array_equal(xa, xd)
+    x, y = first[0]
+    assert x.dtype == np.float32 and y.dtype == (np.float32 if w.paired else np.int32)
+    same = dataclasses.replace(w, images=np.repeat(w.images[:1], len(w.images), axis=0))  # one image, N times
+    images = np.concatenate([x for x, _ in _stream(feeders.albumentations_tf_data_batches(same, 4, per_batch=per_batch))])
+    assert len({im.tobytes() for im in images}) == len(images), "every image of the stream gets its own draw"
+
+
+def test_recommend_picks_the_fastest_under_fit_and_never_two_generators_for_pairs():
+    def row(workload, method, fit_rate, lost, paired=False, workers=None):
+        return {"workload": workload, "method": method, "workers": workers, "paired": paired,
+                "fit_images_per_s": fit_rate, "fit_input_wait_fraction": lost}
+
+    rows = bench.recommend([
+        row("classes", "tf_data", 100.0, 0.10), row("classes", "albumentations", 120.0, 0.03, workers=2),
+        row("classes", "tf_data_files", None, None),
+        row("pairs", "imagedatagenerator", 50.0, 0.01, paired=True), row("pairs", "tf_data", 40.0, 0.2, paired=True),
+        row("other", "tf_data_files", None, None)])
+    chosen = {r["workload"]: (r["method"], r["within_wait_budget"]) for r in rows if r["recommended"]}
+    assert chosen == {"classes": ("albumentations", True), "pairs": ("tf_data", False)}
+    assert sum(r["recommended"] for r in rows) == 2  # a workload with no fit measurement gets no recommendation
+
+
+def test_cpu_floor_is_what_the_augmentation_adds_once_the_cores_are_full():
+    row = {"in_memory_step_seconds": 0.1, "in_memory_step_cpu_seconds": 0.2, "cpu_ms_per_image": 1.0, "batch_size": 20}
+    assert bench.cpu_floor(row, cores=2) == pytest.approx(1 - 0.1 / 0.11)  # 0.2 + 0.02 CPU s over 2 cores: 0.11 s
+    assert bench.cpu_floor({**row, "in_memory_step_cpu_seconds": 0.1}, cores=2) == 0  # idle cores absorb it
+    assert bench.cpu_floor(row, cores=4) == 0
 
 
 def test_input_scaling_rows_for_each_parallelism():

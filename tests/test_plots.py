@@ -124,3 +124,18 @@ def test_accuracy_vs_cost_labels_cover_no_other_label_point_or_legend(tmp_path):
         for j, p in enumerate(points):
             x, y = ax.transData.transform((p["ms"], p["acc"]))
             assert j == i or not a.contains(x, y), f"{ax.texts[i].get_text()} covers the point of {p['arm']}"
+
+
+def test_layer_costs_draws_one_line_per_layer_and_leaves_failures_out(tmp_path):
+    rows = [{"layer": layer, "size": s, "place": p, "ms_per_image": s / k, "peak_mb_above_start": s * k}
+            for k, layer in ((10, "RandomFlip"), (20, "fused affine (course)")) for s in (224, 512, 1024)
+            for p in ("tf_data", "model")]
+    rows.append({"layer": "RandomFlip", "size": 2048, "place": "model", "error": "exit status -9"})
+    fig = plots.layer_costs(rows, save_to=tmp_path / "costs.png")
+    assert (tmp_path / "costs.png").read_bytes()[:4] == b"\x89PNG"
+    for ax in fig.axes[:3]:
+        lines = {line.get_label(): line for line in ax.get_lines()}
+        assert set(lines) == {"RandomFlip", "fused affine (course)"}
+        assert list(lines["RandomFlip"].get_xdata()) == [224, 512, 1024]  # the failed 2048 px point is left out
+    assert fig.axes[2].get_lines()[0].get_ydata()[0] == 224 * 10
+    matplotlib.pyplot.close(fig)

@@ -41,21 +41,19 @@ def held_in_memory(dataset, n):
 
 
 def albumentations_numpy(make_compose, *, paired=False):
-    """A NumPy function (images, targets, seeds) -> (images, targets) for tf.numpy_function: image i goes through
-    make_compose(0)'s transforms reseeded from seeds[i] (an int64 pair); with paired, its mask (H, W, 1) goes
-    through the same call. uint8 in, uint8 out; targets that are labels pass through."""
+    """A NumPy function (images, targets, seed) -> (images, targets) for tf.numpy_function: make_compose(0)'s
+    transforms, reseeded from seed (an int64 pair), applied to each image in turn; with paired, each mask
+    (H, W, 1) goes through its image's call. uint8 in, uint8 out; targets that are labels pass through."""
     local = threading.local()  # a Compose holds random state: each tf.data thread keeps its own
 
-    def run(images, targets, seeds):
+    def run(images, targets, seed):
         if not hasattr(local, "compose"):
             local.compose = make_compose(0)
-        xs, ys = [], []
-        for x, y, s in zip(images, targets, seeds):
-            local.compose.set_random_seed(int(np.random.SeedSequence(s.tolist()).generate_state(1)[0]))
-            out = local.compose(image=x, mask=y) if paired else local.compose(image=x)
-            xs.append(out["image"])
-            ys.append(out["mask"] if paired else y)
-        return np.stack(xs), np.stack(ys)
+        compose = local.compose
+        compose.set_random_seed(int(np.random.SeedSequence(seed.tolist()).generate_state(1)[0]))
+        outs = [compose(image=x, mask=y) if paired else compose(image=x) for x, y in zip(images, targets)]
+        ys = [out["mask"] for out in outs] if paired else targets
+        return np.stack([out["image"] for out in outs]), np.stack(ys)
 
     return run
 
@@ -69,17 +67,15 @@ def albumentations_dataset(images, targets, make_compose, *, batch_size, seed, p
     side = images.shape[1:3] if crop is None else (crop, crop)
     x_shape, y_shape = (None, *side, images.shape[-1]), (None, *side, 1) if paired else (None,)
 
-    def augment(first, x, y):  # first: the stream position of the batch's first image
-        positions = first + tf.range(tf.shape(x, out_type=tf.int64)[0])
-        seeds = tf.stack([tf.fill(tf.shape(positions), tf.constant(seed, tf.int64)), positions], axis=1)
-        xa, ya = tf.numpy_function(run, [x, y, seeds], [x.dtype, y.dtype], stateful=False)
+    def augment(k, x, y):  # k: the call's place in the stream
+        key = tf.stack([tf.constant(seed, tf.int64), k])
+        xa, ya = tf.numpy_function(run, [x, y, key], [x.dtype, y.dtype], stateful=False)
         return tf.ensure_shape(xa, x_shape), tf.ensure_shape(ya, y_shape)
 
     calls = dict(num_parallel_calls=tf.data.AUTOTUNE)
     ds = tf.data.Dataset.from_tensor_slices((images, targets)).shuffle(len(images), seed=seed).repeat()
     if per_batch:
-        ds = ds.batch(batch_size, drop_remainder=True).enumerate()
-        ds = ds.map(lambda k, xy: augment(k * batch_size, *xy), **calls)
+        ds = ds.batch(batch_size, drop_remainder=True).enumerate().map(lambda k, xy: augment(k, *xy), **calls)
     else:
         one = lambda i, xy: [t[0] for t in augment(i, xy[0][None], xy[1][None])]  # noqa: E731
         ds = ds.enumerate().map(one, **calls).batch(batch_size, drop_remainder=True)
