@@ -19,7 +19,7 @@ help:
 	@echo "make test-slow  the slow unit tests (worker processes, the quick benchmark, the studies' drivers)"
 	@echo "make sync   rewrite every .ipynb from its .py text twin (after editing a lesson as text)"
 	@echo "make lint   ruff on the library, the tests and the lessons' text sources"
-	@echo "make bench  the full input-pipeline benchmark (a few minutes; outputs/bench/)"
+	@echo "make bench  the full input-pipeline benchmark (about 15 minutes; outputs/bench/)"
 	@echo "make release        student versions of the exercises (outputs/release/)"
 	@echo "make grade          autograde outputs/submitted/<student>/<assignment>/ (outputs/grades.csv)"
 	@echo "make book           the rendered course with outputs (outputs/book/index.html)"

@@ -56,19 +56,29 @@ print(config.banner("6 · Fast input pipelines"))
 import numpy as np
 import tensorflow as tf
 
-from helpers import bench, datasets, feeders, imagefolders, measured, models, readers, recipes, workloads
+from helpers import (
+    bench,
+    datasets,
+    feeders,
+    imagefolders,
+    layer_costs,
+    measured,
+    models,
+    plots,
+    readers,
+    recipes,
+    workloads,
+)
 from helpers.taught import basic_ops, cifar_pipeline
 
 # %% [markdown]
 # ## Why: the model must never wait for data
 #
-# Training is a producer and a consumer. The **input pipeline** reads, decodes, augments and batches images;
-# the **training step** consumes one batch. If the pipeline is slower, the accelerator idles, and every
-# augmentation you add makes training slower. Two numbers tell you where you stand:
-#
-# - **images/s of the pipeline alone**: the most it can ever deliver;
-# - **input wait**: of each training step's wall time, the share spent waiting for the batch. Under 5% is good. A
-#   GPU makes the step short, so a pipeline that keeps up on a CPU can starve a GPU.
+# Training is a producer and a consumer: the **input pipeline** reads, decodes, augments and batches images; the
+# **training step** consumes a batch. If the pipeline is slower, the accelerator idles. Two numbers tell you where
+# you stand: the **images/s of the pipeline alone** (the most it can deliver), and the **input wait**, the share of
+# each step's wall time spent waiting for the batch (under 5% is good). A GPU makes the step short, so a pipeline
+# that keeps up on a CPU can starve a GPU.
 #
 # How each method feeds `fit`, and what replaced what:
 #
@@ -85,8 +95,8 @@ from helpers.taught import basic_ops, cifar_pipeline
 # your code while the step runs; a `PyDataset` with `workers > 1` gets a pool of threads (or processes) filling a
 # queue of `max_queue_size` batches. Every method overlaps with training, but Python code holds the GIL while it runs.
 #
-# Every method applies the **same** augmentation to the same data: the fused affine (lesson 1's `random_affine`,
-# one resampling), or the matching `ImageDataGenerator` arguments for the legacy method. Only the plumbing differs.
+# Every method applies the **same** augmentation: the fused affine (lesson 1's `random_affine`), or the matching
+# `ImageDataGenerator` arguments. Only the plumbing differs.
 
 # %% [markdown]
 # ## The benchmark
@@ -98,11 +108,10 @@ from helpers.taught import basic_ops, cifar_pipeline
 # - `membrane_512px_pairs`: lesson 5, a random 256x256 crop of each 512x512 image **and its mask**, then flips,
 #   rotation, zoom and shift shared by both, the lesson-5 U-Net, batch 4.
 #
-# For each method: warm-up batches, then the median of several timed passes of the pipeline alone. Then the
-# benchmark's **own training loop**, not `fit`: `next()` for a batch, then one `train_on_batch` step, each timed
-# (`helpers.bench.input_wait`). That loop prefetches nothing: a method that makes its batch inside `next()`
-# (`ImageDataGenerator`, the generator, the 1-thread PyDataset) shows its whole cost as input wait, and one with
-# threads of its own (N-thread PyDataset, `tf.data`) has the batch ready.
+# For each method: the median of several timed passes of the pipeline alone, after a warm-up. Then the benchmark's
+# **own training loop**, not `fit`: `next()` for a batch, then one `train_on_batch` step, each timed. That loop
+# prefetches nothing: a method that makes its batch inside `next()` (`ImageDataGenerator`, the generator, the
+# 1-thread PyDataset) shows its whole cost as input wait; one with threads of its own has the batch ready.
 
 # %%
 quick_methods = ["imagedatagenerator", "pydataset", "tf_data", "albumentations"]  # a sample, to keep it short
@@ -136,8 +145,8 @@ measured.show(measured.markdown_table(full, [
 # (`notebooks/measured/bench.json` says which data, passes and steps). **Step** is the whole wall time of one step
 # of the benchmark's loop, the wait included. Your columns come from the cell above; in quick mode (96 px, four
 # methods, passes of 64 images) thread start-up dominates, so they only prove the code runs. Runs on other days
-# differed by a factor of two or more, and so did some ratios: trust only large differences. Three rows are new: `albumentations` (below), and
-# `tf_data_files` and `tf_data_service` (each image read from its file every time; lesson 8's subject).
+# differed by a factor of two or more, and so did some ratios: trust only large differences. The albumentations rows
+# come below; `tf_data_files` and `tf_data_service` (each image read from its file every time) are lesson 8's.
 
 # %%
 by = {(r["workload"], r["method"], r["workers"]): r for r in full}
@@ -147,19 +156,18 @@ for workload in ("cifar_32px", "flowers_224px", "membrane_512px_pairs"):
           f"input wait {100 * legacy['input_wait_fraction']:4.1f}% -> {100 * fast['input_wait_fraction']:.1f}%")
 
 # %% [markdown]
-# - **The legacy generator starves even a CPU.** At 224 px, two thirds of every step of the benchmark's loop wait for
-#   `ImageDataGenerator`: SciPy warps each image and channel in one Python thread, inside `next()`.
+# - **The legacy generator starves even a CPU.** At 224 px, three quarters of every step of the benchmark's loop
+#   wait for `ImageDataGenerator`: SciPy warps each image and channel in one Python thread, inside `next()`.
 # - **Most of the gain is the fused op, not the framework.** The Python generator and the PyDataset call the
-#   same compiled graph as `tf.data`. At 224 px the generator and the 1-thread PyDataset deliver 81% and 88% of its
-#   images/s; on CIFAR and the membrane pairs, Python overhead per batch leaves them further behind. In the loop
-#   they make each batch inside `next()`, so it all shows up as input wait (a third of each step at 224 px,
-#   against 1% for `tf.data`, whose threads have the batch ready).
+#   same compiled graph as `tf.data`. At 224 px they deliver about four fifths of its images/s; on CIFAR and the
+#   membrane pairs, Python overhead per batch leaves them further behind. In the loop they make each batch inside
+#   `next()`, so it all shows up as input wait (almost half of each step at 224 px, against under 1% for `tf.data`,
+#   whose threads have the batch ready).
 # - **More PyDataset threads are not free.** On 2 cores, 2 threads deliver more images/s than 1 on CIFAR, where
-#   each batch is small and the threads overlap Python overhead, and fewer at 224 px and on the membrane crops,
-#   where each batch is already one multithreaded TensorFlow call. In the training loop the verdict differs: the
-#   step is shorter with 2 threads on CIFAR and the membranes, longer at 224 px. Judge by the step time.
+#   batches are small and the threads overlap Python overhead, but not at 224 px or on the membrane crops, where
+#   each batch is already one multithreaded TensorFlow call. Judge by the step time, and by `fit` (below).
 # - **`in_model`** does the same work as `tf_data`, but in the training step: its throughput counts one batch at a
-#   time with no overlap. Its step is no longer than `tf_data`'s here, because `tf_data`'s threads slow the step by
+#   time with no overlap. Its step is about as long as `tf_data`'s, because `tf_data`'s threads slow the step by
 #   about as much as the augmentation costs inside it: on 2 cores, every thread takes from the same budget.
 
 # %% [markdown]
@@ -215,27 +223,25 @@ measured.show(measured.markdown_table(fitted, [
     ("yours, under fit %", "your_fit_wait", ".1f")]));
 
 # %% [markdown]
-# Measured with `python -m helpers.bench --fit` on the same workloads (`notebooks/measured/fit_wait.json`: three
-# rounds, medians; runs of one method still spread by about 10%). Your column is the quick run above.
+# Measured in the same run (two rounds; each method's `fit` between two in-memory runs, compared with their mean;
+# one method's runs still spread by 5-10%). Your column is the quick run above.
 #
-# - **`fit` hides the loop's differences, not the work.** At 224 px the generator, both PyDatasets and `tf.data`
-#   all lose 36-43% of `fit`'s step, where the loop showed 34% against 1%. Prefetching overlaps the batch with the
-#   step, but on 2 cores both need the same cores: what remains is the cost of the augmentation itself, whoever
-#   runs it. `ImageDataGenerator` loses three quarters: its SciPy warps take longer than the step.
-# - **A long step hides a light pipeline.** The U-Net's half-second step on 4 crops loses 1.5% with `tf.data` and
-#   2% with the 1-thread PyDataset; CIFAR's small batches lose 9-21%.
+# - **`fit` hides the loop's differences, not the work.** At 224 px the generator, both PyDatasets, `tf.data` and
+#   `in_model` all lose 35-45% of `fit`'s step, where the loop showed almost half against under 1%. Prefetching
+#   overlaps the batch with the step, but on 2 cores both need the same cores: what remains is the cost of the
+#   augmentation itself, whoever runs it. `ImageDataGenerator` loses three quarters.
+# - **A long step hides a light pipeline.** On the membranes, the U-Net's half-second step on 4 crops dwarfs any of
+#   these pipelines: what each loses there is within the spread of repeated runs. CIFAR's small batches lose 7-18%.
 # - With a GPU running the step, the CPU is free for the pipeline, and the first table's images/s decides.
 
 # %% [markdown]
 # ### Against the library most people pick: albumentations
 #
-# **albumentations** is the most used augmentation library, and the usual choice for image/mask pairs. It works
-# on NumPy arrays with OpenCV, one image at a time. The benchmark gives it the same recipe: `Recipe.albumentations()`
-# builds it from the same definition as the fused op (one `Affine` for rotation, shift, zoom and shear, then the
-# flips; a `RandomCrop` first for the membranes). It feeds the model the way its users feed `fit`, from a
-# `PyDataset` with 1 and 2 worker threads. Two differences in meaning hide in the translation: `scale` magnifies where `zoom_range` shrinks, and the
-# legacy shear is a shear along x only (0.15 degrees here: almost none, as in the post). For pairs, image and mask go through **one call**, so they share one draw,
-# and the mask is resampled nearest-neighbour:
+# **albumentations**, the most used augmentation library and the usual choice for image/mask pairs, works on NumPy
+# arrays with OpenCV, one image at a time. `Recipe.albumentations()` builds the same recipe as the fused op (one
+# `Affine`, then the flips; a `RandomCrop` first for the membranes), fed to `fit` from a `PyDataset` with 1 and 2
+# threads. Two meanings change in translation: `scale` magnifies where `zoom_range` shrinks, and the legacy shear is
+# along x only. A pair goes through **one call**, one draw, the mask resampled nearest-neighbour:
 
 # %%
 import cv2
@@ -253,12 +259,11 @@ print("image", pair["image"].shape, pair["image"].dtype, "| mask", pair["mask"].
 # %% [markdown]
 # ### albumentations inside `tf.data`
 #
-# albumentations' own advice for TensorFlow users is to call the `Compose` from a `tf.data` map through
-# `tf.numpy_function`. The map's threads then overlap the augmentation with the step; OpenCV releases the GIL while
-# it warps, and Python holds it only around the calls. Two ways to cut the work: one call **per image** (map, then
-# batch), or one call **per batch** (batch, then map a loop over its images). Their docs draw from global random
-# state; here each call reseeds its thread's `Compose` from (seed, the call's place in the stream), so the same seed
-# gives the same batches, whatever the thread count. Reseeding costs about 0.1 ms, once per call.
+# albumentations' own advice for TensorFlow users: call the `Compose` from a `tf.data` map through
+# `tf.numpy_function`. The map's threads overlap the augmentation with the step, and OpenCV releases the GIL while it
+# warps. One call **per image** (map, then batch) or **per batch** (batch, then map a loop)? Their docs draw from
+# global random state; here each call reseeds its thread's `Compose` from (seed, the call's place in the stream), so
+# the same seed gives the same batches, whatever the thread count.
 
 # %%
 #@save
@@ -319,35 +324,78 @@ for name, ds in (("per image", pairs_per_image), ("per batch", pairs_per_batch))
           f"same first batch again: {np.array_equal(x, again)}")
 
 # %%
-for workload in ("flowers_224px", "membrane_512px_pairs"):
-    fast = by[workload, "tf_data", None]
-    for threads in (1, 2):
-        alb = by[workload, "albumentations", threads]
-        print(f"{workload:<22} albumentations, {threads} thread{'s' * (threads > 1)}: "
-              f"{alb['images_per_s'] / fast['images_per_s']:.2f} x tf_data's images/s;  training step "
-              f"{1000 * alb['step_seconds']:.0f} ms (input wait {100 * alb['input_wait_fraction']:.1f}%) against "
-              f"{1000 * fast['step_seconds']:.0f} ms ({100 * fast['input_wait_fraction']:.1f}%)")
-
+workload_names = list(dict.fromkeys(r["workload"] for r in full))
+for workload in workload_names:
+    for r in fitted:
+        if r["workload"] == workload and (r["method"] == "tf_data" or r["method"].startswith("albumentations")):
+            print(f"{workload:<22}{r['label']:<36}alone {r['images_per_s']:>6,.0f} images/s, "
+                  f"{r['cpu_ms_per_image']:5.2f} CPU ms each | under fit {r['fit_images_per_s']:4,.0f} images/s, "
+                  f"{r['fit_wait']:4.1f}% of the step lost")
 
 # %% [markdown]
-# Read images/s, input wait and the step together:
+# - **Call albumentations once per batch, not per image.** Each `tf.numpy_function` call crosses into Python and
+#   reseeds; per image, that overhead is most of the cost (the CPU column), and it makes the per-image pipeline the
+#   slowest of the four everywhere.
+# - **Image size decides between OpenCV and the fused op.** At 32 px a CIFAR image is 3 KB: the Python call per image
+#   costs more than the warp, and the fused op in `tf.data` is several times faster. At 224 px and on the 256-px
+#   membrane crops, OpenCV warps uint8 pixels in a tight loop while the fused op goes through float32 and a general
+#   projective kernel: albumentations needs a third (224 px) to two thirds (membranes) of its CPU per image, and per
+#   batch in `tf.data` it is among the fastest pipelines alone, its batch ready in the loop.
+# - **Under `fit`, CPU per image decides.** On 2 cores the step and the pipeline share the same cores, so the method
+#   that needs the least CPU per image loses the least: albumentations at 224 px. There, a 2-thread PyDataset loses
+#   less than the same calls from `tf.data`, whose AUTOTUNE sizes its threads for the pipeline alone, not for a
+#   step that needs the cores too.
+
+# %% [markdown]
+# ### Which method? A rule, and what it picks
 #
-# - **As an augmenter, albumentations wins.** With one thread it produces several times the images/s of `tf.data`
-#   at 224 px, and more on the membranes too: OpenCV warps uint8 pixels in a tight C++ loop, where the
-#   course's op goes through float32 and TensorFlow's general projective-transform kernel.
-# - **Its input wait is higher, yet its steps are shorter.** At 224 px, with one thread, a large share of each
-#   step waits for albumentations, against under 1% for `tf.data`, yet its whole step is shorter. With one
-#   thread the benchmark's loop makes each batch inside `next()`, so all of its augmentation is wait. With two, the
-#   batch is made ahead, but each image passes through Python (the `Compose` call, the NumPy stacking), which holds
-#   the GIL while the step needs it. `tf.data` runs its graph in C++ threads that never take the GIL, but they take
-#   the two cores the step needs, which lengthens the step. Here the net result favours albumentations at 224 px
-#   and is a tie on the membranes.
-# - **A second thread makes albumentations slower here**, as it did for the PyDataset above: OpenCV already uses its
-#   own threads, and there are only 2 cores.
+# Pick by what `fit` gets, not by the pipeline alone. The benchmark applies one rule to every workload and marks
+# its choice in `bench.json` (`recommended`):
+
+# %%
+print(bench.RECOMMENDATION_RULE, "\n")
+for workload in workload_names:
+    candidates = [r for r in fitted if r["workload"] == workload]
+    pick = next(r for r in candidates if r["recommended"])
+    fastest_alone = max((r for r in full if r["workload"] == workload), key=lambda r: r["images_per_s"])
+    cores = pick["in_memory_step_cpu_seconds"] / pick["in_memory_step_seconds"]
+    print(f"{workload}: {pick['label']}\n  under fit {pick['fit_images_per_s']:,.0f} images/s, {pick['fit_wait']:.1f}% "
+          f"of the step lost: {'within' if pick['within_wait_budget'] else 'OVER'} the 5% budget (the step alone keeps "
+          f"{cores:.1f} cores busy)\n  alone {pick['images_per_s']:,.0f} images/s, "
+          f"{pick['images_per_s'] / fastest_alone['images_per_s']:.0%} of the fastest pipeline ({fastest_alone['label']})")
+
+# %% [markdown]
+# The 5% budget is met only where the step is long beside the augmentation: the membranes. On CIFAR and the
+# flowers no method stays under it, because the step alone already keeps both cores busy (its CPU seconds are about
+# twice its wall seconds): every CPU millisecond of augmentation lengthens it. The remedies are more cores (a
+# parallel map and the tf.data service scale with them, lesson 8), a cheaper augmentation, or an accelerator for
+# the step, which frees the CPU: then the pipeline alone decides, and the per-batch albumentations pipeline has the
+# most headroom. The choice is this machine's; `make bench` makes yours.
+
+# %% [markdown]
+# ## What each Keras augmentation layer costs
 #
-# So the course's fused op is not the fastest augmenter on a CPU; its strengths are one resampling, explicit seeds,
-# and the same op in `tf.data`, a training step or a tf.data service. With many cores, `tf.data`'s parallel map
-# scales without the GIL. Measure your machine with `make bench`.
+# Inside the model or in the pipeline, a preprocessing layer costs time and memory, and both grow with the image.
+# `python -m helpers.layer_costs` measures every augmentation layer this course uses or names, the lesson-3 chain
+# of five layers and the course's fused op, on a batch of 8 images from 224 to 2048 px, in a parallel `tf.data`
+# map and in a compiled call as in `fit`'s step. Each measurement runs in a fresh process, whose peak resident
+# memory above its start is the layer's own.
+
+# %%
+costs = measured.load("layer_costs")["rows"]
+sizes = sorted({r["size"] for r in costs})
+columns = [("layer", "layer", "")] + [(f"{place} {size}", f"{place} {size}", ",.2f")
+                                      for size in sizes for place in ("tf_data", "model")]
+measured.show("**Milliseconds per image**\n\n" + measured.markdown_table(
+    layer_costs.table(costs, "ms_per_image"), columns))
+plots.layer_costs(costs);
+
+# %%
+measured.show("**Peak memory above the start (MB), for a batch of 8**\n\n" + measured.markdown_table(
+    layer_costs.table(costs, "peak_mb_above_start"), [(h, k, ",.0f") for h, k, _ in columns]))
+
+# %% [markdown]
+# LAYER_FINDINGS
 
 # %% [markdown]
 # ## The `tf.data` knobs, one at a time
@@ -355,19 +403,16 @@ for workload in ("flowers_224px", "membrane_512px_pairs"):
 # A `tf.data` pipeline is a chain of transformations, each with a knob:
 #
 # - **`map(f, num_parallel_calls=tf.data.AUTOTUNE)`** runs `f` on several elements at once on TensorFlow's
-#   thread pool. AUTOTUNE picks the parallelism from the CPU budget.
-# - **`prefetch(tf.data.AUTOTUNE)`** at the end keeps a few batches ready in a background thread, so producing
-#   batch k+1 overlaps with whatever handles batch k: the training step, or the batching stage itself.
-# - **`cache()`** keeps elements in memory (or in a file) after their first pass. Put it **after decoding and
-#   before any random augmentation**. After augmentation, it freezes epoch 1's random draws, and every epoch
-#   replays them.
-# - **`deterministic=False`** (or `options.deterministic`) lets a parallel map hand out whichever element is
-#   ready first, instead of holding it back to keep the order. It is a little faster; the order then varies
-#   between runs, which breaks bit-for-bit reproducibility of the batch order.
+#   thread pool, with a parallelism AUTOTUNE picks from the CPU budget.
+# - **`prefetch(tf.data.AUTOTUNE)`** at the end keeps a few batches ready, so producing batch k+1 overlaps with
+#   whatever handles batch k.
+# - **`cache()`** keeps elements after their first pass. Put it **after decoding and before any random
+#   augmentation**: after augmentation, it freezes epoch 1's random draws.
+# - **`deterministic=False`** lets a parallel map hand out whichever element is ready first. A little faster; the
+#   batch order then varies between runs.
 #
 # TensorFlow 2 also parallelises a stateless `map` and injects a `prefetch` on its own. The pipeline below turns
-# these automatic rewrites off (`tf.data.Options`) so that each knob is measured alone; the last variant turns
-# them back on. Every knob is an argument.
+# these rewrites off (`tf.data.Options`) so that each knob is measured alone; the last variant turns them back on.
 #
 # We read the flower photos **from disk** (decode, resize, augment per image), and measure two rates: the
 # pipeline alone, and the pipeline feeding a **simulated accelerator** that needs 40 ms per batch of 32 (800
@@ -446,26 +491,25 @@ measured.show(measured.markdown_table(table, [
 # `use_multiprocessing`. Three things changed, and one mistake is easy to make:
 #
 # 1. **`fit_generator` is gone.** `fit` takes a generator but no `workers` for it: one tf.data thread calls it
-#    ahead of the step (above), and only one, since a generator cannot be called from two threads at once. The
-#    knobs moved to `keras.utils.PyDataset(workers=..., use_multiprocessing=..., max_queue_size=...)` (lesson 3
-#    wrote one), which indexes batches (`__getitem__(i)`), so parallel workers cannot step on each other.
-# 2. **More workers is not faster by default.** It depends on where the work runs. Measured above: by step time,
-#    2 threads won on CIFAR and the membranes and lost at 224 px.
+#    ahead of the step, since a generator cannot be called from two threads at once. The knobs moved to
+#    `keras.utils.PyDataset(workers=..., use_multiprocessing=..., max_queue_size=...)` (lesson 3 wrote one), which
+#    indexes batches, so parallel workers cannot step on each other.
+# 2. **More workers is not faster by default.** Compare the 1- and 2-thread rows above, alone and under `fit`.
 # 3. **Workers and global random state do not mix.** Lesson 5 measured it: two `ImageDataGenerator`s stay
-#    aligned only because each batch reseeds NumPy's global RNG. One extra draw from another thread left
-#    20% of mask pixels misaligned. The course's pipelines derive every batch's seed from (seed, batch index),
-#    so the worker count never changes the result: 2 PyDataset threads yield exactly the batches of 1 thread.
+#    aligned only because each batch reseeds NumPy's global RNG; one extra draw from another thread left 20% of
+#    mask pixels misaligned. The course derives every batch's seed from (seed, batch index), so 2 PyDataset
+#    threads yield exactly the batches of 1.
 # 4. **`cache()` after a random `map`** freezes the augmentation (the 100% row above). Fix: cache the
 #    decoded images, then augment.
 
 # %% [markdown]
 # ## Where should augmentation run?
 #
-# - **In the `tf.data` pipeline (CPU)**: it overlaps with training, keeps the model clean for export, and works
-#   for any model. It is the default choice.
-# - **Inside the model (accelerator)**: Keras preprocessing layers in the model, or a custom `train_step`, run
+# - **In the input pipeline (CPU)**: it overlaps with training, keeps the model clean for export, and works for
+#   any model. Which method, measure: the rule above reads your machine's `bench.json`.
+# - **Inside the model (accelerator)**: preprocessing layers in the model, or a custom `train_step`, run
 #   augmentation on the GPU as part of the step. Choose it when the CPU cannot keep up: a fast GPU, few CPU cores,
-#   or large images.
+#   or large images; the layer costs above say what each layer adds to the step.
 # - Layers inside the model see only the **inputs**, and a segmentation mask is a target, so paired augmentation
 #   happens in the pipeline or in the training step. `helpers.models.AugmentInTrainStep` does the latter (the
 #   `in_model` rows): it augments each batch in the compiled step, with a seed derived from the optimizer step.
@@ -485,10 +529,10 @@ print(f"1 epoch on {len(x_small)} raw uint8 images: loss {history.history['loss'
 # %% [markdown]
 # ## Exercises
 #
-# 1. Run `make bench` (or `python -m helpers.bench --workloads flowers`) on your machine. Does `tf_data` keep
-#    its lead over `ImageDataGenerator`? How does the PyDataset with N threads do if you have more cores?
-# 2. Replace the fused affine in the flowers workload with the chain of five Keras layers (rotation, zoom,
-#    translation, shear, flip) and rerun the 224-px workload. How much of the lead is left?
+# 1. Run `make bench` (or `python -m helpers.bench --workloads flowers`) on your machine. Which method does the
+#    rule pick? With more cores, does the input wait under `fit` fall below 5%, and for which methods?
+# 2. Replace the fused affine in the flowers workload with the chain of five Keras layers and rerun the 224-px
+#    workload. Does the slowdown match what the layer-cost table predicts?
 # 3. Rerun the knob measurement with `bench.simulated_accelerator(0.01)` (a faster GPU). Which knobs start to matter
 #    more? At what device speed does even the best variant make the device wait?
 # 4. Train the lesson-5 U-Net with `models.AugmentInTrainStep` and paired augmentation in the step, instead of in
@@ -500,19 +544,17 @@ print(f"1 epoch on {len(x_small)} raw uint8 images: loss {history.history['loss'
 #
 # ## Summary
 #
-# - Measure two numbers: pipeline images/s and **input wait** per step. Aim for an input wait under 5%.
-# - Measured on a 2-core CPU at 224x224: `tf.data` with one fused augmentation op delivers several times the
-#   images/s of `ImageDataGenerator`, and its input wait is near zero where the legacy generator's is about two thirds of each step.
-# - Most of the speed comes from doing augmentation as one compiled op. Most of the remaining input wait
-#   disappears with `tf.data`'s overlap (parallel map and prefetch).
-# - `cache()` the decoded images, **before** the random map. After it, augmentation is frozen.
-# - `fit` prefetches a Python generator or a 1-worker PyDataset itself; PyDataset workers replace
-#   `fit_generator(workers=...)`. More threads can be slower, so measure. Per-batch seeds keep the results
-#   independent of the worker count.
-# - The benchmark's loop has no prefetch; `fit` has. Measure `fit` by its step time against batches held in
-#   memory.
-# - Augment in the pipeline by default. Move it into the model or the training step when the CPU cannot keep
-#   up with the accelerator. Paired masks need the pipeline or the training step, not a layer inside the model.
-# - albumentations augments several times as fast as the fused op on this CPU at 224 px. Judge a pipeline by
-#   the step time and the input wait together, on your own machine.
+# - Measure pipeline images/s and the **input wait** per step, in a loop and under `fit` (its step against batches
+#   held in memory). Aim for under 5%.
+# - On a 2-core CPU at 224 px, the fused op in `tf.data` delivers several times `ImageDataGenerator`'s images/s,
+#   mostly thanks to one compiled op; its overlap removes the loop's wait.
+# - `cache()` the decoded images, **before** the random map.
+# - PyDataset workers replace `fit_generator(workers=...)`; more threads can be slower. Per-batch seeds keep the
+#   results independent of the worker count.
+# - albumentations needs less CPU per image than the fused op from 224 px up; call it per batch from `tf.data`,
+#   seeded per call. At 32 px, the fused op wins.
+# - Pick by a rule, on your machine: fastest under `fit`, ties to the most headroom. When the step fills every
+#   core, no method meets the budget; more cores, a cheaper augmentation or an accelerator do.
+# - Each augmentation layer's cost grows with the pixels; some far faster than others.
+# - Paired masks need the pipeline or the training step, not a layer inside the model.
 # - When one machine is not enough, lesson 8 spreads the training and the input pipeline over several.
