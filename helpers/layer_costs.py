@@ -194,6 +194,8 @@ def main(argv=None) -> None:
     parser.add_argument("--places", nargs="+", default=list(PLACES), choices=list(PLACES))
     parser.add_argument("--batch", type=int, default=BATCH)
     parser.add_argument("--min-seconds", type=float, default=2.0, help="timed seconds per measurement (at least)")
+    parser.add_argument("--timeout", type=float, default=900, metavar="S",
+                        help="seconds one measurement may take before it is stopped and saved as an error row")
     parser.add_argument("--out", metavar="OUT.json", default=None,
                         help="save the rows with their provenance here (after each measurement)")
     parser.add_argument("--one", nargs=3, metavar=("NAME", "SIZE", "PLACE"), default=None,
@@ -208,7 +210,7 @@ def main(argv=None) -> None:
         parser.error(f"sizes must be 16 to 8192 px, not {bad}")
     command = "python -m helpers.layer_costs " + " ".join(argv if argv is not None else sys.argv[1:])
     run(args.layers, args.sizes, args.places, batch=args.batch, min_seconds=args.min_seconds,
-        out=Path(args.out) if args.out else None, command=command)
+        out=Path(args.out) if args.out else None, command=command, timeout=args.timeout)
     if args.out:
         print(f"saved {args.out}")
 
