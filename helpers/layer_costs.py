@@ -172,7 +172,8 @@ ABOUT = ("Lesson 6: python -m helpers.layer_costs: milliseconds of wall time per
          "smooth random images (float32 in [0, 255]; uint8 for the fused op) at 224, 512, 1024 and 2048 px. "
          "tf_data: mapped over a repeated tf.data stream of the batch, num_parallel_calls=AUTOTUNE, prefetch. model: "
          "called in training mode inside one tf.function, as in fit's training step. Each measurement in a fresh "
-         "process; a warm-up call, then calls until 2 s have passed (at least 3). 2 CPU cores, no GPU.")
+         "process; a warm-up call, then timed calls for at least --min-seconds (the command line says; default 2) and "
+         "at least 3. A measurement that took longer than --timeout is an error row. 2 CPU cores, no GPU.")
 
 
 def table(rows: list[dict], key: str) -> list[dict]:

@@ -70,12 +70,13 @@ def write(path, rows: list[dict], *, about: str, command=None, origin: dict | No
     return path
 
 
-def merge(into, runs: Sequence, *, key: Sequence[str], replace: bool = False) -> dict:
+def merge(into, runs: Sequence, *, key: Sequence[str], replace: bool = False, about: str | None = None) -> dict:
     """Fold the rows of each run file (written by ``write``) into the measured file ``into``; returns it.
 
     A row is identified by its ``key`` fields (e.g. arm and seed). A row already in ``into`` is refused
     (ValueError) unless ``replace``. Each run's provenance joins ``provenance["runs"]`` with the keys of the
     rows it supplied. ``into`` need not exist yet: it then takes the first run's ``about`` and provenance.
+    ``about``: the merged file's description instead (when the runs' own text no longer says how they were made).
     """
     into = Path(into)
     target = json.loads(into.read_text()) if into.exists() else None
@@ -102,6 +103,8 @@ def merge(into, runs: Sequence, *, key: Sequence[str], replace: bool = False) ->
              "file": run.name, "rows": supplied})
     if target is None:
         raise ValueError("no run files to merge")
+    if about is not None:
+        target["about"] = about
     into.parent.mkdir(parents=True, exist_ok=True)
     tmp = into.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(target, indent=1) + "\n")
@@ -149,12 +152,13 @@ def main(argv=None) -> None:
     p.add_argument("--into", required=True, help="the measured file, e.g. notebooks/measured/policies.json")
     p.add_argument("--key", nargs="+", required=True, help="the fields that identify a row, e.g. arm seed")
     p.add_argument("--replace", action="store_true", help="overwrite rows that are already there")
+    p.add_argument("--about", default=None, help="the merged file's description, instead of the first run's")
     args = parser.parse_args(argv)
     from helpers.cli import UserError, user_errors
 
     with user_errors("python -m helpers.measured"):
         try:
-            merged = merge(args.into, args.runs, key=args.key, replace=args.replace)
+            merged = merge(args.into, args.runs, key=args.key, replace=args.replace, about=args.about)
         except ValueError as exc:  # a row already there, no runs
             raise UserError(str(exc)) from None
     print(f"{args.into}: {len(merged['rows'])} rows from {len(merged['provenance']['runs'])} runs")

@@ -18,7 +18,7 @@
 # Everything here runs on one machine. Lesson 8 takes the input pipeline and the training to several.
 #
 # **Runtime.** Quick mode: about 26 s on a 2-core CPU (one small workload, one timed pass each). Full mode: not
-# measured as a whole; the benchmark and the `fit` measurement take about 10 minutes each on the same CPU.
+# measured as a whole; its benchmark, `fit` included, takes about 15 minutes on the same CPU.
 
 # %%
 # On Google Colab only: get the course, install what it needs that Colab lacks, fetch this lesson's data.
@@ -114,9 +114,9 @@ from helpers.taught import basic_ops, cifar_pipeline
 # 1-thread PyDataset) shows its whole cost as input wait; one with threads of its own has the batch ready.
 
 # %%
-quick_methods = ["imagedatagenerator", "pydataset", "tf_data", "albumentations"]  # a sample, to keep it short
+quick_methods = ["imagedatagenerator", "tf_data", "albumentations_tf_data_batch"]  # a sample, to keep it short
 rows = bench.run(config.pick(quick=["flowers"], full=list(workloads.WORKLOADS)),  # quick mode: one workload,
-                 methods=config.pick(quick=quick_methods, full=list(feeders.METHODS)))  # four methods
+                 methods=config.pick(quick=quick_methods, full=list(feeders.METHODS)))  # three methods
 
 # %%
 def label(r):
@@ -143,7 +143,7 @@ measured.show(measured.markdown_table(full, [
 #
 # The "measured" columns come from `python -m helpers.bench` in full mode on a 2-core CPU with no GPU
 # (`notebooks/measured/bench.json` says which data, passes and steps). **Step** is the whole wall time of one step
-# of the benchmark's loop, the wait included. Your columns come from the cell above; in quick mode (96 px, four
+# of the benchmark's loop, the wait included. Your columns come from the cell above; in quick mode (96 px, three
 # methods, passes of 64 images) thread start-up dominates, so they only prove the code runs. Runs on other days
 # differed by a factor of two or more, and so did some ratios: trust only large differences. The albumentations rows
 # come below; `tf_data_files` and `tf_data_service` (each image read from its file every time) are lesson 8's.
@@ -342,9 +342,8 @@ for workload in workload_names:
 #   projective kernel: albumentations needs a third (224 px) to two thirds (membranes) of its CPU per image, and per
 #   batch in `tf.data` it is among the fastest pipelines alone, its batch ready in the loop.
 # - **Under `fit`, CPU per image decides.** On 2 cores the step and the pipeline share the same cores, so the method
-#   that needs the least CPU per image loses the least: albumentations at 224 px. There, a 2-thread PyDataset loses
-#   less than the same calls from `tf.data`, whose AUTOTUNE sizes its threads for the pipeline alone, not for a
-#   step that needs the cores too.
+#   that needs the least CPU per image loses the least: albumentations at 224 px. Which plumbing around it loses
+#   least is a closer call, for the measurement to settle (next section).
 
 # %% [markdown]
 # ### Which method? A rule, and what it picks

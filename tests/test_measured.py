@@ -109,6 +109,10 @@ def test_merge_folds_runs_in_keeps_each_runs_provenance_and_refuses_duplicates(t
     assert json.loads(into.read_text()) == merged, "a refused merge changes nothing"
     measured.merge(into, [again], key=["arm", "seed"], replace=True)
     assert measured_rows(into) == [0.5, 0.61, 0.7]
+    assert json.loads(into.read_text())["about"] == "study"
+    measured.main(["merge", str(again), "--into", str(into), "--key", "arm", "seed", "--replace", "--about", "new text"])
+    assert json.loads(into.read_text())["about"] == "new text"  # a corrected description; rows unchanged
+    assert measured_rows(into) == [0.5, 0.61, 0.7]
 
 
 def measured_rows(path):
