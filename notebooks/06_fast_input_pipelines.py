@@ -15,7 +15,7 @@
 #   silently breaks augmentation;
 # - decide where augmentation should run: the CPU pipeline or the accelerator.
 #
-# Everything here runs on one machine. Lesson 8 takes the input pipeline and the training to several.
+# Lesson 8 takes the input pipeline and the training to several machines.
 #
 # **Runtime.** Quick mode: about 26 s on a 2-core CPU (one small workload, one timed pass each). Full mode: not
 # measured as a whole; its benchmark, `fit` included, takes about 15 minutes on the same CPU.
@@ -74,11 +74,10 @@ from helpers.taught import basic_ops, cifar_pipeline
 # %% [markdown]
 # ## Why: the model must never wait for data
 #
-# Training is a producer and a consumer: the **input pipeline** reads, decodes, augments and batches images; the
-# **training step** consumes a batch. If the pipeline is slower, the accelerator idles. Two numbers tell you where
-# you stand: the **images/s of the pipeline alone** (the most it can deliver), and the **input wait**, the share of
-# each step's wall time spent waiting for the batch (under 5% is good). A GPU makes the step short, so a pipeline
-# that keeps up on a CPU can starve a GPU.
+# The **input pipeline** reads, decodes, augments and batches images; the **training step** consumes them. If the
+# pipeline is slower, the accelerator idles. Two numbers tell: the **images/s of the pipeline alone**, and the
+# **input wait**, the share of each step spent waiting for the batch (under 5% is good). A GPU shortens the step:
+# a pipeline that keeps up on a CPU can starve it.
 #
 # How each method feeds `fit`, and what replaced what:
 #
@@ -142,11 +141,10 @@ measured.show(measured.markdown_table(full, [
 # ### What the full-mode measurements say
 #
 # The "measured" columns come from `python -m helpers.bench` in full mode on a 2-core CPU with no GPU
-# (`notebooks/measured/bench.json` says which data, passes and steps). **Step** is the whole wall time of one step
-# of the benchmark's loop, the wait included. Your columns come from the cell above; in quick mode (96 px, three
-# methods, passes of 64 images) thread start-up dominates, so they only prove the code runs. Runs on other days
-# differed by a factor of two or more, and so did some ratios: trust only large differences. The albumentations rows
-# come below; `tf_data_files` and `tf_data_service` (each image read from its file every time) are lesson 8's.
+# (`notebooks/measured/bench.json` says which data, passes and steps). **Step** is the wall time of one step of the
+# benchmark's loop, the wait included. Your columns, in quick mode (96 px, passes of 64 images), only prove the code
+# runs. Runs on other days differed by a factor of two or more: trust only large differences. `tf_data_files` and
+# `tf_data_service` (each image read from its file every time) are lesson 8's.
 
 # %%
 by = {(r["workload"], r["method"], r["workers"]): r for r in full}
@@ -174,10 +172,9 @@ for workload in ("cifar_32px", "flowers_224px", "membrane_512px_pairs"):
 # ### What `fit` itself waits for
 #
 # `fit` prefetches, so the loop above overstates what a Python method costs under `fit`. To measure `fit` itself,
-# time its steps with a callback and compare two runs on the same model: one fed by the method, one fed the same
-# kind of batch already **held in memory**, which costs nothing to hand out. What the step time grows by is what
-# `fit`'s prefetching did not hide: waiting for the batch, and, on a CPU, the cores the pipeline takes from the
-# step. On the TensorFlow backend Keras calls a callback in the training thread right after each step.
+# time its steps with a callback, fed by the method and fed the same batches **held in memory**, which cost nothing
+# to hand out. The growth is what prefetching did not hide: the wait, and, on a CPU, the cores the pipeline takes
+# from the step. (Keras calls a callback in the training thread right after each step.)
 
 # %%
 #@save
@@ -226,12 +223,12 @@ measured.show(measured.markdown_table(fitted, [
 # Measured in the same run (two rounds; each method's `fit` between two in-memory runs, compared with their mean;
 # one method's runs still spread by 5-10%). Your column is the quick run above.
 #
-# - **`fit` hides the loop's differences, not the work.** At 224 px the generator, both PyDatasets, `tf.data` and
-#   `in_model` all lose 35-45% of `fit`'s step, where the loop showed almost half against under 1%. Prefetching
-#   overlaps the batch with the step, but on 2 cores both need the same cores: what remains is the cost of the
-#   augmentation itself, whoever runs it. `ImageDataGenerator` loses three quarters.
-# - **A long step hides a light pipeline.** On the membranes, the U-Net's half-second step on 4 crops dwarfs any of
-#   these pipelines: what each loses there is within the spread of repeated runs. CIFAR's small batches lose 7-18%.
+# - **`fit` hides the loop's differences, not the work.** At 224 px the methods that run the fused op lose 10-43% of
+#   `fit`'s step, where the loop showed almost half for some and under 1% for others. Prefetching overlaps the batch
+#   with the step, but both need the same 2 cores: what remains is the augmentation's own cost.
+#   `ImageDataGenerator` loses two thirds.
+# - **A long step hides a light pipeline.** On the membranes the U-Net's half-second step dwarfs these pipelines:
+#   what each loses is within the spread of its two rounds. CIFAR's methods lose 4-16%.
 # - With a GPU running the step, the CPU is free for the pipeline, and the first table's images/s decides.
 
 # %% [markdown]
@@ -334,22 +331,21 @@ for workload in workload_names:
 
 # %% [markdown]
 # - **Call albumentations once per batch, not per image.** Each `tf.numpy_function` call crosses into Python and
-#   reseeds; per image, that overhead is most of the cost (the CPU column), and it makes the per-image pipeline the
-#   slowest of the four everywhere.
+#   reseeds: per image, that costs two to five times the CPU of the per-batch calls.
 # - **Image size decides between OpenCV and the fused op.** At 32 px a CIFAR image is 3 KB: the Python call per image
 #   costs more than the warp, and the fused op in `tf.data` is several times faster. At 224 px and on the 256-px
 #   membrane crops, OpenCV warps uint8 pixels in a tight loop while the fused op goes through float32 and a general
-#   projective kernel: albumentations needs a third (224 px) to two thirds (membranes) of its CPU per image, and per
+#   projective kernel: albumentations needs a third (224 px) to a half (membranes) of the CPU per image, and per
 #   batch in `tf.data` it is among the fastest pipelines alone, its batch ready in the loop.
 # - **Under `fit`, CPU per image decides.** On 2 cores the step and the pipeline share the same cores, so the method
-#   that needs the least CPU per image loses the least: albumentations at 224 px. Which plumbing around it loses
-#   least is a closer call, for the measurement to settle (next section).
+#   that needs the least CPU per image is the fastest under `fit`: albumentations at 224 px. Which plumbing wins is
+#   for the measurement to settle (next section).
 
 # %% [markdown]
 # ### Which method? A rule, and what it picks
 #
-# Pick by what `fit` gets, not by the pipeline alone. The benchmark applies one rule to every workload and marks
-# its choice in `bench.json` (`recommended`):
+# Pick by what `fit` gets, not by the pipeline alone. The benchmark applies one rule per workload and marks its
+# choice in `bench.json`:
 
 # %%
 print(bench.RECOMMENDATION_RULE, "\n")
@@ -364,12 +360,11 @@ for workload in workload_names:
           f"{pick['images_per_s'] / fastest_alone['images_per_s']:.0%} of the fastest pipeline ({fastest_alone['label']})")
 
 # %% [markdown]
-# The 5% budget is met only where the step is long beside the augmentation: the membranes. On CIFAR and the
-# flowers no method stays under it, because the step alone already keeps both cores busy (its CPU seconds are about
-# twice its wall seconds): every CPU millisecond of augmentation lengthens it. The remedies are more cores (a
-# parallel map and the tf.data service scale with them, lesson 8), a cheaper augmentation, or an accelerator for
-# the step, which frees the CPU: then the pipeline alone decides, and the per-batch albumentations pipeline has the
-# most headroom. The choice is this machine's; `make bench` makes yours.
+# The 5% budget holds on the membranes, where the step is long beside the augmentation, and barely on CIFAR (its
+# pick's two rounds differ by more than the margin). At 224 px no method stays under it: the step alone keeps most
+# of the 2 cores busy, so every CPU millisecond of augmentation lengthens it. The remedies: more cores (lesson 8), a
+# cheaper augmentation, or an accelerator for the step, which frees the CPU; then the pipeline alone decides. The
+# choice is this machine's; `make bench` makes yours.
 
 # %% [markdown]
 # ## What each Keras augmentation layer costs
@@ -391,10 +386,18 @@ plots.layer_costs(costs);
 
 # %%
 measured.show("**Peak memory above the start (MB), for a batch of 8**\n\n" + measured.markdown_table(
-    layer_costs.table(costs, "peak_mb_above_start"), [(h, k, ",.0f") for h, k, _ in columns]))
+    layer_costs.table(costs, "peak_mb_above_start"), columns[:1] + [(h, k, ",.0f") for h, k, _ in columns[1:]]))
 
 # %% [markdown]
-# LAYER_FINDINGS
+# - **Cost follows the pixels**: each doubling of the side about quadruples the cost per image.
+# - **Chained layers add up.** The five geometric layers cost 1.5-2 ms per image each at 224 px, the lesson-3 chain
+#   7-8 ms; the fused op does all five in one resampling for about the price of one.
+# - **Policies are the dear ones.** RandAugment computes every one of its operations on the whole batch, once per
+#   step, and keeps one with `where` (`rand_augment.py`): 33-44 ms per image at 224 px, seconds at 2048 px. The
+#   elastic transform grows faster than the pixels: Keras blurs its field with a Gaussian whose σ is 5% of the side
+#   (`random_elastic_transform.py`); at 2048 px a batch did not finish within a minute.
+# - **Memory** peaks at a few copies of the batch (8 float32 images of 2048 px are 400 MB): 1-2 GB for most layers,
+#   4-6 GB for RandAugment and AugMix. `tf.data` usually peaks higher, holding prefetched batches.
 
 # %% [markdown]
 # ## The `tf.data` knobs, one at a time
@@ -505,10 +508,9 @@ measured.show(measured.markdown_table(table, [
 # ## Where should augmentation run?
 #
 # - **In the input pipeline (CPU)**: it overlaps with training, keeps the model clean for export, and works for
-#   any model. Which method, measure: the rule above reads your machine's `bench.json`.
-# - **Inside the model (accelerator)**: preprocessing layers in the model, or a custom `train_step`, run
-#   augmentation on the GPU as part of the step. Choose it when the CPU cannot keep up: a fast GPU, few CPU cores,
-#   or large images; the layer costs above say what each layer adds to the step.
+#   any model. Which method: the rule above, on your machine's `bench.json`.
+# - **Inside the model (accelerator)**: layers in the model, or a custom `train_step`, augment on the GPU as part
+#   of the step. Choose it when the CPU cannot keep up; the layer costs say what each layer adds.
 # - Layers inside the model see only the **inputs**, and a segmentation mask is a target, so paired augmentation
 #   happens in the pipeline or in the training step. `helpers.models.AugmentInTrainStep` does the latter (the
 #   `in_model` rows): it augments each batch in the compiled step, with a seed derived from the optimizer step.
@@ -547,13 +549,13 @@ print(f"1 epoch on {len(x_small)} raw uint8 images: loss {history.history['loss'
 #   held in memory). Aim for under 5%.
 # - On a 2-core CPU at 224 px, the fused op in `tf.data` delivers several times `ImageDataGenerator`'s images/s,
 #   mostly thanks to one compiled op; its overlap removes the loop's wait.
-# - `cache()` the decoded images, **before** the random map.
+# - `cache()` decoded images **before** the random map.
 # - PyDataset workers replace `fit_generator(workers=...)`; more threads can be slower. Per-batch seeds keep the
 #   results independent of the worker count.
 # - albumentations needs less CPU per image than the fused op from 224 px up; call it per batch from `tf.data`,
 #   seeded per call. At 32 px, the fused op wins.
 # - Pick by a rule, on your machine: fastest under `fit`, ties to the most headroom. When the step fills every
 #   core, no method meets the budget; more cores, a cheaper augmentation or an accelerator do.
-# - Each augmentation layer's cost grows with the pixels; some far faster than others.
+# - Layer costs follow the pixels; RandAugment and the elastic transform cost most; one fused op beats a chain.
 # - Paired masks need the pipeline or the training step, not a layer inside the model.
 # - When one machine is not enough, lesson 8 spreads the training and the input pipeline over several.
