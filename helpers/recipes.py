@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import math
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -135,6 +136,8 @@ class Recipe:
     def albumentations(self, seed: int | None = None, *, crop: int | None = None):
         """The recipe as an ``albumentations.Compose`` (OpenCV, one image at a time): an optional
         ``RandomCrop(crop, crop)``, one ``Affine`` (a single resampling, like ``fused``), then the flips.
+        ``seed``: one NumPy and one Python generator shared by every step (albumentations' own ``seed=`` gives each
+        step identically seeded generators of its own, so their draws agree).
         Call it as ``compose(image=x)`` or, for pairs, ``compose(image=x, mask=m)``: one draw for both,
         the mask resampled nearest-neighbour. Unit changes: ``scale`` magnifies where ``zoom`` shrinks,
         so zoom factors [1-z, 1+z] become scales [1/(1+z), 1/(1-z)]; ImageDataGenerator's shear is a
@@ -162,7 +165,10 @@ class Recipe:
             steps.append(alb.HorizontalFlip(p=0.5))
         if a.get("vertical_flip"):
             steps.append(alb.VerticalFlip(p=0.5))
-        return alb.Compose(steps, seed=seed)
+        compose = alb.Compose(steps)
+        if seed is not None:  # one generator pair for all steps: Compose(seed=) seeds each step alike, so two
+            compose.set_random_state(np.random.default_rng(seed), random.Random(seed))  # flips would always agree
+        return compose
 
     def layer_chain(self) -> Callable:
         """``(uint8 batch, seed) -> uint8 batch`` through ``keras_layers()`` in training mode. The seed

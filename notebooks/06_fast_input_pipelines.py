@@ -11,13 +11,12 @@
 #   `keras.utils.PyDataset`, `tf.data`, augmentation inside the model) with **albumentations**, behind a
 #   `PyDataset` and inside `tf.data`;
 # - pick a method by a stated rule, and read what each Keras augmentation layer costs from 224 to 2048 px;
-# - turn the `tf.data` knobs one at a time (parallel `map`, `prefetch`, `cache`, order) and find the one that
-#   silently breaks augmentation;
+# - turn the `tf.data` knobs one at a time and find the one that silently breaks augmentation;
 # - decide where augmentation should run: the CPU pipeline or the accelerator.
 #
 # Lesson 8 takes the input pipeline and the training to several machines.
 #
-# **Runtime.** Quick mode: about 26 s on a 2-core CPU (one small workload, one timed pass each). Full mode: not
+# **Runtime.** Quick mode: about 30 s on a 2-core CPU (one small workload, one timed pass each). Full mode: not
 # measured as a whole; its benchmark, `fit` included, takes about 15 minutes on the same CPU.
 
 # %%
@@ -162,10 +161,10 @@ for workload in ("cifar_32px", "flowers_224px", "membrane_512px_pairs"):
 #   `next()`, so it all shows up as input wait (almost half of each step at 224 px, against under 1% for `tf.data`,
 #   whose threads have the batch ready).
 # - **More PyDataset threads are not free.** On 2 cores, 2 threads deliver more images/s than 1 on CIFAR, where
-#   batches are small and the threads overlap Python overhead, but not at 224 px or on the membrane crops, where
+#   batches are small in bytes and the threads overlap Python overhead, but not at 224 px or on the membrane crops, where
 #   each batch is already one multithreaded TensorFlow call. Judge by the step time, and by `fit` (below).
 # - **`in_model`** does the same work as `tf_data`, but in the training step: its throughput counts one batch at a
-#   time with no overlap. Its step is about as long as `tf_data`'s, because `tf_data`'s threads slow the step by
+#   time with no overlap. In this loop its step is about as long as `tf_data`'s, because `tf_data`'s threads slow the step by
 #   about as much as the augmentation costs inside it: on 2 cores, every thread takes from the same budget.
 
 # %% [markdown]
@@ -215,20 +214,22 @@ for r in fitted:
     r["your_fit_wait"] = 100 * own["fit_input_wait_fraction"] if own and "fit_input_wait_fraction" in own else None
 measured.show(measured.markdown_table(fitted, [
     ("workload", "workload", ""), ("method", "label", ""), ("wait in the benchmark's loop %", "wait", ".1f"),
-    ("step lost under fit %", "fit_wait", ".1f"), ("fit images/s", "fit_images_per_s", ",.0f"),
+    ("step lost under fit %", "fit_wait", ".1f"), ("fit images/s", "fit_images_per_s", ",.1f"),
     ("fit step (s)", "fit_step_seconds", ".3f"), ("in memory (s)", "in_memory_step_seconds", ".3f"),
     ("yours, under fit %", "your_fit_wait", ".1f")]));
 
 # %% [markdown]
-# Measured in the same run (two rounds; each method's `fit` between two in-memory runs, compared with their mean;
-# one method's runs still spread by 5-10%). Your column is the quick run above.
+# Measured in the same run: two rounds, each method's `fit` between two in-memory runs; step lost = 1 - their mean /
+# the method's step (0 if shorter). A method's two rounds differed by up to a half: read only large differences.
 #
 # - **`fit` hides the loop's differences, not the work.** At 224 px the methods that run the fused op lose 10-43% of
 #   `fit`'s step, where the loop showed almost half for some and under 1% for others. Prefetching overlaps the batch
-#   with the step, but both need the same 2 cores: what remains is the augmentation's own cost.
+#   with the step, but both need the same 2 cores: what remains is the augmentation's cost, and how its threads share
+#   the cores with the step.
 #   `ImageDataGenerator` loses two thirds.
-# - **A long step hides a light pipeline.** On the membranes the U-Net's half-second step dwarfs these pipelines:
-#   what each loses is within the spread of its two rounds. CIFAR's methods lose 4-16%.
+# - **A long step hides a light pipeline.** On the membranes the U-Net's step (over half a second) dwarfs these
+#   pipelines: what each loses is within the spread of its two rounds. CIFAR's lose 4-16% (per-image albumentations
+#   37%).
 # - With a GPU running the step, the CPU is free for the pipeline, and the first table's images/s decides.
 
 # %% [markdown]
@@ -264,6 +265,7 @@ print("image", pair["image"].shape, pair["image"].dtype, "| mask", pair["mask"].
 
 # %%
 #@save
+import random
 import threading
 
 
@@ -276,8 +278,9 @@ def albumentations_numpy(make_compose, *, paired=False):
     def run(images, targets, seed):
         if not hasattr(local, "compose"):
             local.compose = make_compose(0)
-        compose = local.compose
-        compose.set_random_seed(int(np.random.SeedSequence(seed.tolist()).generate_state(1)[0]))
+        compose, key = local.compose, int(np.random.SeedSequence(seed.tolist()).generate_state(1)[0])
+        # one generator pair for every step: set_random_seed would seed each step alike, and two flips would agree
+        compose.set_random_state(np.random.default_rng(key), random.Random(key))
         outs = [compose(image=x, mask=y) if paired else compose(image=x) for x, y in zip(images, targets)]
         ys = [out["mask"] for out in outs] if paired else targets
         return np.stack([out["image"] for out in outs]), np.stack(ys)
@@ -311,14 +314,16 @@ def albumentations_dataset(images, targets, make_compose, *, batch_size, seed, p
 
 
 # %%
-pairs_per_image, pairs_per_batch = (albumentations_dataset(
-    em_images, em_masks, lambda s: recipes.MEMBRANE.without_elastic().albumentations(s, crop=256), batch_size=4,
-    seed=0, preprocess=lambda x: tf.cast(x, tf.float32) / 255, paired=True, per_batch=b, crop=256) for b in (False, True))
-for name, ds in (("per image", pairs_per_image), ("per batch", pairs_per_batch)):
-    x, y = next(iter(ds))
-    again = next(iter(ds))[0]  # a new iterator: the same seed, the same first batch
-    print(f"{name}: images {x.shape} {x.dtype}, masks {y.shape} {y.dtype} values {np.unique(y).tolist()}; "
-          f"same first batch again: {np.array_equal(x, again)}")
+def membrane_pairs(per_batch):
+    return albumentations_dataset(
+        em_images, em_masks, lambda s: recipes.MEMBRANE.without_elastic().albumentations(s, crop=256), batch_size=4,
+        seed=0, preprocess=lambda x: tf.cast(x, tf.float32) / 255, paired=True, per_batch=per_batch, crop=256)
+
+
+for per_batch in (False, True):
+    (x, y), (again, _) = (next(iter(membrane_pairs(per_batch))) for _ in range(2))  # built twice, same seed
+    print(f"per {'batch' if per_batch else 'image'}: images {x.shape} {x.dtype}, masks {y.shape} {y.dtype} values "
+          f"{np.unique(y).tolist()}; the same first batch when built again: {np.array_equal(x, again)}")
 
 # %%
 workload_names = list(dict.fromkeys(r["workload"] for r in full))
@@ -331,15 +336,14 @@ for workload in workload_names:
 
 # %% [markdown]
 # - **Call albumentations once per batch, not per image.** Each `tf.numpy_function` call crosses into Python and
-#   reseeds: per image, that costs two to five times the CPU of the per-batch calls.
+#   reseeds: per image, that costs two to five times the CPU (pipeline alone) of per-batch calls.
 # - **Image size decides between OpenCV and the fused op.** At 32 px a CIFAR image is 3 KB: the Python call per image
 #   costs more than the warp, and the fused op in `tf.data` is several times faster. At 224 px and on the 256-px
 #   membrane crops, OpenCV warps uint8 pixels in a tight loop while the fused op goes through float32 and a general
 #   projective kernel: albumentations needs a third (224 px) to a half (membranes) of the CPU per image, and per
 #   batch in `tf.data` it is among the fastest pipelines alone, its batch ready in the loop.
-# - **Under `fit`, CPU per image decides.** On 2 cores the step and the pipeline share the same cores, so the method
-#   that needs the least CPU per image is the fastest under `fit`: albumentations at 224 px. Which plumbing wins is
-#   for the measurement to settle (next section).
+# - **Under `fit`, CPU per image matters.** On 2 cores the step and the pipeline share the cores: at 224 px,
+#   albumentations behind a 2-thread PyDataset is the fastest under `fit`. Most other gaps are within the noise.
 
 # %% [markdown]
 # ### Which method? A rule, and what it picks
@@ -353,18 +357,17 @@ for workload in workload_names:
     candidates = [r for r in fitted if r["workload"] == workload]
     pick = next(r for r in candidates if r["recommended"])
     fastest_alone = max((r for r in full if r["workload"] == workload), key=lambda r: r["images_per_s"])
-    cores = pick["in_memory_step_cpu_seconds"] / pick["in_memory_step_seconds"]
+    augment_cpu = pick["cpu_ms_per_image"] * pick["batch_size"]  # ms per batch, pipeline alone
     print(f"{workload}: {pick['label']}\n  under fit {pick['fit_images_per_s']:,.0f} images/s, {pick['fit_wait']:.1f}% "
-          f"of the step lost: {'within' if pick['within_wait_budget'] else 'OVER'} the 5% budget (the step alone keeps "
-          f"{cores:.1f} cores busy)\n  alone {pick['images_per_s']:,.0f} images/s, "
+          f"of the step lost: {'within' if pick['within_wait_budget'] else 'OVER'} the 5% budget; augmentation "
+          f"{augment_cpu:.0f} CPU ms per batch, the step {1000 * pick['in_memory_step_cpu_seconds']:.0f}\n  alone {pick['images_per_s']:,.0f} images/s, "
           f"{pick['images_per_s'] / fastest_alone['images_per_s']:.0%} of the fastest pipeline ({fastest_alone['label']})")
 
 # %% [markdown]
-# The 5% budget holds on the membranes, where the step is long beside the augmentation, and barely on CIFAR (its
-# pick's two rounds differ by more than the margin). At 224 px no method stays under it: the step alone keeps most
-# of the 2 cores busy, so every CPU millisecond of augmentation lengthens it. The remedies: more cores (lesson 8), a
-# cheaper augmentation, or an accelerator for the step, which frees the CPU; then the pipeline alone decides. The
-# choice is this machine's; `make bench` makes yours.
+# The budget holds where the augmentation needs little CPU beside the step: the membranes (about 1% of the step's
+# CPU) and, barely, CIFAR (about 6%). At 224 px the cheapest needs a quarter of it, and on 2 cores that time comes
+# out of the step. The remedies: more cores (lesson 8), a cheaper augmentation, or an accelerator, which frees the
+# CPU. At this noise, close picks are not settled: another run may pick another. `make bench` makes yours.
 
 # %% [markdown]
 # ## What each Keras augmentation layer costs
@@ -386,16 +389,17 @@ plots.layer_costs(costs);
 
 # %%
 measured.show("**Peak memory above the start (MB), for a batch of 8**\n\n" + measured.markdown_table(
-    layer_costs.table(costs, "peak_mb_above_start"), columns[:1] + [(h, k, ",.0f") for h, k, _ in columns[1:]]))
+    layer_costs.table(costs, "peak_mb_above_start"), columns[:1] + [(h, k, ",.0f") for h, k, _ in columns[1:]]));
 
 # %% [markdown]
 # - **Cost follows the pixels**: each doubling of the side about quadruples the cost per image.
-# - **Chained layers add up.** The five geometric layers cost 1.5-2 ms per image each at 224 px, the lesson-3 chain
-#   7-8 ms; the fused op does all five in one resampling for about the price of one.
-# - **Policies are the dear ones.** RandAugment computes every one of its operations on the whole batch, once per
-#   step, and keeps one with `where` (`rand_augment.py`): 33-44 ms per image at 224 px, seconds at 2048 px. The
-#   elastic transform grows faster than the pixels: Keras blurs its field with a Gaussian whose σ is 5% of the side
-#   (`random_elastic_transform.py`); at 2048 px a batch did not finish within a minute.
+# - **Chained layers add up.** At 224 px the four resampling layers cost 1.5-2 ms per image each, the flip under 1,
+#   the lesson-3 chain 7-8 ms; the fused op does all five in one resampling for about the price of one.
+# - **Policies are the dear ones.** RandAugment computes every one of its operations on the whole batch, for each
+#   of its `num_ops` steps, and keeps one with `where` (`rand_augment.py`): 33-44 ms per image at 224 px, seconds at
+#   2048 px. The elastic transform grows faster than the pixels: Keras blurs its field with a Gaussian whose σ is up
+#   to 5% of the side, drawn per call (`random_elastic_transform.py`), so its timings vary; at 2048 px a batch did
+#   not finish within a minute.
 # - **Memory** peaks at a few copies of the batch (8 float32 images of 2048 px are 400 MB): 1-2 GB for most layers,
 #   4-6 GB for RandAugment and AugMix. `tf.data` usually peaks higher, holding prefetched batches.
 
@@ -511,10 +515,9 @@ measured.show(measured.markdown_table(table, [
 #   any model. Which method: the rule above, on your machine's `bench.json`.
 # - **Inside the model (accelerator)**: layers in the model, or a custom `train_step`, augment on the GPU as part
 #   of the step. Choose it when the CPU cannot keep up; the layer costs say what each layer adds.
-# - Layers inside the model see only the **inputs**, and a segmentation mask is a target, so paired augmentation
-#   happens in the pipeline or in the training step. `helpers.models.AugmentInTrainStep` does the latter (the
-#   `in_model` rows): it augments each batch in the compiled step, with a seed derived from the optimizer step.
-#   Here it is on a few CIFAR images; at inference it only rescales them.
+# - Layers inside the model see only the **inputs**, and a mask is a target, so paired augmentation happens in the
+#   pipeline or in the training step, as `helpers.models.AugmentInTrainStep` does (the `in_model` rows, seeded by
+#   the optimizer step). Here it is on a few CIFAR images:
 
 # %%
 (x_small, y_small), _ = readers.load_cifar10(256)
@@ -553,9 +556,9 @@ print(f"1 epoch on {len(x_small)} raw uint8 images: loss {history.history['loss'
 # - PyDataset workers replace `fit_generator(workers=...)`; more threads can be slower. Per-batch seeds keep the
 #   results independent of the worker count.
 # - albumentations needs less CPU per image than the fused op from 224 px up; call it per batch from `tf.data`,
-#   seeded per call. At 32 px, the fused op wins.
-# - Pick by a rule, on your machine: fastest under `fit`, ties to the most headroom. When the step fills every
-#   core, no method meets the budget; more cores, a cheaper augmentation or an accelerator do.
+#   seeded per call. At 32 px, the fused op is faster alone.
+# - Pick by a rule, on your machine: fastest under `fit`, ties to the most headroom. When augmentation needs much CPU
+#   beside the step, no method meets the budget on 2 cores.
 # - Layer costs follow the pixels; RandAugment and the elastic transform cost most; one fused op beats a chain.
 # - Paired masks need the pipeline or the training step, not a layer inside the model.
 # - When one machine is not enough, lesson 8 spreads the training and the input pipeline over several.

@@ -293,3 +293,14 @@ def test_the_private_pydataset_adapter_is_there_on_the_installed_keras():
     """The PyDataset methods need Keras's own adapter (no public one): fail here, not mid-benchmark."""
     assert feeders.py_dataset_adapter().__name__ == "PyDatasetAdapter"
     assert keras.version().rsplit(".", 1)[0] in feeders.PY_DATASET_ADAPTER_TESTED
+
+
+def test_albumentations_numpy_draws_each_flip_on_its_own_and_reseeds_per_call():
+    flips_only = recipes.Recipe("flips", "", dict(horizontal_flip=True, vertical_flip=True))
+    run = input_knobs.albumentations_numpy(flips_only.albumentations)
+    image = np.arange(8 * 8, dtype=np.uint8).reshape(1, 8, 8, 1)
+    outs = [run(image, np.zeros(1), np.array([0, k]))[0][0] for k in range(40)]
+    kinds = {(np.array_equal(o, image[0, :, ::-1]), np.array_equal(o, image[0, ::-1])) for o in outs}
+    assert len({o.tobytes() for o in outs}) == 4 and (True, True) not in kinds  # all four flip combinations
+    again = run(image, np.zeros(1), np.array([0, 7]))[0][0]
+    np.testing.assert_array_equal(again, outs[7])  # the same seed, the same draw, after other calls

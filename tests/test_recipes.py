@@ -119,3 +119,24 @@ def test_policy_arms_build_split_their_seeds_and_keep_blends_last():
                          ("crop_flip+autoaugment", "unknown part")):
         with pytest.raises(ValueError, match=message):
             recipes.policy_arm(bad)
+
+
+def _flips(out, image):
+    """Which flips turned ``image`` into ``out``: one of (False, False) ... (True, True)."""
+    for h in (False, True):
+        for v in (False, True):
+            flipped = image[:, ::-1] if h else image
+            if np.array_equal(out, flipped[::-1] if v else flipped):
+                return h, v
+    raise AssertionError("not a flip of the image")
+
+
+def test_albumentations_twin_draws_each_flip_on_its_own():
+    # Compose(seed=) would give both flips identically seeded generators: always both or neither
+    flips_only = recipes.Recipe("flips", "", dict(horizontal_flip=True, vertical_flip=True))
+    image = np.arange(8 * 8, dtype=np.uint8).reshape(8, 8, 1)
+    seen = {_flips(flips_only.albumentations(seed)(image=image)["image"], image) for seed in range(40)}
+    assert seen == {(False, False), (False, True), (True, False), (True, True)}
+    compose = flips_only.albumentations(1)
+    calls = {_flips(compose(image=image)["image"], image) for _ in range(40)}  # one generator pair, drawn on
+    assert len(calls) == 4

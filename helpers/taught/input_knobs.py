@@ -5,6 +5,7 @@ by ``python -m coursetools.export``, which copies the lesson's cells marked ``#@
 this file: edit the lesson and run the command again (tests/test_export.py fails when it is stale).
 """
 
+import random
 import threading
 import time
 
@@ -49,8 +50,9 @@ def albumentations_numpy(make_compose, *, paired=False):
     def run(images, targets, seed):
         if not hasattr(local, "compose"):
             local.compose = make_compose(0)
-        compose = local.compose
-        compose.set_random_seed(int(np.random.SeedSequence(seed.tolist()).generate_state(1)[0]))
+        compose, key = local.compose, int(np.random.SeedSequence(seed.tolist()).generate_state(1)[0])
+        # one generator pair for every step: set_random_seed would seed each step alike, and two flips would agree
+        compose.set_random_state(np.random.default_rng(key), random.Random(key))
         outs = [compose(image=x, mask=y) if paired else compose(image=x) for x, y in zip(images, targets)]
         ys = [out["mask"] for out in outs] if paired else targets
         return np.stack([out["image"] for out in outs]), np.stack(ys)
