@@ -331,7 +331,7 @@ for workload in workload_names:
     for r in fitted:
         if r["workload"] == workload and (r["method"] == "tf_data" or r["method"].startswith("albumentations")):
             print(f"{workload:<22}{r['label']:<36}alone {r['images_per_s']:>6,.0f} images/s, "
-                  f"{r['cpu_ms_per_image']:5.2f} CPU ms each | under fit {r['fit_images_per_s']:4,.0f} images/s, "
+                  f"{r['cpu_ms_per_image']:5.2f} CPU ms each | under fit {r['fit_images_per_s']:5,.1f} images/s, "
                   f"{r['fit_wait']:4.1f}% of the step lost")
 
 # %% [markdown]
@@ -358,7 +358,7 @@ for workload in workload_names:
     pick = next(r for r in candidates if r["recommended"])
     fastest_alone = max((r for r in full if r["workload"] == workload), key=lambda r: r["images_per_s"])
     augment_cpu = pick["cpu_ms_per_image"] * pick["batch_size"]  # ms per batch, pipeline alone
-    print(f"{workload}: {pick['label']}\n  under fit {pick['fit_images_per_s']:,.0f} images/s, {pick['fit_wait']:.1f}% "
+    print(f"{workload}: {pick['label']}\n  under fit {pick['fit_images_per_s']:,.1f} images/s, {pick['fit_wait']:.1f}% "
           f"of the step lost: {'within' if pick['within_wait_budget'] else 'OVER'} the 5% budget; augmentation "
           f"{augment_cpu:.0f} CPU ms per batch, the step {1000 * pick['in_memory_step_cpu_seconds']:.0f}\n  alone {pick['images_per_s']:,.0f} images/s, "
           f"{pick['images_per_s'] / fastest_alone['images_per_s']:.0%} of the fastest pipeline ({fastest_alone['label']})")
