@@ -290,7 +290,7 @@ def run_workload(w: Workload, *, seed: int = 0, repeats: int = 3, workers: int |
 
 FIT_FIELDS = ("fit_step_seconds", "in_memory_step_seconds", "in_memory_step_cpu_seconds", "fit_input_wait_fraction",
               "fit_images_per_s")
-TIE = 0.05  # fit steps this close count as equal: one method's runs spread about this much between rounds
+TIE = 0.05  # fit steps this close count as equal (a noisy machine spreads one method's rounds wider still)
 RECOMMENDATION_RULE = (
     "Among the methods fed to fit from memory (for image/mask pairs, only those that give image and mask one draw "
     "in one call or one op, which rules out ImageDataGenerator's two generators): the fastest under fit, and among "

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import math
 import resource
 import subprocess
 import sys
@@ -206,7 +205,7 @@ def main(argv=None) -> None:
         name, size, place = args.one
         print(json.dumps(measure(name, int(size), place, batch=args.batch, min_seconds=args.min_seconds)))
         return
-    bad = [s for s in args.sizes if s < 16 or math.log2(s) > 13]
+    bad = [s for s in args.sizes if not 16 <= s <= 8192]
     if bad:
         parser.error(f"sizes must be 16 to 8192 px, not {bad}")
     command = "python -m helpers.layer_costs " + " ".join(argv if argv is not None else sys.argv[1:])
