@@ -3,8 +3,8 @@
 ``ImageDataGenerator``, lesson 3's Python generator and ``PyDataset`` (1 and N threads), lessons 2 and 7's
 ``tf.data`` pipeline, augmentation inside the training step, albumentations behind a ``PyDataset`` or called from
 a ``tf.data`` map (per image or per batch), the ``tf.data`` pipeline reading its files, and that pipeline run by a
-tf.data service. Each yields the same kind
-of batch: augmented, preprocessed, ready for the workload's model. ``feeders`` hands them out one at a time.
+tf.data service. Each yields the same kind of batch: augmented, preprocessed, ready for the workload's model.
+``feeders`` hands them out one at a time.
 """
 
 from __future__ import annotations
@@ -124,7 +124,8 @@ def albumentations_augment(w: Workload) -> Callable:
 
 def albumentations_tf_data_batches(w: Workload, seed: int, *, per_batch: bool = False) -> tf.data.Dataset:
     """Lesson 6's ``albumentations_dataset``: the workload's albumentations pipeline called from a parallel
-    ``tf.data`` map through ``tf.numpy_function``, once per image or once per batch (the same batches either way)."""
+    ``tf.data`` map through ``tf.numpy_function``, once per image or once per batch (each call reseeded from its place
+    in the stream, so the same seed gives the same batches whatever the thread count)."""
     return input_knobs.albumentations_dataset(w.images, w.targets, w.albumentations, batch_size=w.batch_size, seed=seed,
                                               preprocess=w.preprocess, paired=w.paired, per_batch=per_batch,
                                               crop=w.crop)

@@ -33,7 +33,7 @@ SIZES = (224, 512, 1024, 2048)
 BATCH = 8
 PLACES = ("tf_data", "model")
 
-# name -> (what it is in the course, how it is built); the builders import Keras only when called.
+# name -> where the course uses it, with its settings; ``build`` makes each one (importing Keras only then).
 LAYERS: dict[str, str] = {
     "RandomFlip": "lesson 1, 3 (horizontal)",
     "RandomRotation": "lesson 1, 3: 20 degrees",
