@@ -190,7 +190,20 @@ MEMBRANE = Recipe(
     dict(rotation=10, shift=0.05, zoom=0.1, horizontal_flip=True, vertical_flip=True, fill_mode="reflect"),
     elastic=dict(alpha=20.0, sigma=6.0))
 
-RECIPES = {r.name: r for r in (POST_CIFAR, FLOWERS, MEMBRANE)}
+MEMBRANE_PAPER = Recipe(
+    "membrane_paper", "lesson 5: the membrane affine part, then the U-Net paper's elastic field (3x3 grid, 10 px)",
+    MEMBRANE.affine, elastic=dict(field="grid", grid=3, sigma=10.0))
+
+RECIPES = {r.name: r for r in (POST_CIFAR, FLOWERS, MEMBRANE, MEMBRANE_PAPER)}
+
+# Lesson 5's arms: each an augmentation and a loss of ``train_unet`` ("bce", "weighted": the paper's border weight
+# map, "bce_dice": cross-entropy plus membrane Dice). Each differs from "paper_weighted" in one ingredient.
+UNET_ARMS = {
+    "paper_weighted": (MEMBRANE_PAPER, "weighted"),
+    "paper_bce": (MEMBRANE_PAPER, "bce"),
+    "paper_dice": (MEMBRANE_PAPER, "bce_dice"),
+    "dense_weighted": (MEMBRANE, "weighted"),
+}
 
 # Lesson 2's arms: the name of each training stream and the augmentation it applies (None: none).
 CIFAR_ARMS = {

@@ -51,19 +51,32 @@ def flower_split(data_dir: Path | None = None, size=(182, 182), seed: int = 42, 
     return report, tuple(parts[0::2]), tuple(parts[1::2]), test
 
 
-def membrane_split(val_fraction: float = 0.2, seed: int = 0, *, data_dir: Path | None = None):
-    """Lesson 5's data: hold out whole images for validation BEFORE any augmentation or cropping.
+MEMBRANE_TEST_NAMES = ("20.png", "21.png", "22.png", "23.png", "24.png")  # five adjacent sections of the stack
 
-    Returns (x_train, y_train, names_train), (x_val, y_val, names_val): uint8 (N, 512, 512, 1)
-    images, uint8 {0, 1} masks, file names; each part in natural file order.
+
+def membrane_split(n_val: int = 3, seed: int = 0, *, test_names=MEMBRANE_TEST_NAMES, data_dir: Path | None = None):
+    """Lesson 5's data in three parts of whole images, split BEFORE any augmentation or cropping.
+
+    ``test_names``: the pairs scored once, at the end (a fixed block of adjacent sections, the same in the
+    complete set of 30 and in a smaller copy); ``n_val`` of the others, drawn with ``seed``, choose the checkpoint;
+    the rest train. Returns (x, y, names) for train, validation and test: uint8 (N, 512, 512, 1) images, uint8
+    {0, 1} masks, file names, each part in natural file order. ValueError if a test name is missing or too few
+    pairs are left to train on.
     """
     from sklearn.model_selection import train_test_split
 
     images, masks, names = readers.load_membrane(data_dir=data_dir)
-    idx_train, idx_val = train_test_split(np.arange(len(images)), test_size=val_fraction, random_state=seed)
+    missing = sorted(set(test_names) - set(names))
+    if missing:
+        raise ValueError(f"the test pairs {missing} are not in the membrane folder ({len(names)} pairs found)")
+    idx_test = np.array([i for i, n in enumerate(names) if n in set(test_names)])
+    rest = np.array([i for i, n in enumerate(names) if n not in set(test_names)])
+    if len(rest) < n_val + 1:
+        raise ValueError(f"{len(rest)} pairs besides the test pairs: too few for {n_val} validation pairs and training")
+    idx_train, idx_val = train_test_split(rest, test_size=n_val, random_state=seed)
 
     def pick(idx):
         idx = np.sort(idx)
         return images[idx], masks[idx], [names[i] for i in idx]
 
-    return pick(idx_train), pick(idx_val)
+    return pick(idx_train), pick(idx_val), pick(idx_test)

@@ -1,4 +1,4 @@
-"""Long studies, run from a terminal: ``python -m helpers.studies --help`` (lessons 2, 3 and 7).
+"""Long studies, run from a terminal: ``python -m helpers.studies --help`` (lessons 2, 3, 5 and 7).
 
 Each study is a list of runs: an arm and a seed, a share of the data, a feeding method. Each run's row is written
 to ``--out``, with its provenance and the study's settings, as soon as the run ends. Started again with the same
@@ -10,6 +10,7 @@ progress. A progress bar counts the study's epochs and estimates the time left. 
     python -m helpers.studies bn-check --out bn.json
     python -m helpers.studies flowers --out flowers.json
     python -m helpers.studies policies --arms crop_flip+trivial crop_flip+cutmix --seeds 0 1 2 --out policies.json
+    python -m helpers.studies unet --arms paper_weighted paper_bce --seeds 0 --out unet.json
 
 A mistake on the command line (an unknown arm, a file made with other settings) is one line and exit code 2. This
 module reads the command line before it imports TensorFlow, so ``--help`` answers at once; the runs themselves are
@@ -29,6 +30,7 @@ from helpers.datasets import DatasetError
 
 CIFAR_ARMS = ("plain", "post_fused", "post_layers", "crop_flip")  # recipes.CIFAR_ARMS, checked by tests/test_studies.py
 FLOWER_METHODS = ("python_generator", "pydataset", "tf_data")
+UNET_ARMS = ("paper_weighted", "paper_bce", "paper_dice", "dense_weighted")  # recipes.UNET_ARMS, checked by tests
 
 ABOUT = {
     "cifar": "Lesson 2: the post's CNN on the first n_train CIFAR-10 images (10% held out), per arm and seed.",
@@ -38,12 +40,16 @@ ABOUT = {
     "policies": ("Lesson 7: lesson 2's CNN and data (the first n_train CIFAR-10 images, 10% held out; adam, batch "
                  "128) trained with each augmentation policy, scored on the test set plain and with test-time "
                  "augmentation. 'seconds_per_epoch' is the median training time of an epoch on this machine."),
+    "unet": ("Lesson 5: a U-Net trained on the training pairs with each arm of recipes.UNET_ARMS (an augmentation "
+             "and a loss) by train_unet; the epoch with the best validation membrane IoU scored on the validation "
+             "and the test pairs (names in each row), predicted whole or in overlapping tiles, each with or without "
+             "the 8 flips and rotations (tiles_d4). train_seconds: the epochs' training time."),
     "policy-costs": ("Lesson 7: milliseconds per 128-image CIFAR-10 batch of each arm's augmentation alone "
                      "(tf.function, median of the repeats), side by side in one run; ratio_to_first compares with "
                      "the first arm."),
 }
 KEYS = {"cifar": ("arm", "seed"), "fractions": ("fraction", "arm"), "bn-check": ("seed",), "flowers": ("method",),
-        "policies": ("arm", "seed"), "policy-costs": ()}  # the fields that name one run of each study
+        "policies": ("arm", "seed"), "policy-costs": (), "unet": ("arm", "seed")}  # the fields that name one run of each study
 
 
 def parser() -> argparse.ArgumentParser:
@@ -94,9 +100,20 @@ def parser() -> argparse.ArgumentParser:
     costs.add_argument("--arms", nargs="+", default=None, metavar="ARM",
                        help="arms (default: every arm of recipes.POLICY_ARMS)")
     costs.add_argument("--repeats", type=int, default=config.pick(quick=3, full=30), help="timed calls per arm (default: %(default)s)")
+    unet = new("unet", "lesson 5: U-Net recipes (augmentation x loss), scored once on the test pairs")
+    unet.add_argument("--arms", nargs="+", default=list(UNET_ARMS), choices=UNET_ARMS, metavar="ARM",
+                      help=f"arms among {', '.join(UNET_ARMS)} (default: %(default)s)")
+    unet.add_argument("--seeds", nargs="+", type=int, default=[0], metavar="SEED", help="seeds (default: %(default)s)")
+    unet.add_argument("--epochs", type=int, default=config.pick(quick=1, full=30), help="epochs (default: %(default)s)")
+    unet.add_argument("--steps-per-epoch", type=int, default=config.pick(quick=3, full=40),
+                      help="training steps per epoch (default: %(default)s)")
+    unet.add_argument("--base-filters", type=int, default=config.pick(quick=4, full=16),
+                      help="filters of the U-Net's first level (default: %(default)s)")
+    unet.add_argument("--crop", type=int, default=config.pick(quick=128, full=256),
+                      help="training crop and prediction tile, a multiple of 16 (default: %(default)s)")
     for p in (cifar, fractions, bn, flowers, pol):
         p.add_argument("--n-test", type=int, default=None, help="score on the first N test images (default: all)")
-    for p in (cifar, fractions, bn, flowers, pol, costs):
+    for p in (cifar, fractions, bn, flowers, pol, costs, unet):
         p.add_argument("--out", default=None,
                        help="JSON file, written after each run (default: <output dir>/results/<study>_<mode>.json)")
     return top
@@ -111,10 +128,13 @@ def settings(args: argparse.Namespace) -> dict:
 
 
 def _check(args: argparse.Namespace) -> None:
-    for name in ("n_train", "epochs", "epochs_plain", "epochs_aug", "repeats", "n_test"):
+    for name in ("n_train", "epochs", "epochs_plain", "epochs_aug", "repeats", "n_test", "steps_per_epoch",
+                 "base_filters"):
         value = getattr(args, name, None)
         if value is not None and value < 1:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    if getattr(args, "crop", None) is not None and (args.crop < 16 or args.crop % 16):
+        raise UserError(f"--crop must be a multiple of 16 (the U-Net halves it 4 times), got {args.crop}")
     for f in getattr(args, "fractions", None) or ():
         if not 0 < f <= 1:
             raise UserError(f"a fraction must be in (0, 1], got {f}")
@@ -162,6 +182,8 @@ def plan(args: argparse.Namespace, policy_arms) -> list[dict]:
         return [{"method": m, "epochs": args.epochs} for m in args.methods]
     if args.study == "policies":
         return [{"arm": a, "seed": s, "epochs": args.epochs} for s in args.seeds for a in policy_arms]
+    if args.study == "unet":
+        return [{"arm": a, "seed": s, "epochs": args.epochs} for s in args.seeds for a in args.arms]
     return [{"epochs": 0}]  # policy-costs: one measurement, every arm side by side
 
 
@@ -191,6 +213,9 @@ def run_one(args: argparse.Namespace, run: dict, policy_arms, callbacks) -> list
     if args.study == "policies":
         return study_runs.policy_runs([run["arm"]], [run["seed"]], n_train=args.n_train, epochs=args.epochs,
                                       n_test=args.n_test, callbacks=callbacks)
+    if args.study == "unet":
+        return [study_runs.unet_run(run["arm"], run["seed"], base_filters=args.base_filters, epochs=args.epochs,
+                                    steps_per_epoch=args.steps_per_epoch, crop=args.crop, callbacks=callbacks)]
     return study_runs.policy_costs(policy_arms, repeats=args.repeats)
 
 

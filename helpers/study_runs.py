@@ -297,3 +297,45 @@ def policy_costs(arms: Sequence[str], *, batch_size: int = 128, repeats: int = 2
     for row in out:
         row["ratio_to_first"] = round(row["ms_per_batch"] / out[0]["ms_per_batch"], 2)
     return out
+
+
+def unet_run(arm: str, seed: int, *, base_filters: int = 16, depth: int = 4, epochs: int = 30,
+             steps_per_epoch: int = 40, crop: int = 256, batch_size: int = 4, n_val: int = 3, verbose: int = 0,
+             callbacks=()) -> dict:
+    """Lesson 5: one arm of ``recipes.UNET_ARMS`` trained once with lesson 5's ``train_unet`` on the training pairs
+    of ``splits.membrane_split(n_val, seed)``; the best epoch (validation membrane IoU) scored on the validation
+    and the test pairs, predicted the four ways of ``prediction_ways`` (tiles of ``crop`` pixels, margin crop/8).
+    The model is kept under the output dir's ``models/``."""
+    from helpers.taught import segmentation
+
+    train, val, test = splits.membrane_split(n_val, seed=seed)
+    augmentation, loss = recipes.UNET_ARMS[arm]
+    path = config.output_dir("models") / f"unet_{arm}_seed{seed}.keras"
+    settings = dict(base_filters=base_filters, depth=depth, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                    crop=crop, batch_size=batch_size)
+    model, history, seconds = segmentation.train_unet(train[:2], val[:2], transform=augmentation.paired, loss=loss,
+                                                      path=path, seed=seed, verbose=verbose, callbacks=callbacks,
+                                                      **settings)
+    ways = segmentation.prediction_ways(model, tile=crop, margin=crop // 8)
+    scored, predict_seconds = {}, {}
+    for part, (images, masks, _) in {"validation": val, "test": test}.items():
+        scored[part] = {}
+        for name, predict in ways.items():
+            start = time.perf_counter()
+            probs = predict(images.astype("float32") / 255.0)
+            predict_seconds[f"{part}_{name}"] = round(time.perf_counter() - start, 2)
+            scored[part][name] = metrics.segmentation_report(masks, probs)
+    iou = history.history["val_membrane_iou"]
+    return {"arm": arm, "seed": seed, "augmentation": augmentation.name, "loss": loss, **settings,
+            "train_names": train[2], "validation_names": val[2], "test_names": test[2],
+            "train_seconds": round(seconds, 1), "best_epoch": int(np.argmax(iou)) + 1, **scored,
+            "predict_seconds": predict_seconds, "model_file": path.name, "history": history_floats(history)}
+
+
+def final_unet_arm(rows: Sequence[dict], *, way: str = "tiles_d4") -> str:
+    """Lesson 5's choice among the arms in ``rows`` (``unet_run`` rows): the best membrane Dice on the VALIDATION
+    pairs, predicted ``way``, of each arm's seed-0 run. The test pairs play no part in it."""
+    seed0 = {r["arm"]: r["validation"][way]["dice_membrane"] for r in rows if r["seed"] == 0}
+    if not seed0:
+        raise ValueError("no seed-0 run to choose from")
+    return max(seed0, key=seed0.get)

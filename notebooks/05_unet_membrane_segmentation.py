@@ -58,7 +58,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from helpers import augment, measured, metrics, paired, plots, recipes, splits
+from helpers import augment, measured, metrics, paired, plots, recipes, splits, study_runs
 
 SEED = 0
 VERBOSE = config.pick(quick=0, full=2)
@@ -93,7 +93,8 @@ plots.unet_diagram(depth=4, base_filters=64);
 # trained on.
 
 # %%
-(x_train, y_train, names_train), (x_val, y_val, names_val) = splits.membrane_split(0.2, seed=SEED)
+train_part, val_part, test_part = splits.membrane_split(3, seed=SEED)
+(x_train, y_train, names_train), (x_val, y_val, names_val), (x_test, y_test, names_test) = train_part, val_part, test_part
 print(f"{len(x_train) + len(x_val)} labelled pairs of {x_train.shape[1]}x{x_train.shape[2]}; "
       f"train {len(x_train)}, validation {len(x_val)}: {names_val}")
 print(f"mask values {np.unique(y_train).tolist()}; cell (white) fraction {y_train.mean():.3f}")
@@ -277,14 +278,16 @@ def sample_at(image, ys, xs, nearest):
     return top * (1 - wy) + bottom * wy
 
 
-def paired_elastic(image, mask, *, seed, alpha=34.0, sigma=4.0):
+def paired_elastic(image, mask, *, seed, field="dense", **field_args):
     """ONE elastic field per pair, applied to the image (bilinear) and its mask (nearest: values kept). One pair or
-    a batch (each pair its own field); shapes and dtypes kept."""
+    a batch (each pair its own field); shapes and dtypes kept. field: "dense" (elastic_field(alpha=, sigma=)) or
+    "grid" (the U-Net paper's, grid_elastic_field(grid=, sigma=), written further down)."""
     image, mask = paired.check_pair(image, mask)
+    make_field = {"dense": elastic_field, "grid": grid_elastic_field}[field]
 
     def one(img, msk, s):
         h, w = tf.shape(img)[0], tf.shape(img)[1]
-        field = elastic_field(s, h, w, alpha=alpha, sigma=sigma)
+        field = make_field(s, h, w, **field_args)
         grid_y, grid_x = tf.meshgrid(tf.range(h, dtype=tf.float32), tf.range(w, dtype=tf.float32), indexing="ij")
         ys, xs = grid_y + field[..., 0], grid_x + field[..., 1]
         warped = augment.from_float(sample_at(augment.to_float(img), ys, xs, nearest=False), img.dtype)
@@ -308,16 +311,24 @@ def crop_and_transform(images, masks, seed, *, crop, transform=None):
     return x, y
 
 
-def paired_stream(images, masks, *, crop, batch_size, seed, transform=None):
+def paired_stream(images, masks, *, crop, batch_size, seed, transform=None, weights=None):
     """Endless (image, mask) batches; batch k is cropped and transformed with the seed (seed, k).
-    images uint8 (N, H, W, 1), masks {0, 1}; yields float32 images in [0, 1] and float32 masks."""
+    images uint8 (N, H, W, 1), masks {0, 1}; yields float32 images in [0, 1] and float32 masks.
+    weights: optional float32 (N, H, W, 1) >= 0, per-pixel loss weights. They go through the same crop and
+    transform as the images (same seed, same draw), and the batches become (images, masks, weights)."""
     base = tf.constant(seed, tf.int64)
-    ds = tf.data.Dataset.from_tensor_slices((images, masks))
+    scale = float(np.max(weights)) if weights is not None else 1.0  # the transforms take floats in [0, 1]
+    parts = (images, masks) if weights is None else (images, masks, np.asarray(weights, np.float32) / scale)
+    ds = tf.data.Dataset.from_tensor_slices(parts)
     ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True).repeat().batch(batch_size).enumerate()
 
-    def step(k, pair):
-        x, y = crop_and_transform(pair[0], pair[1], tf.stack([base, k]), crop=crop, transform=transform)
-        return tf.cast(x, tf.float32) / 255.0, tf.cast(y, tf.float32)
+    def step(k, batch):
+        x, y = crop_and_transform(batch[0], batch[1], tf.stack([base, k]), crop=crop, transform=transform)
+        out = (tf.cast(x, tf.float32) / 255.0, tf.cast(y, tf.float32))
+        if weights is not None:  # the same seed again: the same windows and the same transform
+            w, _ = crop_and_transform(batch[2], batch[1], tf.stack([base, k]), crop=crop, transform=transform)
+            out += (w * scale,)
+        return out
 
     return ds.map(step, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
 
@@ -424,80 +435,266 @@ def unet(base_filters=64, depth=4, channels=1):
 
 
 # %% [markdown]
-# The original U-Net has `base_filters=64` (31 million parameters). On 2 CPU cores one epoch of that takes far too
-# long, so **full mode uses `base_filters=16`**, a 16th of the compute per layer.
+# The original U-Net has `base_filters=64` (31 million parameters). On 2 CPU cores one step of that takes many
+# seconds, so **full mode uses `base_filters=16`**, a 16th of the compute per layer. Measured on 2 cores, one step
+# on four 256x256 crops takes about 0.44 s at 16 filters, 0.95 s at 24 and 1.5 s at 32: in 20 minutes the
+# 16-filter network sees three times as many crops as the 32-filter one, and on 17 training images more crops
+# help more than more filters.
+#
+# ## What the U-Net paper adds
+#
+# Ronneberger et al. won the 2015 ISBI challenge on this very data with 30 training images. Beside elastic
+# deformation they used three more tools. We write each one, then measure what it gives.
+#
+# ### 1. A weight map that makes thin membranes count
+#
+# Membranes are about a fifth of the pixels, and the membrane *between two close cells* is only a few pixels
+# wide. A plain cross-entropy barely notices when a network blurs such a gap shut, and then two cells merge. The
+# paper weighs each pixel *x* in the loss by (its eq. 2)
+#
+# w(x) = w_c(x) + w0 · exp(−(d1(x) + d2(x))² / (2σ²)),
+#
+# where w_c balances the two classes, d1 and d2 are the distances to the nearest and the second-nearest cell, and
+# w0 = 10, σ ≈ 5 pixels. The second term is large only where two cells come close: exactly the thin membranes.
+
+# %%
+#@save
+from scipy import ndimage
+
+
+def border_weight_map(mask, *, w0=10.0, sigma=5.0):
+    """The U-Net paper's weight map (eq. 2) of one mask (H, W, 1) with 1 = cell, 0 = membrane: the class weight
+    w_c (0.5 / the class's share of pixels) plus, on membrane pixels, w0 * exp(-(d1 + d2)^2 / (2 sigma^2)), d1 and
+    d2 the distances in pixels to the nearest and second-nearest cell. float32 (H, W, 1), all > 0."""
+    cell = np.asarray(mask)[..., 0].astype(bool)
+    reach = int(4 * sigma)  # farther than this from a cell, its distance adds < w0 * exp(-8) to any weight
+    cells, _ = ndimage.label(cell)
+    d1, d2 = np.full(cell.shape, np.inf), np.full(cell.shape, np.inf)
+    for k, box in enumerate(ndimage.find_objects(cells), start=1):  # one distance map per cell, near that cell
+        window = tuple(slice(max(b.start - reach, 0), b.stop + reach) for b in box)
+        d = ndimage.distance_transform_edt(cells[window] != k)
+        near1, near2 = d1[window], d2[window]
+        d2[window] = np.where(d < near1, near1, np.minimum(near2, d))
+        d1[window] = np.minimum(near1, d)
+    share = np.clip(cell.mean(), 1e-3, 1 - 1e-3)
+    class_weight = np.where(cell, 0.5 / share, 0.5 / (1 - share))
+    border = np.where(cell, 0.0, w0 * np.exp(-((d1 + d2) ** 2) / (2 * sigma**2)))
+    return (class_weight + border).astype(np.float32)[..., None]
+
+
+# %%
+weights_train = np.stack([border_weight_map(m) for m in y_train])
+print(f"weights of the {len(y_train)} training masks: mean {weights_train.mean():.2f}, max {weights_train.max():.2f}")
+plots.show_grid([x_train[0], y_train[0], weights_train[0]], ["image", "mask", "weight map (eq. 2)"], ncols=3, size=3.2);
+
+# %% [markdown]
+# The brightest pixels are the narrow gaps between two cells; the wide membrane areas get the class weight only.
+# `paired_stream(..., weights=weights_train)` crops and transforms the weight map with the same seed as its pair,
+# and yields `(images, masks, weights)`: `fit` takes a third element as **per-pixel sample weights**, so the plain
+# `"binary_crossentropy"` loss becomes the paper's weighted one with no code of ours in the loss.
+#
+# ### 2. A loss that scores the membranes as a whole
+#
+# The other common answer to thin structures is to add a **Dice loss**, 1 − Dice, computed on the membrane class:
+# it counts the overlap of predicted and true membrane, whatever their share of the image. `keras.losses.Dice`
+# scores the class the masks mark 1 (cell here), so we give it `1 - y`:
+
+# %%
+#@save
+@keras.saving.register_keras_serializable(package="course")
+def bce_membrane_dice(y_true, y_pred):
+    """Binary cross-entropy per pixel plus 1 - (soft Dice of the membranes over the batch). y: (N, H, W, 1),
+    y_true {0, 1} with 1 = cell, y_pred the probability of cell."""
+    return keras.losses.binary_crossentropy(y_true, y_pred) + keras.losses.Dice()(1.0 - y_true, 1.0 - y_pred)
+
+
+# %% [markdown]
+# ### 3. Elastic deformation as the paper draws it
+#
+# Our `elastic_field` blurs per-pixel noise: many small, local swirls. The paper draws **a coarse 3x3 grid of
+# random displacement vectors**, each from a normal distribution with a standard deviation of 10 pixels, and
+# interpolates them bicubically to every pixel: a few large, smooth bends of the whole crop, the way a section of
+# tissue really deforms.
+
+# %%
+#@save
+def grid_elastic_field(seed, height, width, *, grid=3, sigma=10.0):
+    """The U-Net paper's displacement field (H, W, 2) in pixels (dy, dx): a grid x grid of vectors drawn from
+    N(0, sigma^2), interpolated bicubically to every pixel. paired_elastic(field="grid") applies it."""
+    coarse = tf.random.stateless_normal([1, grid, grid, 2], augment.as_seed(seed), stddev=sigma)
+    return tf.image.resize(coarse, tf.stack([height, width]), method="bicubic")[0]
+
+
+# %%
+lines = np.full((1, 256, 256, 1), 255, np.uint8)
+lines[:, ::16], lines[:, :, ::16] = 0, 0  # a square grid shows the deformation best
+views = [(x_train[:1, :256, :256], y_train[:1, :256, :256]), (lines, (lines > 0).astype(np.uint8))]
+panels, titles = [], []
+for field, args in [("dense", recipes.MEMBRANE.elastic), ("grid", recipes.MEMBRANE_PAPER.elastic)]:
+    for image, mask in views:
+        panels.append(paired_elastic(image, mask, seed=3, **{"field": field, **args})[0][0])
+    titles += [f"{field}: image", f"{field}: a square grid"]
+plots.show_grid(panels, titles, ncols=4, size=2.6);
+
+# %% [markdown]
+# `recipes.MEMBRANE` is the course's recipe (affine, then the dense field with `alpha=20, sigma=6`);
+# `recipes.MEMBRANE_PAPER` has the same affine part and the paper's grid field.
 #
 # ## Training
 #
-# `compile` takes the loss and the metrics: binary cross-entropy on the per-pixel probabilities, pixel accuracy,
-# and the membrane IoU (`keras.metrics.BinaryIoU` on class 0). Validation scores the **whole** held-out images after
-# every epoch, and `ModelCheckpoint` keeps the epoch with the best validation membrane IoU, as a `.keras` file that
-# a teacher can load and run on new images without retraining.
+# The training code, in one function: the paired stream (with the weight map when the loss needs it), the U-Net,
+# `compile` with a learning rate that decays along a cosine to zero, and `fit` with the whole validation images
+# after every epoch. `ModelCheckpoint` keeps the epoch with the best validation membrane IoU as a `.keras` file that
+# anyone can load and run on new images without retraining. `recipes.UNET_ARMS` names the recipes the course
+# compares: each is an augmentation and a loss.
 
 # %%
+#@save
+def train_unet(train, val, *, transform, loss, path, seed, base_filters=16, depth=4, epochs=30, steps_per_epoch=40,
+               crop=256, batch_size=4, learning_rate=1e-3, verbose=0, callbacks=()):
+    """Train a U-Net on (images, masks) = train, uint8 (N, H, W, 1) and {0, 1}; keep the epoch with the best
+    membrane IoU on the whole val images, saved at path. loss: "bce", "weighted" (border_weight_map) or
+    "bce_dice" (bce_membrane_dice). Returns (best model, History, seconds of training steps)."""
+    keras.utils.set_random_seed(seed)
+    weights = np.stack([border_weight_map(m) for m in train[1]]) if loss == "weighted" else None
+    stream = paired_stream(*train, crop=crop, batch_size=batch_size, seed=seed, transform=transform, weights=weights)
+    val_data = tf.data.Dataset.from_tensor_slices((val[0].astype("float32") / 255.0, val[1].astype("float32")))
+    model = unet(base_filters, depth)
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, epochs * steps_per_epoch)
+    model.compile(optimizer=keras.optimizers.Adam(schedule),
+                  loss=bce_membrane_dice if loss == "bce_dice" else "binary_crossentropy",
+                  metrics=["accuracy", keras.metrics.BinaryIoU(target_class_ids=[0], name="membrane_iou")])
+    checkpoint = keras.callbacks.ModelCheckpoint(path, monitor="val_membrane_iou", mode="max", save_best_only=True)
+    timer = metrics.EpochTimer()
+    history = model.fit(stream, steps_per_epoch=steps_per_epoch, epochs=epochs, validation_data=val_data.batch(2),
+                        callbacks=[checkpoint, timer, *callbacks], verbose=verbose)
+    return keras.models.load_model(path), history, sum(timer.times)
+
+
+# %% [markdown]
+# Which recipe? The course trained each arm of `recipes.UNET_ARMS` once, for the same number of steps
+# (`notebooks/measured/membrane_unet.json`), and **chose the final recipe by the membrane Dice on the validation
+# images**, never by the test images. The next cell reads that choice; full mode trains it.
+
+# %%
+study = measured.load("membrane_unet")
+final = study_runs.final_unet_arm(study["rows"])
+augmentation, loss = recipes.UNET_ARMS[final]
 settings = dict(base_filters=config.pick(quick=4, full=16), depth=4, epochs=config.pick(quick=1, full=30),
-                steps_per_epoch=config.pick(quick=3, full=15), crop=config.pick(quick=128, full=256), batch_size=4)
-print(settings)
-keras.utils.set_random_seed(SEED)
-train_stream = paired_stream(x_train, y_train, crop=settings["crop"], batch_size=settings["batch_size"], seed=SEED,
-                             transform=recipes.MEMBRANE.paired)
-val_images = tf.data.Dataset.from_tensor_slices((x_val.astype("float32") / 255.0, y_val.astype("float32"))).batch(2)
-
-model = unet(settings["base_filters"], settings["depth"])
-model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy",
-              metrics=["accuracy", keras.metrics.BinaryIoU(target_class_ids=[0], name="membrane_iou")])
+                steps_per_epoch=config.pick(quick=3, full=40), crop=config.pick(quick=128, full=256), batch_size=4)
+print(f"final recipe: {final} ({augmentation.description}; loss {loss})\n{settings}")
 model_path = config.output_dir("models") / "unet_membrane.keras"
-checkpoint = keras.callbacks.ModelCheckpoint(model_path, monitor="val_membrane_iou", mode="max", save_best_only=True)
-timer = metrics.EpochTimer()
-history = model.fit(train_stream, steps_per_epoch=settings["steps_per_epoch"], epochs=settings["epochs"],
-                    validation_data=val_images, callbacks=[checkpoint, timer], shuffle=False,  # shuffled already
-                    verbose=VERBOSE)
-model = keras.models.load_model(model_path)  # the best epoch
-print(f"trained in {sum(timer.times) / 60:.1f} min of training steps; best model saved to {model_path}")
+model, history, train_seconds = train_unet((x_train, y_train), (x_val, y_val), transform=augmentation.paired,
+                                           loss=loss, path=model_path, seed=SEED, verbose=VERBOSE, **settings)
+print(f"trained in {train_seconds / 60:.1f} min of training steps; best epoch saved to {model_path}")
 
 # %%
-reference = measured.load("membrane_unet")["rows"][0]
+reference = next(r for r in study["rows"] if r["arm"] == final and r["seed"] == SEED)
 plots.learning_curves({"U-Net": history.history}, reference={"U-Net": reference["history"]},
                       metrics=("loss", "membrane_iou"));
 
 # %% [markdown]
-# The pale curves are the same training measured in full mode on a 2-core CPU (`notebooks/measured/membrane_unet.json`).
+# The pale curves are the same training measured in full mode on a 2-core CPU.
 #
-# ## Evaluation on the held-out images
+# ## Predicting a whole image: overlap-tile and the eight symmetries
 #
-# The model predicts whole 512x512 validation images; `metrics.segmentation_report` thresholds the probabilities at
-# 0.5 and scores each class. Your run is shown beside the measured full-mode run, which held out 5 of 25 pairs: with
-# all 30 your validation images differ, so compare the two as runs of the same recipe, not image for image.
+# The network trained on 256x256 crops. Two more of the paper's tools concern prediction.
+#
+# **Overlap-tile** (the paper's Fig. 2). Predicting a large image in tiles keeps memory bounded, but a pixel near a
+# tile's edge sees little context. So each tile is predicted with a margin of context around it, and only its
+# centre is kept; at the image border the missing context is filled by **mirroring** the image.
+#
+# **Test-time augmentation over the dihedral group.** A micrograph has no "up": its 4 right-angle rotations, each
+# with and without a flip, are 8 equally valid views. Predict each, turn each prediction back, and average.
 
 # %%
-probs = model.predict(x_val.astype("float32") / 255.0, batch_size=2, verbose=0)
-scores = metrics.segmentation_report(y_val, probs)
-print(f"{'':<26}{'your run':>10}{'measured':>10}")
-for key, value in scores.items():
-    print(f"{key:<26}{value:>10.4f}{reference['scores'][key]:>10.4f}")
-print(f"measured: {reference['n_train']} training and {reference['n_val']} validation images, "
-      f"{reference['train_seconds']:.0f} s of training, seed {reference['seed']}")
+#@save
+def predict_tiles(model, images, *, tile=256, margin=32, batch_size=8):
+    """Overlap-tile prediction: mirror the borders, predict tile x tile windows, keep each window's centre
+    (tile - 2 * margin pixels square). images float32 (N, H, W, C) in [0, 1], any H and W; returns (N, H, W, 1)
+    probabilities. tile: a size the model takes (a multiple of 2**depth)."""
+    n, h, w = images.shape[:3]
+    step = tile - 2 * margin
+    rows, cols = math.ceil(h / step), math.ceil(w / step)
+    padded = np.pad(images, [(0, 0), (margin, rows * step - h + margin), (margin, cols * step - w + margin), (0, 0)],
+                    mode="reflect")
+    corners = [(r * step, c * step) for r in range(rows) for c in range(cols)]
+    windows = np.concatenate([padded[:, y:y + tile, x:x + tile] for y, x in corners])
+    probs = model.predict(windows, batch_size=batch_size, verbose=0)
+    out = np.zeros((n, rows * step, cols * step, probs.shape[-1]), np.float32)
+    for i, (y, x) in enumerate(corners):
+        out[:, y:y + step, x:x + step] = probs[i * n:(i + 1) * n, margin:margin + step, margin:margin + step]
+    return out[:, :h, :w]
+
+
+def predict_d4(predict, images):
+    """predict(images) averaged over the 8 flips and right-angle rotations, each prediction turned back first.
+    images (N, H, W, C); predict returns (N, H, W, K) for any H, W."""
+    total = 0.0
+    for flip in (False, True):
+        view = images[:, :, ::-1] if flip else images
+        for k in range(4):
+            back = np.rot90(predict(np.ascontiguousarray(np.rot90(view, k, axes=(1, 2)))), -k, axes=(1, 2))
+            total = total + (back[:, :, ::-1] if flip else back)
+    return total / 8
+
+
+def prediction_ways(model, *, tile=256, margin=32):
+    """The four ways to predict whole images that the lesson compares: name -> function(float images) -> probs."""
+    whole = lambda x: model.predict(x, batch_size=2, verbose=0)
+    tiles = lambda x: predict_tiles(model, x, tile=tile, margin=margin)
+    return {"whole": whole, "tiles": tiles, "whole_d4": lambda x: predict_d4(whole, x),
+            "tiles_d4": lambda x: predict_d4(tiles, x)}
+
+
+# %% [markdown]
+# ## Evaluation, once, on the test images
+#
+# The checkpoint was chosen on the validation images, so its validation score is optimistic: we picked the best
+# of 30 epochs *because* it scored well there. That is why this lesson holds out a **third** set, the test pairs
+# `splits.MEMBRANE_TEST_NAMES` (five adjacent sections of the stack), touched once, now.
+# `metrics.segmentation_report` thresholds the probabilities at 0.5 and scores each class.
+
+# %%
+ways = prediction_ways(model, tile=config.pick(quick=128, full=256), margin=config.pick(quick=16, full=32))
+test_float = x_test.astype("float32") / 255.0
+probs = {name: predict(test_float) for name, predict in ways.items()}
+scores = {name: metrics.segmentation_report(y_test, p) for name, p in probs.items()}
+print(f"{'test images: ' + ', '.join(names_test):<40}{'your run':>10}{'measured':>10}   (pixel accuracy, membrane Dice)")
+for name, s in scores.items():
+    m = reference["test"][name]
+    print(f"  {name:<38}{s['pixel_accuracy']:>10.4f}{m['pixel_accuracy']:>10.4f}   "
+          f"{s['dice_membrane']:.4f} / {m['dice_membrane']:.4f}")
 config.quick_note()
 
+# %% [markdown]
+# Every recipe, measured in full mode (`membrane_unet.json`): the mean over its seeds, scored on the test images
+# predicted the four ways. Read a row against `final` to see what one ingredient gave.
+
 # %%
-plots.segmentation_panel(x_val[:2], y_val[:2], probs[:2], names=names_val[:2],
+print(plots.unet_ablation_table(study["rows"], final))
+
+# %%
+best = "tiles_d4"
+plots.segmentation_panel(x_test[:2], y_test[:2], probs[best][:2], names=names_test[:2],
                          save_to=config.output_dir("figures") / "unet_membrane_predictions.png");
 
 # %% [markdown]
-# The error overlay shows where the model misses membranes (red) and where it invents them (blue). In quick mode the
-# tiny model has barely trained, and the single-class guard may warn that it predicts one class everywhere. That
-# is the "all black / all grey" output that fills the zhixuhao/unet issue tracker. Its usual causes are inputs not
-# scaled like the training data, masks in {0, 255} instead of {0, 1}, a threshold on the wrong class, or too high a
-# learning rate.
+# Image, truth, prediction (tiles and the eight symmetries) and the error map: red where the model missed a
+# membrane, blue where it invented one. In quick mode the tiny model has barely trained, and the single-class
+# guard may warn that it predicts one class everywhere. That is the "all black / all grey" output that fills the
+# zhixuhao/unet issue tracker. Its usual causes are inputs not scaled like the training data, masks in {0, 255}
+# instead of {0, 1}, a threshold on the wrong class, or too high a learning rate.
 #
 # Your run's results are saved with their settings, so you can compare runs later:
 
 # %%
-row = {**settings, "seed": SEED, "n_train": len(x_train), "n_val": len(x_val), "validation_names": names_val,
-       "train_seconds": round(sum(timer.times), 1), "scores": scores,
+row = {"arm": final, **settings, "seed": SEED, "train_names": names_train, "validation_names": names_val,
+       "test_names": names_test, "train_seconds": round(train_seconds, 1), "test": scores,
        "history": {k: [float(v) for v in vs] for k, vs in history.history.items()}}
 print("saved", measured.write(config.output_dir("results") / f"membrane_unet_{config.load_settings().mode}.json",
-                              [row], about="Lesson 5: the U-Net trained on paired random crops", command="notebook 05"))
+                              [row], about="Lesson 5: the final U-Net recipe, scored once on the test pairs",
+                              command="notebook 05"))
 
 # %% [markdown]
 # A teacher can reuse the trained model without the notebook:

@@ -2,6 +2,7 @@
 augmentation; on the small files of tests/conftest.py, and lesson 3's on the offline flowers."""
 
 import numpy as np
+import pytest
 
 from helpers import splits
 from tests.conftest import needs_offline, pair_dirs
@@ -18,18 +19,28 @@ def test_cifar10_splits_hold_out_the_last_tenth_for_validation_and_one_hot_label
     assert y_test.shape == (3, 10) and y_test.argmax(1).tolist() == [0, 1, 2]
 
 
-def test_membrane_split_holds_out_whole_images_seeded_and_in_natural_order(tmp_path):
-    names = [f"{i}.png" for i in range(10)]
+def test_membrane_split_holds_out_whole_images_in_three_disjoint_parts_seeded_and_in_natural_order(tmp_path):
+    names = [f"{i}.png" for i in range(12)]
     pair_dirs(tmp_path / "membrane" / "train", names, names)
     (tmp_path / "membrane" / "test").mkdir()
-    (x_train, y_train, names_train), (x_val, y_val, names_val) = splits.membrane_split(0.2, seed=0, data_dir=tmp_path)
-    assert (len(names_train), len(names_val)) == (8, 2)
-    assert set(names_train).isdisjoint(names_val) and set(names_train) | set(names_val) == set(names)
-    for part in (names_train, names_val):
+    test_names = ("9.png", "10.png")
+    parts = splits.membrane_split(3, seed=0, test_names=test_names, data_dir=tmp_path)
+    (x_train, y_train, names_train), (x_val, y_val, names_val), (x_test, y_test, names_test) = parts
+    assert (len(names_train), len(names_val), names_test) == (7, 3, ["9.png", "10.png"])
+    assert set(names_train).isdisjoint(names_val) and set(names_val).isdisjoint(names_test)
+    assert set(names_train).isdisjoint(names_test) and set(names_train) | set(names_val) | set(names_test) == set(names)
+    for part in (names_train, names_val, names_test):
         assert part == sorted(part, key=lambda n: int(n.split(".")[0])), "natural file order (2 before 10)"
-    assert x_train.shape == y_train.shape == (8, 16, 16, 1) and x_val.dtype == y_val.dtype == np.uint8
+    assert x_train.shape == y_train.shape == (7, 16, 16, 1) and x_val.dtype == y_test.dtype == np.uint8
     assert set(np.unique(y_val).tolist()) == {0, 1}
-    assert splits.membrane_split(0.2, seed=0, data_dir=tmp_path)[1][2] == names_val, "the same seed, the same split"
+    again = splits.membrane_split(3, seed=0, test_names=test_names, data_dir=tmp_path)
+    assert again[1][2] == names_val, "the same seed, the same split"
+    assert {tuple(splits.membrane_split(3, seed=s, test_names=test_names, data_dir=tmp_path)[1][2])
+            for s in range(6)} != {tuple(names_val)}, "the seed chooses the validation pairs"
+    with pytest.raises(ValueError, match="99.png"):
+        splits.membrane_split(3, test_names=("99.png",), data_dir=tmp_path)
+    with pytest.raises(ValueError, match="too few"):
+        splits.membrane_split(10, test_names=test_names, data_dir=tmp_path)
 
 
 @needs_offline("flower_photos")

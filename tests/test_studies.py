@@ -34,6 +34,7 @@ def test_help_answers_without_tensorflow_and_shows_the_defaults():
 
 def test_the_command_lines_arms_are_the_recipes_arms():
     assert set(studies.CIFAR_ARMS) == set(recipes.CIFAR_ARMS)
+    assert set(studies.UNET_ARMS) == set(recipes.UNET_ARMS)
 
 
 @pytest.mark.parametrize("args, says", [
@@ -42,6 +43,8 @@ def test_the_command_lines_arms_are_the_recipes_arms():
     (["fractions", "--fractions", "1.5"], "a fraction must be in (0, 1]"),
     (["policies", "--arms", "crop_flip+autoaugment"], "unknown part"),
     (["cifar", "--seeds", "1", "1"], "names the same value twice"),
+    (["unet", "--crop", "100"], "--crop must be a multiple of 16"),
+    (["unet", "--arms", "paper_focal"], "invalid choice: 'paper_focal'"),
 ])
 def test_a_user_error_is_one_line_and_exit_code_2(args, says, tmp_path, capsys):
     with pytest.raises(SystemExit) as stopped:  # in this process: a subprocess would start TensorFlow again

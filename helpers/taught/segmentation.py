@@ -8,10 +8,12 @@ this file: edit the lesson and run the command again (tests/test_export.py fails
 import math
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import layers
+from scipy import ndimage
 
-from helpers import augment, paired
+from helpers import augment, metrics, paired
 from helpers.taught.basic_ops import apply_affine, blur_float_batch, image_seeds, random_affine_matrices
 from helpers.taught.feeding import batches
 
@@ -72,14 +74,16 @@ def sample_at(image, ys, xs, nearest):
     return top * (1 - wy) + bottom * wy
 
 
-def paired_elastic(image, mask, *, seed, alpha=34.0, sigma=4.0):
+def paired_elastic(image, mask, *, seed, field="dense", **field_args):
     """ONE elastic field per pair, applied to the image (bilinear) and its mask (nearest: values kept). One pair or
-    a batch (each pair its own field); shapes and dtypes kept."""
+    a batch (each pair its own field); shapes and dtypes kept. field: "dense" (elastic_field(alpha=, sigma=)) or
+    "grid" (the U-Net paper's, grid_elastic_field(grid=, sigma=), written further down)."""
     image, mask = paired.check_pair(image, mask)
+    make_field = {"dense": elastic_field, "grid": grid_elastic_field}[field]
 
     def one(img, msk, s):
         h, w = tf.shape(img)[0], tf.shape(img)[1]
-        field = elastic_field(s, h, w, alpha=alpha, sigma=sigma)
+        field = make_field(s, h, w, **field_args)
         grid_y, grid_x = tf.meshgrid(tf.range(h, dtype=tf.float32), tf.range(w, dtype=tf.float32), indexing="ij")
         ys, xs = grid_y + field[..., 0], grid_x + field[..., 1]
         warped = augment.from_float(sample_at(augment.to_float(img), ys, xs, nearest=False), img.dtype)
@@ -102,16 +106,24 @@ def crop_and_transform(images, masks, seed, *, crop, transform=None):
     return x, y
 
 
-def paired_stream(images, masks, *, crop, batch_size, seed, transform=None):
+def paired_stream(images, masks, *, crop, batch_size, seed, transform=None, weights=None):
     """Endless (image, mask) batches; batch k is cropped and transformed with the seed (seed, k).
-    images uint8 (N, H, W, 1), masks {0, 1}; yields float32 images in [0, 1] and float32 masks."""
+    images uint8 (N, H, W, 1), masks {0, 1}; yields float32 images in [0, 1] and float32 masks.
+    weights: optional float32 (N, H, W, 1) >= 0, per-pixel loss weights. They go through the same crop and
+    transform as the images (same seed, same draw), and the batches become (images, masks, weights)."""
     base = tf.constant(seed, tf.int64)
-    ds = tf.data.Dataset.from_tensor_slices((images, masks))
+    scale = float(np.max(weights)) if weights is not None else 1.0  # the transforms take floats in [0, 1]
+    parts = (images, masks) if weights is None else (images, masks, np.asarray(weights, np.float32) / scale)
+    ds = tf.data.Dataset.from_tensor_slices(parts)
     ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True).repeat().batch(batch_size).enumerate()
 
-    def step(k, pair):
-        x, y = crop_and_transform(pair[0], pair[1], tf.stack([base, k]), crop=crop, transform=transform)
-        return tf.cast(x, tf.float32) / 255.0, tf.cast(y, tf.float32)
+    def step(k, batch):
+        x, y = crop_and_transform(batch[0], batch[1], tf.stack([base, k]), crop=crop, transform=transform)
+        out = (tf.cast(x, tf.float32) / 255.0, tf.cast(y, tf.float32))
+        if weights is not None:  # the same seed again: the same windows and the same transform
+            w, _ = crop_and_transform(batch[2], batch[1], tf.stack([base, k]), crop=crop, transform=transform)
+            out += (w * scale,)
+        return out
 
     return ds.map(step, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
 
@@ -137,3 +149,96 @@ def unet(base_filters=64, depth=4, channels=1):
         x = double_conv(x, base_filters * 2**level)
     outputs = layers.Conv2D(1, 1, activation="sigmoid")(x)
     return keras.Model(inputs, outputs, name=f"unet_{base_filters}x{depth}")
+
+
+def border_weight_map(mask, *, w0=10.0, sigma=5.0):
+    """The U-Net paper's weight map (eq. 2) of one mask (H, W, 1) with 1 = cell, 0 = membrane: the class weight
+    w_c (0.5 / the class's share of pixels) plus, on membrane pixels, w0 * exp(-(d1 + d2)^2 / (2 sigma^2)), d1 and
+    d2 the distances in pixels to the nearest and second-nearest cell. float32 (H, W, 1), all > 0."""
+    cell = np.asarray(mask)[..., 0].astype(bool)
+    reach = int(4 * sigma)  # farther than this from a cell, its distance adds < w0 * exp(-8) to any weight
+    cells, _ = ndimage.label(cell)
+    d1, d2 = np.full(cell.shape, np.inf), np.full(cell.shape, np.inf)
+    for k, box in enumerate(ndimage.find_objects(cells), start=1):  # one distance map per cell, near that cell
+        window = tuple(slice(max(b.start - reach, 0), b.stop + reach) for b in box)
+        d = ndimage.distance_transform_edt(cells[window] != k)
+        near1, near2 = d1[window], d2[window]
+        d2[window] = np.where(d < near1, near1, np.minimum(near2, d))
+        d1[window] = np.minimum(near1, d)
+    share = np.clip(cell.mean(), 1e-3, 1 - 1e-3)
+    class_weight = np.where(cell, 0.5 / share, 0.5 / (1 - share))
+    border = np.where(cell, 0.0, w0 * np.exp(-((d1 + d2) ** 2) / (2 * sigma**2)))
+    return (class_weight + border).astype(np.float32)[..., None]
+
+
+@keras.saving.register_keras_serializable(package="course")
+def bce_membrane_dice(y_true, y_pred):
+    """Binary cross-entropy per pixel plus 1 - (soft Dice of the membranes over the batch). y: (N, H, W, 1),
+    y_true {0, 1} with 1 = cell, y_pred the probability of cell."""
+    return keras.losses.binary_crossentropy(y_true, y_pred) + keras.losses.Dice()(1.0 - y_true, 1.0 - y_pred)
+
+
+def grid_elastic_field(seed, height, width, *, grid=3, sigma=10.0):
+    """The U-Net paper's displacement field (H, W, 2) in pixels (dy, dx): a grid x grid of vectors drawn from
+    N(0, sigma^2), interpolated bicubically to every pixel. paired_elastic(field="grid") applies it."""
+    coarse = tf.random.stateless_normal([1, grid, grid, 2], augment.as_seed(seed), stddev=sigma)
+    return tf.image.resize(coarse, tf.stack([height, width]), method="bicubic")[0]
+
+
+def train_unet(train, val, *, transform, loss, path, seed, base_filters=16, depth=4, epochs=30, steps_per_epoch=40,
+               crop=256, batch_size=4, learning_rate=1e-3, verbose=0, callbacks=()):
+    """Train a U-Net on (images, masks) = train, uint8 (N, H, W, 1) and {0, 1}; keep the epoch with the best
+    membrane IoU on the whole val images, saved at path. loss: "bce", "weighted" (border_weight_map) or
+    "bce_dice" (bce_membrane_dice). Returns (best model, History, seconds of training steps)."""
+    keras.utils.set_random_seed(seed)
+    weights = np.stack([border_weight_map(m) for m in train[1]]) if loss == "weighted" else None
+    stream = paired_stream(*train, crop=crop, batch_size=batch_size, seed=seed, transform=transform, weights=weights)
+    val_data = tf.data.Dataset.from_tensor_slices((val[0].astype("float32") / 255.0, val[1].astype("float32")))
+    model = unet(base_filters, depth)
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, epochs * steps_per_epoch)
+    model.compile(optimizer=keras.optimizers.Adam(schedule),
+                  loss=bce_membrane_dice if loss == "bce_dice" else "binary_crossentropy",
+                  metrics=["accuracy", keras.metrics.BinaryIoU(target_class_ids=[0], name="membrane_iou")])
+    checkpoint = keras.callbacks.ModelCheckpoint(path, monitor="val_membrane_iou", mode="max", save_best_only=True)
+    timer = metrics.EpochTimer()
+    history = model.fit(stream, steps_per_epoch=steps_per_epoch, epochs=epochs, validation_data=val_data.batch(2),
+                        callbacks=[checkpoint, timer, *callbacks], verbose=verbose)
+    return keras.models.load_model(path), history, sum(timer.times)
+
+
+def predict_tiles(model, images, *, tile=256, margin=32, batch_size=8):
+    """Overlap-tile prediction: mirror the borders, predict tile x tile windows, keep each window's centre
+    (tile - 2 * margin pixels square). images float32 (N, H, W, C) in [0, 1], any H and W; returns (N, H, W, 1)
+    probabilities. tile: a size the model takes (a multiple of 2**depth)."""
+    n, h, w = images.shape[:3]
+    step = tile - 2 * margin
+    rows, cols = math.ceil(h / step), math.ceil(w / step)
+    padded = np.pad(images, [(0, 0), (margin, rows * step - h + margin), (margin, cols * step - w + margin), (0, 0)],
+                    mode="reflect")
+    corners = [(r * step, c * step) for r in range(rows) for c in range(cols)]
+    windows = np.concatenate([padded[:, y:y + tile, x:x + tile] for y, x in corners])
+    probs = model.predict(windows, batch_size=batch_size, verbose=0)
+    out = np.zeros((n, rows * step, cols * step, probs.shape[-1]), np.float32)
+    for i, (y, x) in enumerate(corners):
+        out[:, y:y + step, x:x + step] = probs[i * n:(i + 1) * n, margin:margin + step, margin:margin + step]
+    return out[:, :h, :w]
+
+
+def predict_d4(predict, images):
+    """predict(images) averaged over the 8 flips and right-angle rotations, each prediction turned back first.
+    images (N, H, W, C); predict returns (N, H, W, K) for any H, W."""
+    total = 0.0
+    for flip in (False, True):
+        view = images[:, :, ::-1] if flip else images
+        for k in range(4):
+            back = np.rot90(predict(np.ascontiguousarray(np.rot90(view, k, axes=(1, 2)))), -k, axes=(1, 2))
+            total = total + (back[:, :, ::-1] if flip else back)
+    return total / 8
+
+
+def prediction_ways(model, *, tile=256, margin=32):
+    """The four ways to predict whole images that the lesson compares: name -> function(float images) -> probs."""
+    whole = lambda x: model.predict(x, batch_size=2, verbose=0)
+    tiles = lambda x: predict_tiles(model, x, tile=tile, margin=margin)
+    return {"whole": whole, "tiles": tiles, "whole_d4": lambda x: predict_d4(whole, x),
+            "tiles_d4": lambda x: predict_d4(tiles, x)}
