@@ -326,16 +326,17 @@ def _place_labels(fig, ax, marks, *, pad: float = 2.0):
 
 def unet_ablation_table(rows: Sequence[dict], final: str, *, ways=("whole", "tiles", "whole_d4", "tiles_d4")) -> str:
     """Lesson 5's ablation as text: per arm of ``rows`` (``study_runs.unet_run`` rows), the seeds' mean test
-    pixel accuracy and membrane Dice for each prediction way (with the spread over seeds when there are several),
-    and the minutes of training; ``final`` marked."""
+    pixel accuracy, then membrane Dice, for each prediction way (± the standard deviation over seeds when there
+    are several), and the minutes of training; ``final`` marked with *."""
     arms = list(dict.fromkeys(r["arm"] for r in rows))
     cell = lambda vs: f"{np.mean(vs):.4f}" + (f" ±{np.std(vs):.3f}" if len(vs) > 1 else "")  # noqa: E731
-    lines = [f"{'arm':<17}{'seeds':>6}{'train min':>10}  " + "".join(f"{w + ': acc / Dice':>30}" for w in ways)]
-    for arm in arms:
-        mine = [r for r in rows if r["arm"] == arm]
-        parts = [f"{cell([r['test'][w]['pixel_accuracy'] for r in mine])} / "
-                 f"{cell([r['test'][w]['dice_membrane'] for r in mine])}" for w in ways]
-        minutes = np.mean([r["train_seconds"] for r in mine]) / 60
-        lines.append(f"{arm + (' *' if arm == final else ''):<17}{len(mine):>6}{minutes:>10.1f}  "
-                     + "".join(f"{p:>30}" for p in parts))
-    return "\n".join(lines) + "\n* the final recipe, chosen on the validation pairs; scores on the test pairs"
+    lines = []
+    for score, title in (("pixel_accuracy", "pixel accuracy"), ("dice_membrane", "membrane Dice")):
+        lines.append(f"{'test ' + title:<22}{'seeds':>6}{'train min':>10}" + "".join(f"{w:>15}" for w in ways))
+        for arm in arms:
+            mine = [r for r in rows if r["arm"] == arm]
+            minutes = np.mean([r["train_seconds"] for r in mine]) / 60
+            lines.append(f"{arm + (' *' if arm == final else ''):<22}{len(mine):>6}{minutes:>10.1f}"
+                         + "".join(f"{cell([r['test'][w][score] for r in mine]):>15}" for w in ways))
+        lines.append("")
+    return "\n".join(lines) + "* the final recipe, chosen on the validation pairs"

@@ -6,17 +6,19 @@
 #
 # **Objectives.** You will
 # - know what segmentation predicts, and how a U-Net does it (encoder, decoder, skip connections);
-# - load image/mask pairs safely: matched by name, masks checked to be binary, validation images held out first;
+# - load image/mask pairs safely: matched by name, masks checked to be binary, and split into three sets of whole
+#   images before anything else: one to train, one to choose the checkpoint, one to score once;
 # - augment an image and its mask **with the same random transform**, in three ways, and check the alignment
 #   every time;
 # - write the paired `tf.data` pipeline and the U-Net, compile them with a loss and segmentation metrics, and keep
 #   the best epoch with `ModelCheckpoint`;
+# - use the U-Net paper's own tools: its border weight map, its elastic deformation, overlap-tile prediction, and
+#   test-time augmentation over the 8 symmetries of a square, beside a Dice loss; and read what each one gives;
 # - score whole 512x512 images with pixel accuracy, IoU and Dice per class, and catch the "all black" failure.
 #
-# **Runtime.** Quick mode (a tiny U-Net, a few steps): 23 s (the sum of the cells' times on a 2-core
-# CPU, kernel start-up not included). Full mode: the training cell prints its
-# time. Measured on 2-core CPUs: 141 s of training on an idle machine (`notebooks/measured/membrane_unet.json`), up
-# to 12 minutes on a busier one, plus about a minute for the rest.
+# **Runtime.** Quick mode (a tiny U-Net, a few steps): RUNTIME_QUICK (the sum of the cells' times on a 2-core
+# CPU, kernel start-up not included). Full mode: the training cell prints its time; measured on 2 cores, TRAIN_FULL
+# of training (`notebooks/measured/membrane_unet.json`), plus about two minutes for the rest.
 
 # %%
 # On Google Colab only: get the course, install what it needs that Colab lacks, fetch this lesson's data.
@@ -46,11 +48,6 @@ if "google.colab" in sys.modules:
         datasets.fetch(name)
 
 # %%
-from helpers import config
-
-print(config.banner("5 · U-Net membrane segmentation"))
-
-# %%
 import math
 
 import keras
@@ -58,8 +55,9 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from helpers import augment, measured, metrics, paired, plots, recipes, splits, study_runs
+from helpers import augment, config, measured, metrics, paired, plots, recipes, splits, study_runs
 
+print(config.banner("5 · U-Net membrane segmentation"))
 SEED = 0
 VERBOSE = config.pick(quick=0, full=2)
 
@@ -89,14 +87,18 @@ plots.unet_diagram(depth=4, base_filters=64);
 # works too (the next cell prints how many you have).
 #
 # The original post left one question open: how to hold out validation data with generators. The answer is to
-# split **by image, before any augmentation** (`splits.membrane_split`), so no crop of a validation image is ever
-# trained on.
+# split **by image, before any augmentation** (`splits.membrane_split`), so no crop of a held-out image is ever
+# trained on. We hold out two sets. Three **validation** pairs, drawn with the seed, choose the best epoch. Five
+# **test** pairs, always the same five adjacent sections (`splits.MEMBRANE_TEST_NAMES`), are scored once, at the
+# end; why we need them is explained there. The stack's sections are cut one after another through the same
+# tissue, so neighbours look alike: a test set of *adjacent* sections, at the end of the stack, is harder to
+# flatter than five sections scattered between training ones.
 
 # %%
 train_part, val_part, test_part = splits.membrane_split(3, seed=SEED)
 (x_train, y_train, names_train), (x_val, y_val, names_val), (x_test, y_test, names_test) = train_part, val_part, test_part
-print(f"{len(x_train) + len(x_val)} labelled pairs of {x_train.shape[1]}x{x_train.shape[2]}; "
-      f"train {len(x_train)}, validation {len(x_val)}: {names_val}")
+print(f"{len(x_train) + len(x_val) + len(x_test)} labelled pairs of {x_train.shape[1]}x{x_train.shape[2]}; "
+      f"train {len(x_train)}, validation {names_val}, test {names_test}")
 print(f"mask values {np.unique(y_train).tolist()}; cell (white) fraction {y_train.mean():.3f}")
 plots.show_grid([x_train[0], y_train[0], x_train[1], y_train[1]], ["image", "mask", "image", "mask"], ncols=4, size=2.6);
 
@@ -283,7 +285,9 @@ def paired_elastic(image, mask, *, seed, field="dense", **field_args):
     a batch (each pair its own field); shapes and dtypes kept. field: "dense" (elastic_field(alpha=, sigma=)) or
     "grid" (the U-Net paper's, grid_elastic_field(grid=, sigma=), written further down)."""
     image, mask = paired.check_pair(image, mask)
-    make_field = {"dense": elastic_field, "grid": grid_elastic_field}[field]
+    if field not in ("dense", "grid"):
+        raise ValueError(f'field must be "dense" or "grid", got {field!r}')
+    make_field = elastic_field if field == "dense" else grid_elastic_field  # the paper's: written further down
 
     def one(img, msk, s):
         h, w = tf.shape(img)[0], tf.shape(img)[1]
@@ -347,7 +351,7 @@ keras_layers = [keras.layers.RandomFlip("horizontal_and_vertical", seed=0),
                 keras.layers.RandomRotation(0.1, fill_mode="reflect", seed=1),
                 keras.layers.RandomZoom(0.2, fill_mode="reflect", seed=2),
                 keras.layers.RandomTranslation(0.1, 0.1, fill_mode="reflect", seed=3),
-                keras.layers.RandomElasticTransform(factor=(1.0, 1.0), scale=0.5, seed=4)]  # every pair: see below
+                keras.layers.RandomElasticTransform(factor=(1.0, 1.0), scale=0.5, seed=4)]  # every pair: see the text below
 for layer in keras_layers:
     out = layer(dict(pair), training=True)  # a copy: Keras 3.15 layers write their result back into the dict
     wrong, values = misaligned_fraction(out["images"], out["segmentation_masks"])
@@ -355,52 +359,25 @@ for layer in keras_layers:
 wrong, values = misaligned_fraction(*paired_elastic(pair_x, pair_y, seed=4, alpha=20, sigma=6))
 print(f"{'paired_elastic (above)':<24} misaligned {wrong:.4f}   mask values {values}")
 
-# %% [markdown]
-# Flip, rotation, zoom and translation keep the pair aligned. **`RandomElasticTransform` does not**: in Keras 3.15 it
-# moves the mask differently from the image, and a share of flat pixels get the wrong label. Elastic deformation is
-# the augmentation the U-Net paper relies on for exactly this data (cells deform smoothly), which is why this lesson
-# writes `paired_elastic`: **one** field for both (`alpha=20`: at most 10 pixels across and 10 down). Compare the two
-# on one pair:
-
-# %%
 elastic_x, elastic_y = paired_elastic(pair_x[:1], pair_y[:1], seed=4, alpha=20, sigma=6)
 keras_elastic = keras_layers[-1](dict(pair), training=True)
 plots.show_grid([pair_x[0], elastic_x[0], elastic_y[0], keras_elastic["images"][0], keras_elastic["segmentation_masks"][0]],
                 ["original", "paired_elastic: image", "paired_elastic: mask", "Keras: image", "Keras: mask"],
                 ncols=5, size=2.4);
 
-# %% [markdown]
-# The Keras layer above is built with `factor=(1.0, 1.0)`, so it deforms every pair. With its default,
-# `factor=1.0`, it would not: in Keras 3.15 a single number f is the probability *range* (0, f), so each pair
-# draws its own probability from U(0, 1) and about half the pairs come out untouched (lesson 1 met the same trap in
-# `RandomErasing`). A misalignment measured over such a batch is diluted by the untouched pairs. Counted on 100
-# copies of one image:
-
-# %%
-copies = np.repeat(pair_x[:1].astype("float32"), 100, axis=0)
-untouched = {}
-for factor in (1.0, (1.0, 1.0)):
-    elastic = keras.layers.RandomElasticTransform(factor=factor, scale=0.5, seed=4)
-    deformed = elastic(copies, training=True).numpy()
-    untouched[factor] = (elastic.factor, np.mean(np.all(deformed == copies, axis=(1, 2, 3))))
-print("RandomElasticTransform, images left untouched: " + "; ".join(
-    f"factor={f!r} (the range {r}) {share:.0%}" for f, (r, share) in untouched.items()))
 
 # %% [markdown]
-# **(c) `RandomCrop` on such dicts.** `RandomCrop` takes the same dict. The cell below crops the 128x128 pairs to
-# 64x64 and checks the alignment on your installation; it prints an error instead if your Keras refuses. The
-# pipeline above crops with `paired.paired_random_crop`, which does not depend on the layer.
-
-# %%
-try:
-    cropped = keras.layers.RandomCrop(64, 64, seed=0)(dict(pair), training=True)
-    print("RandomCrop on the dict works here; misaligned, values:",
-          misaligned_fraction(cropped["images"], cropped["segmentation_masks"]))
-except Exception as err:
-    print(f"RandomCrop on the dict fails here: {type(err).__name__}: {str(err)[:200]}")
-
-
-# %% [markdown]
+# Flip, rotation, zoom and translation keep the pair aligned. **`RandomElasticTransform` does not**: in Keras 3.15 it
+# moves the mask differently from the image, and a share of flat pixels get the wrong label. Elastic deformation is
+# the augmentation the U-Net paper relies on for exactly this data (cells deform smoothly), which is why this lesson
+# writes `paired_elastic`: **one** field for both (`alpha=20`: at most 10 pixels across and 10 down). The figure
+# compares the two on one pair.
+#
+# The Keras layer there is built with `factor=(1.0, 1.0)`, so it deforms every pair. With its default
+# `factor=1.0`, each pair would draw its own probability from U(0, 1) and about half would come out untouched: the
+# trap lesson 1 met in `RandomErasing`. To crop, `paired.paired_random_crop` cuts both at one position per pair and
+# depends on no layer.
+#
 # ## The model
 #
 # The U-Net, written out. Each encoder level is two 3x3 convolutions, then a 2x2 max-pool; the decoder up-samples,
@@ -436,15 +413,14 @@ def unet(base_filters=64, depth=4, channels=1):
 
 # %% [markdown]
 # The original U-Net has `base_filters=64` (31 million parameters). On 2 CPU cores one step of that takes many
-# seconds, so **full mode uses `base_filters=16`**, a 16th of the compute per layer. Measured on 2 cores, one step
-# on four 256x256 crops takes about 0.44 s at 16 filters, 0.95 s at 24 and 1.5 s at 32: in 20 minutes the
-# 16-filter network sees three times as many crops as the 32-filter one, and on 17 training images more crops
-# help more than more filters.
+# seconds, so **full mode uses `base_filters=16`**, a 16th of the compute per layer: 30 epochs of 40 steps on four
+# 256x256 crops then take about TRAIN_FULL.
 #
 # ## What the U-Net paper adds
 #
-# Ronneberger et al. won the 2015 ISBI challenge on this very data with 30 training images. Beside elastic
-# deformation they used three more tools. We write each one, then measure what it gives.
+# Ronneberger et al. trained on these very 30 images and set a new best score (warping error) on the ISBI
+# challenge's leaderboard. Beside elastic deformation they used a weight map in the loss, overlap-tile
+# prediction and averaging over rotated inputs. We write each one, add a Dice loss, and measure what each gives.
 #
 # ### 1. A weight map that makes thin membranes count
 #
@@ -456,6 +432,12 @@ def unet(base_filters=64, depth=4, channels=1):
 #
 # where w_c balances the two classes, d1 and d2 are the distances to the nearest and the second-nearest cell, and
 # w0 = 10, σ ≈ 5 pixels. The second term is large only where two cells come close: exactly the thin membranes.
+#
+# ### 2. A loss that scores the membranes as a whole
+#
+# The other common answer to thin structures is to add a **Dice loss**, 1 − Dice, computed on the membrane class:
+# it counts the overlap of predicted and true membrane, whatever their share of the image. `keras.losses.Dice`
+# scores the class the masks mark 1 (cell here), so `bce_membrane_dice` below gives it `1 - y`.
 
 # %%
 #@save
@@ -482,25 +464,6 @@ def border_weight_map(mask, *, w0=10.0, sigma=5.0):
     return (class_weight + border).astype(np.float32)[..., None]
 
 
-# %%
-weights_train = np.stack([border_weight_map(m) for m in y_train])
-print(f"weights of the {len(y_train)} training masks: mean {weights_train.mean():.2f}, max {weights_train.max():.2f}")
-plots.show_grid([x_train[0], y_train[0], weights_train[0]], ["image", "mask", "weight map (eq. 2)"], ncols=3, size=3.2);
-
-# %% [markdown]
-# The brightest pixels are the narrow gaps between two cells; the wide membrane areas get the class weight only.
-# `paired_stream(..., weights=weights_train)` crops and transforms the weight map with the same seed as its pair,
-# and yields `(images, masks, weights)`: `fit` takes a third element as **per-pixel sample weights**, so the plain
-# `"binary_crossentropy"` loss becomes the paper's weighted one with no code of ours in the loss.
-#
-# ### 2. A loss that scores the membranes as a whole
-#
-# The other common answer to thin structures is to add a **Dice loss**, 1 − Dice, computed on the membrane class:
-# it counts the overlap of predicted and true membrane, whatever their share of the image. `keras.losses.Dice`
-# scores the class the masks mark 1 (cell here), so we give it `1 - y`:
-
-# %%
-#@save
 @keras.saving.register_keras_serializable(package="course")
 def bce_membrane_dice(y_true, y_pred):
     """Binary cross-entropy per pixel plus 1 - (soft Dice of the membranes over the batch). y: (N, H, W, 1),
@@ -508,13 +471,23 @@ def bce_membrane_dice(y_true, y_pred):
     return keras.losses.binary_crossentropy(y_true, y_pred) + keras.losses.Dice()(1.0 - y_true, 1.0 - y_pred)
 
 
+# %%
+weights_train = np.stack([border_weight_map(m) for m in y_train])
+print(f"weights of the {len(y_train)} training masks: mean {weights_train.mean():.2f}, max {weights_train.max():.2f}")
+plots.show_grid([x_train[0], y_train[0], weights_train[0] / weights_train.max()],
+                ["image", "mask", "weight map (eq. 2), scaled to [0, 1]"], ncols=3, size=3.2);
+
 # %% [markdown]
+# The brightest pixels are the narrow gaps between two cells; the wide membrane areas get the class weight only.
+# `paired_stream(..., weights=weights_train)` crops and transforms the weight map with the same seed as its pair,
+# and yields `(images, masks, weights)`: `fit` takes a third element as **per-pixel sample weights**, so the plain
+# `"binary_crossentropy"` loss becomes the paper's weighted one with no code of ours in the loss.
+#
 # ### 3. Elastic deformation as the paper draws it
 #
 # Our `elastic_field` blurs per-pixel noise: many small, local swirls. The paper draws **a coarse 3x3 grid of
 # random displacement vectors**, each from a normal distribution with a standard deviation of 10 pixels, and
-# interpolates them bicubically to every pixel: a few large, smooth bends of the whole crop, the way a section of
-# tissue really deforms.
+# interpolates them bicubically to every pixel: a few large, smooth bends of the whole crop.
 
 # %%
 #@save
@@ -525,7 +498,6 @@ def grid_elastic_field(seed, height, width, *, grid=3, sigma=10.0):
     return tf.image.resize(coarse, tf.stack([height, width]), method="bicubic")[0]
 
 
-# %%
 lines = np.full((1, 256, 256, 1), 255, np.uint8)
 lines[:, ::16], lines[:, :, ::16] = 0, 0  # a square grid shows the deformation best
 views = [(x_train[:1, :256, :256], y_train[:1, :256, :256]), (lines, (lines > 0).astype(np.uint8))]
@@ -535,6 +507,7 @@ for field, args in [("dense", recipes.MEMBRANE.elastic), ("grid", recipes.MEMBRA
         panels.append(paired_elastic(image, mask, seed=3, **{"field": field, **args})[0][0])
     titles += [f"{field}: image", f"{field}: a square grid"]
 plots.show_grid(panels, titles, ncols=4, size=2.6);
+
 
 # %% [markdown]
 # `recipes.MEMBRANE` is the course's recipe (affine, then the dense field with `alpha=20, sigma=6`);
@@ -547,6 +520,10 @@ plots.show_grid(panels, titles, ncols=4, size=2.6);
 # after every epoch. `ModelCheckpoint` keeps the epoch with the best validation membrane IoU as a `.keras` file that
 # anyone can load and run on new images without retraining. `recipes.UNET_ARMS` names the recipes the course
 # compares: each is an augmentation and a loss.
+#
+# Which recipe? The course trained each arm of `recipes.UNET_ARMS` once, for the same number of steps
+# (`notebooks/measured/membrane_unet.json`), and **chose the final recipe by the membrane Dice on the validation
+# images**, never by the test images. The next cell reads that choice; full mode trains it.
 
 # %%
 #@save
@@ -567,14 +544,9 @@ def train_unet(train, val, *, transform, loss, path, seed, base_filters=16, dept
     checkpoint = keras.callbacks.ModelCheckpoint(path, monitor="val_membrane_iou", mode="max", save_best_only=True)
     timer = metrics.EpochTimer()
     history = model.fit(stream, steps_per_epoch=steps_per_epoch, epochs=epochs, validation_data=val_data.batch(2),
-                        callbacks=[checkpoint, timer, *callbacks], verbose=verbose)
+                        callbacks=[checkpoint, timer, *callbacks], shuffle=False, verbose=verbose)  # shuffled already
     return keras.models.load_model(path), history, sum(timer.times)
 
-
-# %% [markdown]
-# Which recipe? The course trained each arm of `recipes.UNET_ARMS` once, for the same number of steps
-# (`notebooks/measured/membrane_unet.json`), and **chose the final recipe by the membrane Dice on the validation
-# images**, never by the test images. The next cell reads that choice; full mode trains it.
 
 # %%
 study = measured.load("membrane_unet")
@@ -588,10 +560,10 @@ model, history, train_seconds = train_unet((x_train, y_train), (x_val, y_val), t
                                            loss=loss, path=model_path, seed=SEED, verbose=VERBOSE, **settings)
 print(f"trained in {train_seconds / 60:.1f} min of training steps; best epoch saved to {model_path}")
 
-# %%
 reference = next(r for r in study["rows"] if r["arm"] == final and r["seed"] == SEED)
 plots.learning_curves({"U-Net": history.history}, reference={"U-Net": reference["history"]},
                       metrics=("loss", "membrane_iou"));
+
 
 # %% [markdown]
 # The pale curves are the same training measured in full mode on a 2-core CPU.
@@ -605,7 +577,8 @@ plots.learning_curves({"U-Net": history.history}, reference={"U-Net": reference[
 # centre is kept; at the image border the missing context is filled by **mirroring** the image.
 #
 # **Test-time augmentation over the dihedral group.** A micrograph has no "up": its 4 right-angle rotations, each
-# with and without a flip, are 8 equally valid views. Predict each, turn each prediction back, and average.
+# with and without a flip, are 8 equally valid views. Predict each, turn each prediction back, and average. (The
+# paper averaged 7 rotated versions of each input.)
 
 # %%
 #@save
@@ -654,6 +627,9 @@ def prediction_ways(model, *, tile=256, margin=32):
 # of 30 epochs *because* it scored well there. That is why this lesson holds out a **third** set, the test pairs
 # `splits.MEMBRANE_TEST_NAMES` (five adjacent sections of the stack), touched once, now.
 # `metrics.segmentation_report` thresholds the probabilities at 0.5 and scores each class.
+#
+# Every recipe, measured in full mode (`membrane_unet.json`): the mean over its seeds, scored on the test images
+# predicted the four ways. Read a row against `final` to see what one ingredient gave.
 
 # %%
 ways = prediction_ways(model, tile=config.pick(quick=128, full=256), margin=config.pick(quick=16, full=32))
@@ -666,12 +642,6 @@ for name, s in scores.items():
     print(f"  {name:<38}{s['pixel_accuracy']:>10.4f}{m['pixel_accuracy']:>10.4f}   "
           f"{s['dice_membrane']:.4f} / {m['dice_membrane']:.4f}")
 config.quick_note()
-
-# %% [markdown]
-# Every recipe, measured in full mode (`membrane_unet.json`): the mean over its seeds, scored on the test images
-# predicted the four ways. Read a row against `final` to see what one ingredient gave.
-
-# %%
 print(plots.unet_ablation_table(study["rows"], final))
 
 # %%
@@ -679,16 +649,6 @@ best = "tiles_d4"
 plots.segmentation_panel(x_test[:2], y_test[:2], probs[best][:2], names=names_test[:2],
                          save_to=config.output_dir("figures") / "unet_membrane_predictions.png");
 
-# %% [markdown]
-# Image, truth, prediction (tiles and the eight symmetries) and the error map: red where the model missed a
-# membrane, blue where it invented one. In quick mode the tiny model has barely trained, and the single-class
-# guard may warn that it predicts one class everywhere. That is the "all black / all grey" output that fills the
-# zhixuhao/unet issue tracker. Its usual causes are inputs not scaled like the training data, masks in {0, 255}
-# instead of {0, 1}, a threshold on the wrong class, or too high a learning rate.
-#
-# Your run's results are saved with their settings, so you can compare runs later:
-
-# %%
 row = {"arm": final, **settings, "seed": SEED, "train_names": names_train, "validation_names": names_val,
        "test_names": names_test, "train_seconds": round(train_seconds, 1), "test": scores,
        "history": {k: [float(v) for v in vs] for k, vs in history.history.items()}}
@@ -697,13 +657,23 @@ print("saved", measured.write(config.output_dir("results") / f"membrane_unet_{co
                               command="notebook 05"))
 
 # %% [markdown]
-# A teacher can reuse the trained model without the notebook:
+# Image, truth, prediction (tiles and the eight symmetries) and the error map: red where the model missed a
+# membrane, blue where it invented one. In quick mode the tiny model has barely trained, and the single-class
+# guard may warn that it predicts one class everywhere. That is the "all black / all grey" output that fills the
+# zhixuhao/unet issue tracker. Its usual causes are inputs not scaled like the training data, masks in {0, 255}
+# instead of {0, 1}, a threshold on the wrong class, or too high a learning rate.
+#
+# Anyone can reuse the trained model without the notebook. `compile=False` loads the network alone, so the
+# course's custom loss need not be importable:
 #
 # ```python
-# model = keras.models.load_model("outputs/models/unet_membrane.keras")
+# model = keras.models.load_model("outputs/models/unet_membrane.keras", compile=False)
 # probs = model.predict(images_uint8[..., None] / 255.0)   # any size divisible by 16
 # membrane = probs[..., 0] < 0.5
 # ```
+#
+# For the best masks, predict with `predict_d4(lambda v: predict_tiles(model, v), images)` from
+# `helpers.taught.segmentation`, the functions written above.
 #
 # ## Pitfalls, named
 #
@@ -711,32 +681,43 @@ print("saved", measured.write(config.output_dir("results") / f"membrane_unet_{co
 #   (72 degrees). Always check the unit.
 # - **Interpolated masks.** Bilinear resampling turns a 0/1 mask into grey values. Resample masks nearest-neighbour,
 #   or threshold them again.
+# - **Scoring on the images that chose the checkpoint.** `ModelCheckpoint` picks the epoch that scored best on the
+#   validation images, so their score flatters the model. Report a third set, scored once.
 # - **The sigmoid threshold** decides the class. 0.5 is a choice, and with 78% cell pixels a lower membrane
-#   threshold can trade precision for recall.
-# - **Class imbalance.** Pixel accuracy rewards predicting "cell". Watch the membrane IoU and Dice, and consider a
-#   Dice or weighted loss.
+#   threshold can trade precision for recall. Choose it on the validation images, never on the test images.
+# - **Class imbalance.** Pixel accuracy rewards predicting "cell". Watch the membrane IoU and Dice; the weight map
+#   and the Dice loss are the two answers measured above.
 # - **Paired randomness.** Two generators that share a seed drift apart as soon as anything else draws from the
-#   same random stream. Draw once and apply to both.
+#   same random stream. Draw once and apply to both; a third array that must move with the pair (the weight map)
+#   takes the same seed.
 #
 # ## Exercises
 #
-# 1. Train with `recipes.MEMBRANE.without_elastic().paired` as the transform. How do the membrane Dice and the
-#    learning curves change?
-# 2. Replace `"binary_crossentropy"` by `keras.losses.Dice()` plus binary cross-entropy. What happens to the
-#    membrane IoU? (Dice scores the class the masks mark 1, which is "cell" here: to weigh the thin membranes,
-#    apply it to `1 - y_true` and `1 - y_pred`.)
-# 3. Predict on the test images, `config.data_dir() / "membrane" / "test"` (no labels), and look at the predictions. Which structures does the model
-#    confuse?
-# 4. Why must the validation split happen before cropping? What would go wrong if validation crops came from training
-#    images?
+# 1. Train the final recipe with `recipes.MEMBRANE_PAPER.without_elastic().paired` as the transform. Compare the
+#    membrane Dice on the test pairs and the learning curves with the measured run. What does the elastic field
+#    buy on 17 training images, and why would it buy less on 1,700?
+# 2. Choose the threshold: on the **validation** pairs, find the threshold in 0.30, 0.35, ..., 0.70 that gives
+#    the best membrane Dice with `tiles_d4` predictions, then score the test pairs once with it. Why would choosing
+#    it on the test pairs make the reported score worthless?
+# 3. `border_weight_map` looks at each cell only within `4 * sigma` pixels of it. Show that a pixel farther away
+#    gains less than `w0 * exp(-8)` from that cell. How large is that next to the class weights?
+# 4. `predict_d4` averages 8 views. Which of the 8 would be wrong to use for street photographs, and why are they
+#    all right for a micrograph?
+# 5. Predict on the unlabelled test images, `config.data_dir() / "membrane" / "test"`, and look at the
+#    predictions. Which structures does the model confuse?
 #
 # ## Summary
 #
 # - Segmentation predicts a mask of the input's size. A U-Net does it with an encoder, a decoder, and skip
 #   connections by concatenation.
-# - Pair images and masks by name, check the masks are binary, and hold out validation images before augmenting.
+# - Pair images and masks by name, check the masks are binary, and split whole images into training, validation
+#   and test sets before augmenting. Choose on the validation set; score the test set once.
 # - Give the image and its mask **one** random draw. Resample masks nearest-neighbour. Check alignment with a
 #   pair whose mask is defined by the image.
 # - Keras 3 layers on `{"images", "segmentation_masks"}` work for flips, rotation, zoom and translation. Their elastic
-#   transform does not keep pairs aligned in 3.15; this lesson's `paired_elastic` does.
+#   transform does not keep pairs aligned in 3.15; this lesson's `paired_elastic` does, with a dense field or the
+#   paper's 3x3 grid.
+# - The paper's weight map weighs the thin gaps between cells; overlap-tile prediction gives every pixel its
+#   context; averaging the 8 flips and rotations is free accuracy for images with no "up". The ablation table says
+#   what each one gave here.
 # - Report IoU and Dice per class, keep the best epoch with `ModelCheckpoint`, and guard against one-class predictions.

@@ -70,6 +70,7 @@ TRANSFORMS = {
     "affine": lambda x, m, s: S.paired_random_affine(x, m, seed=s, rotation=30, shift=0.1, zoom=0.2, shear=5,
                                                      horizontal_flip=True, vertical_flip=True),
     "elastic": lambda x, m, s: S.paired_elastic(x, m, seed=s, alpha=20, sigma=5),
+    "grid_elastic": lambda x, m, s: S.paired_elastic(x, m, seed=s, field="grid", grid=3, sigma=4),
 }
 
 
@@ -84,7 +85,7 @@ def test_every_paired_transform_keeps_every_sample_aligned(name, seed):
         assert_aligned(out_images[i], out_masks[i])
 
 
-@pytest.mark.parametrize("name", ["affine", "elastic"])
+@pytest.mark.parametrize("name", ["affine", "elastic", "grid_elastic"])
 def test_paired_transforms_move_pixels_and_are_seeded(name):
     images, masks = blocky_pairs()
     a, b, c = (TRANSFORMS[name](images, masks, s) for s in (1, 1, 2))
@@ -106,3 +107,15 @@ def test_elastic_field_is_seeded_and_peaks_at_half_alpha():
     assert abs(np.abs(field).max() - 10) < 1e-3, "alpha / 2 pixels at the peak, whatever sigma and size"
     np.testing.assert_array_equal(field, S.elastic_field(3, 32, 40, alpha=20, sigma=4))
     assert not np.array_equal(field, S.elastic_field(4, 32, 40, alpha=20, sigma=4))
+
+
+def test_grid_elastic_field_is_seeded_smooth_and_its_grid_vectors_have_sigma_pixels():
+    field = S.grid_elastic_field(3, 64, 80, grid=3, sigma=10).numpy()
+    assert field.shape == (64, 80, 2)
+    np.testing.assert_array_equal(field, S.grid_elastic_field(3, 64, 80, grid=3, sigma=10))
+    assert not np.array_equal(field, S.grid_elastic_field(4, 64, 80, grid=3, sigma=10))
+    assert np.abs(np.diff(field, axis=0)).max() < 2 and np.abs(np.diff(field, axis=1)).max() < 2, "a few smooth bends"
+    coarse = np.stack([S.grid_elastic_field(s, 3, 3, grid=3, sigma=10).numpy() for s in range(300)])
+    assert 9 < coarse.std() < 11, "at the grid's own size the field is the drawn N(0, 10^2) vectors"
+    with pytest.raises(ValueError, match="swirl"):
+        S.paired_elastic(*blocky_pairs(), seed=0, field="swirl")

@@ -139,3 +139,15 @@ def test_layer_costs_draws_one_line_per_layer_and_leaves_failures_out(tmp_path):
         assert list(lines["RandomFlip"].get_xdata()) == [224, 512, 1024]  # the failed 2048 px point is left out
     assert fig.axes[2].get_lines()[0].get_ydata()[0] == 224 * 10
     matplotlib.pyplot.close(fig)
+
+
+def test_unet_ablation_table_gives_each_arms_mean_and_spread_and_marks_the_final_recipe():
+    ways = ("whole", "tiles", "whole_d4", "tiles_d4")
+    row = lambda arm, acc, dice: {"arm": arm, "train_seconds": 600,  # noqa: E731
+                                  "test": {w: {"pixel_accuracy": acc, "dice_membrane": dice} for w in ways}}
+    table = plots.unet_ablation_table([row("a", 0.92, 0.80), row("a", 0.94, 0.82), row("b", 0.90, 0.75)], "a")
+    lines = table.splitlines()
+    a_rows = [line for line in lines if line.startswith("a *")]
+    assert len(a_rows) == 2 and "0.9300 ±0.010" in a_rows[0] and "0.8100 ±0.010" in a_rows[1]
+    assert any(line.startswith("b ") and "0.9000" in line and "±" not in line for line in lines)
+    assert "10.0" in a_rows[0], "minutes of training"

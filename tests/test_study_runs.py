@@ -85,3 +85,31 @@ def test_policy_costs_time_every_arm_side_by_side():
     rows = study_runs.policy_costs(["crop_flip", "crop_flip+trivial", "crop_flip+cutmix"], batch_size=16, repeats=2)
     assert [r["arm"] for r in rows] == ["crop_flip", "crop_flip+trivial", "crop_flip+cutmix"]
     assert all(r["ms_per_batch"] > 0 and r["batch_size"] == 16 for r in rows) and rows[0]["ratio_to_first"] == 1.0
+
+
+def _unet_row(arm, seed, val_dice, test_dice):
+    ways = ("whole", "tiles", "whole_d4", "tiles_d4")
+    score = lambda d: {w: {"dice_membrane": d, "pixel_accuracy": 0.9} for w in ways}  # noqa: E731
+    return {"arm": arm, "seed": seed, "validation": score(val_dice), "test": score(test_dice), "train_seconds": 60}
+
+
+def test_the_final_unet_recipe_is_chosen_on_the_validation_pairs_of_seed_0_never_on_the_test_pairs():
+    rows = [_unet_row("a", 0, 0.80, 0.90), _unet_row("b", 0, 0.85, 0.70), _unet_row("a", 1, 0.99, 0.99)]
+    assert study_runs.final_unet_arm(rows) == "b", "the validation Dice of seed 0 decides; test and seed 1 do not"
+    with pytest.raises(ValueError, match="seed-0"):
+        study_runs.final_unet_arm([_unet_row("a", 1, 0.8, 0.8)])
+
+
+@pytest.mark.slow
+@needs_offline("membrane")
+def test_unet_run_scores_the_validation_and_the_test_pairs_four_ways_and_keeps_them_apart(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path))
+    row = study_runs.unet_run("paper_weighted", 0, base_filters=2, epochs=1, steps_per_epoch=1, crop=128)
+    assert set(row["validation_names"]).isdisjoint(row["test_names"])
+    assert set(row["train_names"]).isdisjoint(row["validation_names"] + row["test_names"])
+    assert len(row["validation_names"]) == 3 and row["test_names"] == ["20.png", "21.png", "22.png", "23.png", "24.png"]
+    for part in ("validation", "test"):
+        assert set(row[part]) == {"whole", "tiles", "whole_d4", "tiles_d4"}
+        assert all(0 <= s["pixel_accuracy"] <= 1 and 0 <= s["dice_membrane"] <= 1 for s in row[part].values())
+    assert (tmp_path / "models" / row["model_file"]).exists() and row["best_epoch"] == 1
+    assert row["augmentation"] == "membrane_paper" and row["loss"] == "weighted"

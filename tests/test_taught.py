@@ -201,6 +201,100 @@ def test_a_few_steps_on_64px_crops_lower_the_loss():
     assert history.history["loss"][-1] < history.history["loss"][0] * 0.8
 
 
+def test_a_weight_map_goes_through_the_same_crop_and_transform_as_its_pair():
+    images, masks = blocky_pairs(n=4, size=64)
+    twin = images.astype(np.float32) / 255 * 7 + 0.5  # weights that are the image, rescaled: they must move with it
+    transform = lambda x, m, s: segmentation.paired_elastic(  # noqa: E731
+        *segmentation.paired_random_affine(x, m, seed=s, rotation=30, horizontal_flip=True), seed=s, alpha=20, sigma=4)
+    weighted = segmentation.paired_stream(images, masks, crop=48, batch_size=2, seed=3, transform=transform,
+                                          weights=twin)
+    plain = segmentation.paired_stream(images, masks, crop=48, batch_size=2, seed=3, transform=transform)
+    for (x, m, w), (x0, m0) in zip(weighted.take(4), plain.take(4)):
+        np.testing.assert_array_equal(x, x0)  # the weights change nothing else
+        np.testing.assert_array_equal(m, m0)
+        np.testing.assert_allclose((w.numpy() - 0.5) / 7, x.numpy(), atol=1.5 / 255)
+
+
+def _two_cells(gap):
+    """A (40, 60, 1) mask: two cells (1) side by side, a membrane gap of `gap` columns between them."""
+    mask = np.zeros((40, 60, 1), np.uint8)
+    mask[5:35, 5:25] = 1
+    mask[5:35, 25 + gap:55] = 1
+    return mask
+
+
+def test_border_weight_map_follows_the_papers_equation_2():
+    for gap, sigma in [(2, 5.0), (6, 5.0), (6, 2.0)]:
+        mask = _two_cells(gap)
+        w = segmentation.border_weight_map(mask, w0=10, sigma=sigma)[..., 0]
+        share = mask.mean()
+        assert w.shape == (40, 60) and w.dtype == np.float32
+        np.testing.assert_allclose(w[20, 10], 0.5 / share, rtol=1e-5)  # inside a cell: the class weight only
+        col = 25  # the gap's first column: 1 pixel from the left cell, gap pixels from the right one
+        d1, d2 = 1.0, float(gap)
+        expected = 0.5 / (1 - share) + 10 * np.exp(-((d1 + d2) ** 2) / (2 * sigma**2))
+        np.testing.assert_allclose(w[20, col], expected, rtol=1e-5)
+        assert w[0, 0] < w[20, col], "membrane far from two cells weighs less than the gap between them"
+
+
+def test_border_weight_map_equals_the_all_pairs_computation_on_many_cells():
+    from scipy import ndimage
+
+    rng = np.random.default_rng(1)
+    mask = (ndimage.gaussian_filter(rng.random((96, 96)), 3) > 0.5).astype(np.uint8)[..., None]
+    w = segmentation.border_weight_map(mask, w0=10, sigma=5)[..., 0]
+    cells, n = ndimage.label(mask[..., 0])
+    assert n > 5
+    dist = np.sort(np.stack([ndimage.distance_transform_edt(cells != k) for k in range(1, n + 1)]), axis=0)
+    share = mask.mean()
+    full = np.where(mask[..., 0] == 1, 0.5 / share,
+                    0.5 / (1 - share) + 10 * np.exp(-((dist[0] + dist[1]) ** 2) / 50))
+    np.testing.assert_allclose(w, full, atol=10 * np.exp(-8) + 1e-5)  # each cell is only looked at within 4 sigma
+
+
+def test_overlap_tile_prediction_equals_the_whole_image_away_from_the_border_and_mirrors_at_it():
+    keras.utils.set_random_seed(0)
+    net = keras.Sequential([keras.Input((None, None, 1)), keras.layers.Conv2D(3, 5, padding="same"),
+                            keras.layers.Conv2D(1, 5, padding="same", activation="sigmoid")])  # sees 4 px around
+    images = np.random.default_rng(0).random((2, 70, 90, 1)).astype(np.float32)
+    tiled = segmentation.predict_tiles(net, images, tile=32, margin=8)
+    whole = net.predict(images, verbose=0)
+    assert tiled.shape == (2, 70, 90, 1)
+    np.testing.assert_allclose(tiled[:, 4:-4, 4:-4], whole[:, 4:-4, 4:-4], atol=1e-5)
+    mirrored = net.predict(np.pad(images, [(0, 0), (8, 8), (8, 8), (0, 0)], mode="reflect"), verbose=0)[:, 8:-8, 8:-8]
+    np.testing.assert_allclose(tiled, mirrored, atol=1e-5)
+    identity = keras.Sequential([keras.Input((None, None, 1)), keras.layers.Identity()])
+    np.testing.assert_array_equal(segmentation.predict_tiles(identity, images, tile=32, margin=8), images)
+
+
+def test_d4_prediction_turns_each_of_the_8_views_back_before_averaging():
+    images = np.random.default_rng(0).random((2, 12, 12, 1)).astype(np.float32)
+    seen = []
+
+    def predict(x):
+        seen.append(x.copy())
+        return x * 2
+
+    np.testing.assert_allclose(segmentation.predict_d4(predict, images), images * 2, rtol=1e-6)
+    assert len(seen) == 8 and len({v.tobytes() for v in seen}) == 8, "the 8 views are all different"
+    ramp = np.arange(12, dtype=np.float32)[None, None, :, None]  # a predictor that is NOT symmetric
+    position = segmentation.predict_d4(lambda x: np.broadcast_to(ramp[:, :, :x.shape[2]], x.shape), images)
+    np.testing.assert_allclose(position, np.full_like(images, 5.5), rtol=1e-6)  # undone, the 8 views average out
+
+
+@pytest.mark.parametrize("loss", ["weighted", "bce_dice"])
+def test_train_unet_keeps_the_best_epoch_on_disk_with_its_loss(loss, tmp_path):
+    images, masks = blocky_pairs(n=4, size=64)
+    path = tmp_path / "best.keras"
+    model, history, seconds = segmentation.train_unet(
+        (images[:3], masks[:3]), (images[3:], masks[3:]), transform=None, loss=loss, path=path, seed=0,
+        base_filters=2, depth=2, epochs=2, steps_per_epoch=2, crop=32, batch_size=2)
+    assert path.exists() and seconds > 0 and len(history.history["val_membrane_iou"]) == 2
+    assert model(np.zeros((1, 64, 64, 1), np.float32)).shape == (1, 64, 64, 1)
+    reloaded = keras.models.load_model(path)  # the custom loss is registered: a teacher can load the file
+    assert reloaded.loss == model.loss
+
+
 def test_paired_crop_generator_visits_every_pair_once_per_pass_with_its_own_crop():
     images, masks = blocky_pairs(n=5, size=64)
     ids = np.arange(5, dtype=np.uint8)[:, None, None, None] * np.ones((5, 64, 64, 1), np.uint8)

@@ -79,7 +79,9 @@ def paired_elastic(image, mask, *, seed, field="dense", **field_args):
     a batch (each pair its own field); shapes and dtypes kept. field: "dense" (elastic_field(alpha=, sigma=)) or
     "grid" (the U-Net paper's, grid_elastic_field(grid=, sigma=), written further down)."""
     image, mask = paired.check_pair(image, mask)
-    make_field = {"dense": elastic_field, "grid": grid_elastic_field}[field]
+    if field not in ("dense", "grid"):
+        raise ValueError(f'field must be "dense" or "grid", got {field!r}')
+    make_field = elastic_field if field == "dense" else grid_elastic_field  # the paper's: written further down
 
     def one(img, msk, s):
         h, w = tf.shape(img)[0], tf.shape(img)[1]

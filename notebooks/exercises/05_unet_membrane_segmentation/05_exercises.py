@@ -174,7 +174,9 @@ print("ok: a real pair keeps its pixel values")
 # one: a "same"-padded U-Net sees zeros beyond the border, so its outputs near the edge of a crop are less
 # reliable, and some pipelines give the outermost pixels no weight at all. `fit` accepts a stream of
 # `(x, y, sample_weight)` triples, and for a segmentation model the weights can be one per pixel. The map
-# must be computed from the mask **after** crop and transform, or it weighs pixels that have moved.
+# must follow the pixels: compute it from the mask **after** crop and transform (as here), or transform it with
+# the same draw (as lesson 5 does with the paper's weight map); a map computed before and left alone weighs
+# pixels that have moved.
 #
 # **What to write.** `weighted_stream(images, masks, *, crop, batch_size, seed, margin, transform=None)`: an
 # endless stream of `(x, y, w)`, where `x` and `y` are exactly the batches of lesson 5's
