@@ -196,13 +196,15 @@ MEMBRANE_PAPER = Recipe(
 
 RECIPES = {r.name: r for r in (POST_CIFAR, FLOWERS, MEMBRANE, MEMBRANE_PAPER)}
 
-# Lesson 5's arms: each an augmentation and a loss of ``train_unet`` ("bce", "weighted": the paper's border weight
-# map, "bce_dice": cross-entropy plus membrane Dice). Each differs from "paper_weighted" in one ingredient.
+# Lesson 5's arms: each an augmentation, a loss of ``train_unet`` ("bce", "weighted": the paper's border weight
+# map, "bce_dice": cross-entropy plus membrane Dice) and whether the U-Net normalises its batches. Each differs from
+# "paper_weighted" in one ingredient.
 UNET_ARMS = {
-    "paper_weighted": (MEMBRANE_PAPER, "weighted"),
-    "paper_bce": (MEMBRANE_PAPER, "bce"),
-    "paper_dice": (MEMBRANE_PAPER, "bce_dice"),
-    "dense_weighted": (MEMBRANE, "weighted"),
+    "paper_weighted": (MEMBRANE_PAPER, "weighted", False),
+    "paper_bce": (MEMBRANE_PAPER, "bce", False),
+    "paper_dice": (MEMBRANE_PAPER, "bce_dice", False),
+    "dense_weighted": (MEMBRANE, "weighted", False),
+    "paper_weighted_bn": (MEMBRANE_PAPER, "weighted", True),
 }
 
 # Lesson 2's arms: the name of each training stream and the augmentation it applies (None: none).

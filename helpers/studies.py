@@ -30,7 +30,7 @@ from helpers.datasets import DatasetError
 
 CIFAR_ARMS = ("plain", "post_fused", "post_layers", "crop_flip")  # recipes.CIFAR_ARMS, checked by tests/test_studies.py
 FLOWER_METHODS = ("python_generator", "pydataset", "tf_data")
-UNET_ARMS = ("paper_weighted", "paper_bce", "paper_dice", "dense_weighted")  # recipes.UNET_ARMS, checked by tests
+UNET_ARMS = ("paper_weighted", "paper_bce", "paper_dice", "dense_weighted", "paper_weighted_bn")  # recipes.UNET_ARMS, checked by tests
 
 ABOUT = {
     "cifar": "Lesson 2: the post's CNN on the first n_train CIFAR-10 images (10% held out), per arm and seed.",

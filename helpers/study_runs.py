@@ -309,13 +309,13 @@ def unet_run(arm: str, seed: int, *, base_filters: int = 16, depth: int = 4, epo
     from helpers.taught import segmentation
 
     train, val, test = splits.membrane_split(n_val, seed=seed)
-    augmentation, loss = recipes.UNET_ARMS[arm]
+    augmentation, loss, batch_norm = recipes.UNET_ARMS[arm]
     path = config.output_dir("models") / f"unet_{arm}_seed{seed}.keras"
     settings = dict(base_filters=base_filters, depth=depth, epochs=epochs, steps_per_epoch=steps_per_epoch,
                     crop=crop, batch_size=batch_size)
     model, history, seconds = segmentation.train_unet(train[:2], val[:2], transform=augmentation.paired, loss=loss,
-                                                      path=path, seed=seed, verbose=verbose, callbacks=callbacks,
-                                                      **settings)
+                                                      batch_norm=batch_norm, path=path, seed=seed, verbose=verbose,
+                                                      callbacks=callbacks, **settings)
     ways = segmentation.prediction_ways(model, tile=crop, margin=crop // 8)
     scored, predict_seconds = {}, {}
     for part, (images, masks, _) in {"validation": val, "test": test}.items():
@@ -326,7 +326,8 @@ def unet_run(arm: str, seed: int, *, base_filters: int = 16, depth: int = 4, epo
             predict_seconds[f"{part}_{name}"] = round(time.perf_counter() - start, 2)
             scored[part][name] = metrics.segmentation_report(masks, probs)
     iou = history.history["val_membrane_iou"]
-    return {"arm": arm, "seed": seed, "augmentation": augmentation.name, "loss": loss, **settings,
+    return {"arm": arm, "seed": seed, "augmentation": augmentation.name, "loss": loss, "batch_norm": batch_norm,
+            **settings,
             "train_names": train[2], "validation_names": val[2], "test_names": test[2],
             "train_seconds": round(seconds, 1), "best_epoch": int(np.argmax(iou)) + 1, **scored,
             "predict_seconds": predict_seconds, "model_file": path.name, "history": history_floats(history)}

@@ -388,11 +388,15 @@ plots.show_grid([pair_x[0], elastic_x[0], elastic_y[0], keras_elastic["images"][
 
 # %%
 #@save
-def unet(base_filters=64, depth=4, channels=1):
-    """U-Net with "same" padding: (N, H, W, channels) -> (N, H, W, 1) sigmoid probabilities of "cell"."""
+def unet(base_filters=64, depth=4, channels=1, batch_norm=False):
+    """U-Net with "same" padding: (N, H, W, channels) -> (N, H, W, 1) sigmoid probabilities of "cell".
+    batch_norm: normalise each 3x3 convolution's output before its ReLU (not in the paper)."""
     def double_conv(x, filters):
         for _ in range(2):
-            x = layers.Conv2D(filters, 3, padding="same", activation="relu", kernel_initializer="he_normal")(x)
+            x = layers.Conv2D(filters, 3, padding="same", activation=None if batch_norm else "relu",
+                              kernel_initializer="he_normal")(x)
+            if batch_norm:
+                x = layers.Activation("relu")(layers.BatchNormalization()(x))
         return x
 
     inputs = keras.Input((None, None, channels))
@@ -527,8 +531,8 @@ plots.show_grid(panels, titles, ncols=4, size=2.6);
 
 # %%
 #@save
-def train_unet(train, val, *, transform, loss, path, seed, base_filters=16, depth=4, epochs=30, steps_per_epoch=40,
-               crop=256, batch_size=4, learning_rate=1e-3, verbose=0, callbacks=()):
+def train_unet(train, val, *, transform, loss, path, seed, base_filters=16, depth=4, batch_norm=False, epochs=30,
+               steps_per_epoch=40, crop=256, batch_size=4, learning_rate=1e-3, verbose=0, callbacks=()):
     """Train a U-Net on (images, masks) = train, uint8 (N, H, W, 1) and {0, 1}; keep the epoch with the best
     membrane IoU on the whole val images, saved at path. loss: "bce", "weighted" (border_weight_map) or
     "bce_dice" (bce_membrane_dice). Returns (best model, History, seconds of training steps)."""
@@ -536,7 +540,7 @@ def train_unet(train, val, *, transform, loss, path, seed, base_filters=16, dept
     weights = np.stack([border_weight_map(m) for m in train[1]]) if loss == "weighted" else None
     stream = paired_stream(*train, crop=crop, batch_size=batch_size, seed=seed, transform=transform, weights=weights)
     val_data = tf.data.Dataset.from_tensor_slices((val[0].astype("float32") / 255.0, val[1].astype("float32")))
-    model = unet(base_filters, depth)
+    model = unet(base_filters, depth, batch_norm=batch_norm)
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, epochs * steps_per_epoch)
     model.compile(optimizer=keras.optimizers.Adam(schedule),
                   loss=bce_membrane_dice if loss == "bce_dice" else "binary_crossentropy",
@@ -551,13 +555,14 @@ def train_unet(train, val, *, transform, loss, path, seed, base_filters=16, dept
 # %%
 study = measured.load("membrane_unet")
 final = study_runs.final_unet_arm(study["rows"])
-augmentation, loss = recipes.UNET_ARMS[final]
+augmentation, loss, batch_norm = recipes.UNET_ARMS[final]
 settings = dict(base_filters=config.pick(quick=4, full=16), depth=4, epochs=config.pick(quick=1, full=30),
                 steps_per_epoch=config.pick(quick=3, full=40), crop=config.pick(quick=128, full=256), batch_size=4)
-print(f"final recipe: {final} ({augmentation.description}; loss {loss})\n{settings}")
+print(f"final recipe: {final} ({augmentation.description}; loss {loss}; batch norm {batch_norm})\n{settings}")
 model_path = config.output_dir("models") / "unet_membrane.keras"
 model, history, train_seconds = train_unet((x_train, y_train), (x_val, y_val), transform=augmentation.paired,
-                                           loss=loss, path=model_path, seed=SEED, verbose=VERBOSE, **settings)
+                                           loss=loss, batch_norm=batch_norm, path=model_path, seed=SEED,
+                                           verbose=VERBOSE, **settings)
 print(f"trained in {train_seconds / 60:.1f} min of training steps; best epoch saved to {model_path}")
 
 reference = next(r for r in study["rows"] if r["arm"] == final and r["seed"] == SEED)

@@ -191,6 +191,14 @@ def test_unet_output_has_the_input_size_and_is_fully_convolutional(size, depth):
         assert model(np.zeros((1, h, w, 1), np.float32)).shape == (1, h, w, 1)
 
 
+def test_unet_batch_norm_normalises_every_3x3_convolution_and_is_off_by_default():
+    kinds = lambda model: [type(layer).__name__ for layer in model.layers]  # noqa: E731
+    plain, normed = segmentation.unet(4, depth=3), segmentation.unet(4, depth=3, batch_norm=True)
+    assert "BatchNormalization" not in kinds(plain)
+    assert kinds(normed).count("BatchNormalization") == 2 * (2 * 3 + 1), "two 3x3 convolutions per level and bottleneck"
+    assert sum(k == "Conv2D" for k in kinds(plain)) == sum(k == "Conv2D" for k in kinds(normed))
+
+
 def test_a_few_steps_on_64px_crops_lower_the_loss():
     keras.utils.set_random_seed(0)
     images, masks = blocky_pairs(n=4, size=128)

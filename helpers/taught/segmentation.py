@@ -130,11 +130,15 @@ def paired_stream(images, masks, *, crop, batch_size, seed, transform=None, weig
     return ds.map(step, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
 
 
-def unet(base_filters=64, depth=4, channels=1):
-    """U-Net with "same" padding: (N, H, W, channels) -> (N, H, W, 1) sigmoid probabilities of "cell"."""
+def unet(base_filters=64, depth=4, channels=1, batch_norm=False):
+    """U-Net with "same" padding: (N, H, W, channels) -> (N, H, W, 1) sigmoid probabilities of "cell".
+    batch_norm: normalise each 3x3 convolution's output before its ReLU (not in the paper)."""
     def double_conv(x, filters):
         for _ in range(2):
-            x = layers.Conv2D(filters, 3, padding="same", activation="relu", kernel_initializer="he_normal")(x)
+            x = layers.Conv2D(filters, 3, padding="same", activation=None if batch_norm else "relu",
+                              kernel_initializer="he_normal")(x)
+            if batch_norm:
+                x = layers.Activation("relu")(layers.BatchNormalization()(x))
         return x
 
     inputs = keras.Input((None, None, channels))
@@ -187,8 +191,8 @@ def grid_elastic_field(seed, height, width, *, grid=3, sigma=10.0):
     return tf.image.resize(coarse, tf.stack([height, width]), method="bicubic")[0]
 
 
-def train_unet(train, val, *, transform, loss, path, seed, base_filters=16, depth=4, epochs=30, steps_per_epoch=40,
-               crop=256, batch_size=4, learning_rate=1e-3, verbose=0, callbacks=()):
+def train_unet(train, val, *, transform, loss, path, seed, base_filters=16, depth=4, batch_norm=False, epochs=30,
+               steps_per_epoch=40, crop=256, batch_size=4, learning_rate=1e-3, verbose=0, callbacks=()):
     """Train a U-Net on (images, masks) = train, uint8 (N, H, W, 1) and {0, 1}; keep the epoch with the best
     membrane IoU on the whole val images, saved at path. loss: "bce", "weighted" (border_weight_map) or
     "bce_dice" (bce_membrane_dice). Returns (best model, History, seconds of training steps)."""
@@ -196,7 +200,7 @@ def train_unet(train, val, *, transform, loss, path, seed, base_filters=16, dept
     weights = np.stack([border_weight_map(m) for m in train[1]]) if loss == "weighted" else None
     stream = paired_stream(*train, crop=crop, batch_size=batch_size, seed=seed, transform=transform, weights=weights)
     val_data = tf.data.Dataset.from_tensor_slices((val[0].astype("float32") / 255.0, val[1].astype("float32")))
-    model = unet(base_filters, depth)
+    model = unet(base_filters, depth, batch_norm=batch_norm)
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, epochs * steps_per_epoch)
     model.compile(optimizer=keras.optimizers.Adam(schedule),
                   loss=bce_membrane_dice if loss == "bce_dice" else "binary_crossentropy",
@@ -204,7 +208,7 @@ def train_unet(train, val, *, transform, loss, path, seed, base_filters=16, dept
     checkpoint = keras.callbacks.ModelCheckpoint(path, monitor="val_membrane_iou", mode="max", save_best_only=True)
     timer = metrics.EpochTimer()
     history = model.fit(stream, steps_per_epoch=steps_per_epoch, epochs=epochs, validation_data=val_data.batch(2),
-                        callbacks=[checkpoint, timer, *callbacks], verbose=verbose)
+                        callbacks=[checkpoint, timer, *callbacks], shuffle=False, verbose=verbose)  # shuffled already
     return keras.models.load_model(path), history, sum(timer.times)
 
 
