@@ -326,10 +326,15 @@ def _place_labels(fig, ax, marks, *, pad: float = 2.0):
 
 def unet_ablation_table(rows: Sequence[dict], final: str, *, ways=("whole", "tiles", "whole_d4", "tiles_d4")) -> str:
     """Lesson 5's ablation as text: per arm of ``rows`` (``study_runs.unet_run`` rows), the seeds' mean test
-    pixel accuracy, then membrane Dice, for each prediction way (± the standard deviation over seeds when there
-    are several), and the minutes of training; ``final`` marked with *."""
+    pixel accuracy, then membrane Dice, for each prediction way (± the sample standard deviation over seeds when
+    there are several), and the minutes of training; ``final`` marked with *."""
     arms = list(dict.fromkeys(r["arm"] for r in rows))
-    cell = lambda vs: f"{np.mean(vs):.4f}" + (f" ±{np.std(vs):.3f}" if len(vs) > 1 else "")  # noqa: E731
+    from helpers.measured import mean_std
+
+    def cell(values):
+        mean, sd = mean_std(values)
+        return f"{mean:.4f}" + (f" ±{sd:.3f}" if len(values) > 1 else "")
+
     lines = []
     for score, title in (("pixel_accuracy", "pixel accuracy"), ("dice_membrane", "membrane Dice")):
         lines.append(f"{'test ' + title:<22}{'seeds':>6}{'train min':>10}" + "".join(f"{w:>15}" for w in ways))

@@ -11,6 +11,7 @@ progress. A progress bar counts the study's epochs and estimates the time left. 
     python -m helpers.studies flowers --out flowers.json
     python -m helpers.studies policies --arms crop_flip+trivial crop_flip+cutmix --seeds 0 1 2 --out policies.json
     python -m helpers.studies unet --arms paper_weighted paper_bce --seeds 0 --out unet.json
+    python -m helpers.studies unet-costs --widths 16 24 32 --out unet_costs.json
 
 A mistake on the command line (an unknown arm, a file made with other settings) is one line and exit code 2. This
 module reads the command line before it imports TensorFlow, so ``--help`` answers at once; the runs themselves are
@@ -44,12 +45,16 @@ ABOUT = {
              "and a loss) by train_unet; the epoch with the best validation membrane IoU scored on the validation "
              "and the test pairs (names in each row), predicted whole or in overlapping tiles, each with or without "
              "the 8 flips and rotations (tiles_d4). train_seconds: the epochs' training time."),
+    "unet-costs": ("Lesson 5: seconds per training step of lesson 5's U-Net at several widths (base_filters), side by "
+                   "side in one run: train_on_batch on one fixed batch of 256x256 crops, no input pipeline, the median "
+                   "of the repeats after two warm-up steps."),
     "policy-costs": ("Lesson 7: milliseconds per 128-image CIFAR-10 batch of each arm's augmentation alone "
                      "(tf.function, median of the repeats), side by side in one run; ratio_to_first compares with "
                      "the first arm."),
 }
 KEYS = {"cifar": ("arm", "seed"), "fractions": ("fraction", "arm"), "bn-check": ("seed",), "flowers": ("method",),
-        "policies": ("arm", "seed"), "policy-costs": (), "unet": ("arm", "seed")}  # the fields that name one run of each study
+        "policies": ("arm", "seed"), "policy-costs": (), "unet": ("arm", "seed"),
+        "unet-costs": ()}  # the fields that name one run of each study
 
 
 def parser() -> argparse.ArgumentParser:
@@ -111,9 +116,14 @@ def parser() -> argparse.ArgumentParser:
                       help="filters of the U-Net's first level (default: %(default)s)")
     unet.add_argument("--crop", type=int, default=config.pick(quick=128, full=256),
                       help="training crop and prediction tile, a multiple of 16 (default: %(default)s)")
+    ucosts = new("unet-costs", "lesson 5: seconds per training step of the U-Net at several widths")
+    ucosts.add_argument("--widths", nargs="+", type=int, default=[16, 24, 32], metavar="N",
+                        help="base_filters to time (default: %(default)s)")
+    ucosts.add_argument("--repeats", type=int, default=config.pick(quick=2, full=5),
+                        help="timed steps per width (default: %(default)s)")
     for p in (cifar, fractions, bn, flowers, pol):
         p.add_argument("--n-test", type=int, default=None, help="score on the first N test images (default: all)")
-    for p in (cifar, fractions, bn, flowers, pol, costs, unet):
+    for p in (cifar, fractions, bn, flowers, pol, costs, unet, ucosts):
         p.add_argument("--out", default=None,
                        help="JSON file, written after each run (default: <output dir>/results/<study>_<mode>.json)")
     return top
@@ -138,7 +148,10 @@ def _check(args: argparse.Namespace) -> None:
     for f in getattr(args, "fractions", None) or ():
         if not 0 < f <= 1:
             raise UserError(f"a fraction must be in (0, 1], got {f}")
-    for name in ("arms", "seeds", "fractions", "methods"):
+    for width in getattr(args, "widths", None) or ():
+        if width < 1:
+            raise UserError(f"a width must be at least 1, got {width}")
+    for name in ("arms", "seeds", "fractions", "methods", "widths"):
         values = getattr(args, name, None) or []
         if len(set(values)) < len(values):
             raise UserError(f"--{name} names the same value twice: {values}")
@@ -184,7 +197,7 @@ def plan(args: argparse.Namespace, policy_arms) -> list[dict]:
         return [{"arm": a, "seed": s, "epochs": args.epochs} for s in args.seeds for a in policy_arms]
     if args.study == "unet":
         return [{"arm": a, "seed": s, "epochs": args.epochs} for s in args.seeds for a in args.arms]
-    return [{"epochs": 0}]  # policy-costs: one measurement, every arm side by side
+    return [{"epochs": 0}]  # policy-costs, unet-costs: one measurement, side by side
 
 
 def run_one(args: argparse.Namespace, run: dict, policy_arms, callbacks) -> list[dict]:
@@ -216,6 +229,9 @@ def run_one(args: argparse.Namespace, run: dict, policy_arms, callbacks) -> list
     if args.study == "unet":
         return [study_runs.unet_run(run["arm"], run["seed"], base_filters=args.base_filters, epochs=args.epochs,
                                     steps_per_epoch=args.steps_per_epoch, crop=args.crop, callbacks=callbacks)]
+    if args.study == "unet-costs":
+        return study_runs.unet_step_costs(args.widths, repeats=args.repeats,
+                                          crop=config.pick(quick=64, full=256))
     return study_runs.policy_costs(policy_arms, repeats=args.repeats)
 
 

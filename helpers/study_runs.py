@@ -340,3 +340,34 @@ def final_unet_arm(rows: Sequence[dict], *, way: str = "tiles_d4") -> str:
     if not seed0:
         raise ValueError("no seed-0 run to choose from")
     return max(seed0, key=seed0.get)
+
+
+def unet_step_costs(widths: Sequence[int] = (16, 24, 32), *, depth: int = 4, crop: int = 256, batch_size: int = 4,
+                    repeats: int = 5, seed: int = 0) -> list[dict]:
+    """Lesson 5: seconds per training step of lesson 5's U-Net at each ``base_filters`` in ``widths``, side by side
+    in one run: ``train_on_batch`` on one fixed batch of crops (no input pipeline), the median of ``repeats`` steps
+    after two warm-up steps; and the steps that fit in 20 minutes at that rate."""
+    from helpers.taught import segmentation
+
+    rng = np.random.default_rng(seed)
+    x = rng.random((batch_size, crop, crop, 1), dtype=np.float32)
+    y = (rng.random((batch_size, crop, crop, 1)) > 0.25).astype(np.float32)
+    rows = []
+    for width in widths:
+        keras.utils.set_random_seed(seed)
+        model = segmentation.unet(width, depth)
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+        for _ in range(2):
+            model.train_on_batch(x, y)
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            model.train_on_batch(x, y)
+            times.append(time.perf_counter() - start)
+        step = round(float(np.median(times)), 4)
+        rows.append({"base_filters": width, "depth": depth, "crop": crop, "batch_size": batch_size,
+                     "parameters": int(model.count_params()), "seconds_per_step": step,
+                     "steps_in_20_minutes": int(1200 / step)})
+    for row in rows:
+        row["ratio_to_first"] = round(row["seconds_per_step"] / rows[0]["seconds_per_step"], 2)
+    return rows

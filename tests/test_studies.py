@@ -44,6 +44,7 @@ def test_the_command_lines_arms_are_the_recipes_arms():
     (["policies", "--arms", "crop_flip+autoaugment"], "unknown part"),
     (["cifar", "--seeds", "1", "1"], "names the same value twice"),
     (["unet", "--crop", "100"], "--crop must be a multiple of 16"),
+    (["unet-costs", "--widths", "16", "0"], "a width must be at least 1"),
     (["unet", "--arms", "paper_focal"], "invalid choice: 'paper_focal'"),
 ])
 def test_a_user_error_is_one_line_and_exit_code_2(args, says, tmp_path, capsys):
