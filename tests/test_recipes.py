@@ -15,8 +15,17 @@ IMAGES = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), dtype=np.uint
 
 
 def test_every_recipe_has_one_definition_and_a_unique_name():
-    assert set(recipes.RECIPES) == {"post_cifar", "flowers", "membrane"}
+    assert set(recipes.RECIPES) == {"post_cifar", "flowers", "membrane", "membrane_paper"}
     assert recipes.RECIPES["flowers"] is recipes.FLOWERS
+
+
+def test_the_papers_membrane_recipe_differs_from_the_courses_only_in_its_elastic_field():
+    assert recipes.MEMBRANE_PAPER.affine == recipes.MEMBRANE.affine
+    assert recipes.MEMBRANE_PAPER.elastic == {"field": "grid", "grid": 3, "sigma": 10.0}
+    assert recipes.MEMBRANE.elastic.get("field", "dense") == "dense"
+    for augmentation, loss, batch_norm in recipes.UNET_ARMS.values():
+        assert augmentation in (recipes.MEMBRANE, recipes.MEMBRANE_PAPER)
+        assert loss in ("bce", "weighted", "bce_dice") and isinstance(batch_norm, bool)
 
 
 @pytest.mark.parametrize("recipe", [recipes.POST_CIFAR, recipes.FLOWERS])
