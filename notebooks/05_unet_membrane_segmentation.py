@@ -89,9 +89,9 @@ plots.unet_diagram(depth=4, base_filters=64);
 # The original post left one question open: how to hold out validation data with generators. The answer is to
 # split **by image, before any augmentation** (`splits.membrane_split`), so no crop of a held-out image is ever
 # trained on. Three **validation** pairs, drawn with the seed, choose the best epoch. Five **test** pairs, always
-# the same five adjacent sections (`splits.MEMBRANE_TEST_NAMES`), are scored once, at the end (why, is explained
-# there). Neighbouring sections of the stack look alike, so a block of adjacent ones is harder to flatter than
-# sections scattered between training ones.
+# the same five adjacent sections (`splits.MEMBRANE_TEST_NAMES`), are scored once, at the end (the evaluation
+# section says why). Neighbouring sections look alike, so an adjacent block is harder to flatter than sections
+# scattered between training ones.
 
 # %%
 train_part, val_part, test_part = splits.membrane_split(3, seed=SEED)
@@ -103,7 +103,7 @@ plots.show_grid([x_train[0], y_train[0], x_train[1], y_train[1]], ["image", "mas
 
 
 # %% [markdown]
-# About 78% of the pixels are cell interior. A model that predicts "cell" everywhere therefore already has 78% pixel
+# About 77% of the pixels are cell interior. A model that predicts "cell" everywhere therefore already has 77% pixel
 # accuracy and finds no membrane at all. This **class imbalance** is why we score each class on its own, with two
 # overlap measures. For one class, let *P* be the set of pixels predicted as that class and *T* the set of pixels
 # that truly are:
@@ -172,8 +172,9 @@ print(f"after thresholding at 0.5: misaligned {wrong:.4f}, values {values}")
 #
 # Why do they align at all? Each generator's `next()` reseeds NumPy's *global* random generator with
 # `seed + batches_seen` and then draws its transform from it. Both draw the same numbers, unless something else
-# draws from the global generator in between. With `workers > 1`, another thread preparing another batch does
-# exactly that. We simulate one such stray draw landing between the mask generator's reseed and its transform:
+# draws from the global generator in between. With Keras 2's `fit_generator(workers > 1)`, another thread preparing
+# another batch did exactly that. We simulate one such stray draw landing between the mask generator's reseed and
+# its transform:
 
 # %%
 image_gen = tf.keras.preprocessing.image.ImageDataGenerator(rotation_range=20, fill_mode="nearest")
@@ -222,7 +223,7 @@ plots.show_grid(list(crop_x) + list(crop_y), ["image crop"] * 4 + ["mask crop"] 
 # %% [markdown]
 # ### 3. The modern way
 #
-# **(a) A paired `tf.data` pipeline.** This is what we train with. Each batch *k* gets a stateless seed
+# **(a) A paired `tf.data` pipeline.** This is how we train. Each batch *k* gets a stateless seed
 # `(SEED, k)`, split with `tf.random.split` into one seed for the crop and one for the augmentation: a random
 # 256x256 window per pair, then `recipes.MEMBRANE.paired`: flips, rotation ±10°, zoom ±10% and shifts ±5% with
 # reflected borders, then one elastic field, each drawn **once per pair** and applied to both (the image
@@ -318,7 +319,8 @@ def paired_stream(images, masks, *, crop, batch_size, seed, transform=None, weig
     """Endless (image, mask) batches; batch k is cropped and transformed with the seed (seed, k).
     images uint8 (N, H, W, 1), masks {0, 1}; yields float32 images in [0, 1] and float32 masks.
     weights: optional float32 (N, H, W, 1) >= 0, per-pixel loss weights. They go through the same crop and
-    transform as the images (same seed, same draw), and the batches become (images, masks, weights)."""
+    transform as the images (same seed, same draw: transform must be geometric and stateless, as the recipes are),
+    and the batches become (images, masks, weights)."""
     base = tf.constant(seed, tf.int64)
     scale = float(np.max(weights)) if weights is not None else 1.0  # the transforms take floats in [0, 1]
     parts = (images, masks) if weights is None else (images, masks, np.asarray(weights, np.float32) / scale)
@@ -419,9 +421,9 @@ def unet(base_filters=64, depth=4, channels=1, batch_norm=False):
 #
 # ## What the U-Net paper adds
 #
-# Ronneberger et al. trained on these very 30 images and set a new best score (warping error) on the ISBI
-# challenge's leaderboard. Beside elastic deformation they used a weight map in the loss, overlap-tile
-# prediction and averaging over rotated inputs. We write each one, add a Dice loss, and measure what each gives.
+# Ronneberger et al. trained on these 30 images and set a new best score on the ISBI challenge's leaderboard.
+# Beside elastic deformation they used a weight map in the loss, overlap-tile prediction and averaging over
+# rotated inputs. We write each one, add a Dice loss, and measure what each gives.
 #
 # ### 1. A weight map that makes thin membranes count
 #
@@ -433,7 +435,7 @@ def unet(base_filters=64, depth=4, channels=1, batch_norm=False):
 # where w_c balances the two classes, d1 and d2 are the distances to the nearest and the second-nearest cell, and
 # w0 = 10, σ ≈ 5 pixels. The second term is large only where two cells come close: exactly the thin membranes.
 #
-# ### 2. A loss that scores the membranes as a whole
+# ### 2. A loss that scores the membranes as a whole (not the paper's)
 #
 # The other common answer is to add a **Dice loss**, 1 − Dice of the membrane class: it counts the overlap of
 # predicted and true membrane, whatever their share of the image. `keras.losses.Dice`
@@ -479,9 +481,9 @@ plots.show_grid([x_train[0], y_train[0], weights_train[0] / weights_train.max()]
 
 # %% [markdown]
 # The brightest pixels are the narrow gaps between two cells; the wide membrane areas get the class weight only.
-# `paired_stream(..., weights=weights_train)` crops and transforms the weight map with the same seed as its pair,
-# and yields `(images, masks, weights)`: `fit` takes a third element as **per-pixel sample weights**, so the plain
-# `"binary_crossentropy"` loss becomes the paper's weighted one with no code of ours in the loss.
+# `paired_stream(..., weights=weights_train)` transforms the weight map with its pair's seed and yields
+# `(images, masks, weights)`: `fit` takes a third element as **per-pixel sample weights**, so the plain
+# `"binary_crossentropy"` becomes the paper's weighted loss.
 #
 # ### 3. Elastic deformation as the paper draws it
 #
@@ -519,10 +521,10 @@ plots.show_grid(panels, titles, ncols=4, size=2.6);
 # learning rate that decays along a cosine to zero, and `fit` with the whole validation images after every epoch.
 # `ModelCheckpoint` keeps the epoch with the best validation membrane IoU as a `.keras` file.
 #
-# Which recipe? The course trained each arm of `recipes.UNET_ARMS` (an augmentation, a loss, with or without batch
-# normalisation) once, for the same number of steps (`notebooks/measured/membrane_unet.json`), and **chose the
-# final recipe by the membrane Dice on the validation images**, never the test images. The next cell reads that
-# choice; full mode trains it.
+# Which recipe? Each arm of `recipes.UNET_ARMS` (an augmentation, a loss, with or without batch normalisation) was
+# trained once, for the same number of steps (`notebooks/measured/membrane_unet.json`), and the **final recipe was
+# chosen by the membrane Dice on the validation images**, never the test images. The next cell reads that choice
+# (not `recipes.MEMBRANE` of the demo above: the paper's grid field won); full mode trains it.
 
 # %%
 #@save
@@ -570,11 +572,9 @@ plots.learning_curves({"U-Net": history.history}, reference={"U-Net": reference[
 #
 # ## Predicting a whole image: overlap-tile and the eight symmetries
 #
-# The network trained on 256x256 crops. Two more of the paper's tools concern prediction.
-#
 # **Overlap-tile** (the paper's Fig. 2). Predicting a large image in tiles keeps memory bounded, but a pixel near a
-# tile's edge sees little context. So each tile is predicted with a margin of context around it, and only its
-# centre is kept; at the image border the missing context is filled by **mirroring** the image.
+# tile's edge sees little context. So each tile is predicted with a margin of context, and only its centre is
+# kept; at the image border the missing context is filled by **mirroring** the image.
 #
 # **Test-time augmentation over the dihedral group.** A micrograph has no "up": its 4 right-angle rotations, each
 # with and without a flip, are 8 equally valid views. Predict each, turn each prediction back, and average. (The
@@ -628,8 +628,9 @@ def prediction_ways(model, *, tile=256, margin=32):
 # `splits.MEMBRANE_TEST_NAMES` (five adjacent sections of the stack), touched once, now.
 # `metrics.segmentation_report` thresholds the probabilities at 0.5 and scores each class.
 #
-# Every recipe, measured in full mode (`membrane_unet.json`): the mean over its seeds, scored on the test images
-# predicted the four ways. Read a row against `final` to see what one ingredient gave.
+# Every recipe, measured in full mode on a 25-pair copy of the data (`membrane_unet.json`): the mean over its seeds
+# (± sample standard deviation), scored on the test images, four ways. Each arm differs from `paper_weighted` in
+# one ingredient: read each row against it.
 
 # %%
 ways = prediction_ways(model, tile=config.pick(quick=128, full=256), margin=config.pick(quick=16, full=32))
@@ -646,7 +647,7 @@ config.quick_note()
 print(plots.unet_ablation_table(study["rows"], final))
 
 # %%
-best = "tiles_d4"
+best = "tiles_d4"  # the paper's way to predict
 plots.segmentation_panel(x_test[:2], y_test[:2], probs[best][:2], names=names_test[:2],
                          save_to=config.output_dir("figures") / "unet_membrane_predictions.png");
 
@@ -664,34 +665,35 @@ print("saved", measured.write(config.output_dir("results") / f"membrane_unet_{co
 # zhixuhao/unet issue tracker. Its usual causes are inputs not scaled like the training data, masks in {0, 255}
 # instead of {0, 1}, a threshold on the wrong class, or too high a learning rate.
 #
-# **What the measured table says** (test pairs, `tiles_d4`, membrane Dice; one seed per arm, and the final recipe's three seeds spread by about 0.01):
+# **What the measured table says** (test pairs, `tiles_d4`, membrane Dice, seed 0; the final recipe's three seeds,
+# each with its own validation pairs, spread by about 0.01):
 # - the paper's grid field gave the largest gain: 0.7963 against the dense field's 0.7679 (`paper_weighted`,
 #   `dense_weighted`);
 # - the weight map (0.7963) and the Dice loss (0.7955) beat plain cross-entropy (0.7777); the weight map paid in
 #   pixel accuracy (0.9103 against 0.9157): it draws thicker membranes;
 # - overlap-tile and the 8 views took the final recipe from 0.9151 / 0.7905 (whole image, accuracy / Dice) to
-#   0.9179 / 0.7955, for about 11 times the prediction time;
-# - batch normalisation did worse in the same number of steps (0.7794).
+#   0.9179 / 0.7955, for 11 to 25 times the prediction time: a small gain, within the spread over seeds;
+# - batch normalisation did worse on the test pairs (0.7794) but better on the validation pairs: no verdict.
 #
-# No recipe reached 0.93 pixel accuracy. The network **underfits**: after 1,200 steps its accuracy on the
-# augmented training crops is no higher than on the validation images (about 0.91 for the final recipe), so
-# it needs more capacity or more steps, and both cost time: a step of the 32-filter network takes 3.3 times as
-# long as the 16-filter one (`unet_costs.json`), so 20 minutes buy it under 600 steps.
+# No recipe reached 0.93 pixel accuracy. The network shows no sign of overfitting: after 1,200 steps its accuracy
+# on the augmented training crops is no higher than on the validation images (about 0.91 for the final recipe),
+# so more capacity or more steps would likely help, and both cost time: a step of the 32-filter network takes
+# 3.3 times as long as the 16-filter one (`unet_costs.json`), so 20 minutes buy it under 600 steps.
 #
 # Anyone can reuse the trained model without the notebook (`compile=False` loads the network without the
 # course's custom loss): `keras.models.load_model("outputs/models/unet_membrane.keras", compile=False)`, then
-# `predict_d4(lambda v: predict_tiles(model, v), images_uint8[..., None] / 255.0)` from
-# `helpers.taught.segmentation`; `probs[..., 0] < 0.5` is the membrane.
+# `probs = predict_d4(lambda v: predict_tiles(model, v), images_uint8[..., None] / 255.0)` from
+# `helpers.taught.segmentation`, for greyscale (N, H, W) uint8 images; `probs[..., 0] < 0.5` is the membrane.
 #
 # ## Pitfalls, named
 #
-# - **`rotation_range=0.2` is 0.2 degrees** in `ImageDataGenerator`. Keras 3's `RandomRotation(0.2)` is 0.2 of a *turn*
-#   (72 degrees). Always check the unit.
+# - **`rotation_range=0.2` is 0.2 degrees** in `ImageDataGenerator`. Keras 3's `RandomRotation(0.2)` turns by up
+#   to 0.2 of a *turn* (±72 degrees). Always check the unit.
 # - **Interpolated masks.** Bilinear resampling turns a 0/1 mask into grey values. Resample masks nearest-neighbour,
 #   or threshold them again.
 # - **Scoring on the images that chose the checkpoint.** `ModelCheckpoint` picks the epoch that scored best on the
 #   validation images, so their score flatters the model. Report a third set, scored once.
-# - **The sigmoid threshold** decides the class. 0.5 is a choice, and with 78% cell pixels a lower membrane
+# - **The sigmoid threshold** decides the class. 0.5 is a choice, and with 77% cell pixels a lower membrane
 #   threshold can trade precision for recall. Choose it on the validation images, never on the test images.
 # - **Class imbalance.** Pixel accuracy rewards predicting "cell". Watch the membrane IoU and Dice; the weight map
 #   and the Dice loss are the two answers measured above.
@@ -703,7 +705,7 @@ print("saved", measured.write(config.output_dir("results") / f"membrane_unet_{co
 #
 # 1. Train the final recipe with `recipes.MEMBRANE_PAPER.without_elastic().paired` as the transform. Compare the
 #    membrane Dice on the test pairs and the learning curves with the measured run. What does the elastic field
-#    buy on 17 training images, and why would it buy less on 1,700?
+#    buy on a few dozen training images, and why would it buy less on a few thousand?
 # 2. Choose the threshold: on the **validation** pairs, find the threshold in 0.30, 0.35, ..., 0.70 that gives
 #    the best membrane Dice with `tiles_d4` predictions, then score the test pairs once with it. Why would choosing
 #    it on the test pairs make the reported score worthless?
@@ -724,6 +726,6 @@ print("saved", measured.write(config.output_dir("results") / f"membrane_unet_{co
 #   pair whose mask is defined by the image.
 # - Keras 3 layers on `{"images", "segmentation_masks"}` keep pairs aligned, except `RandomElasticTransform` in
 #   3.15; `paired_elastic` does, with a dense field or the paper's 3x3 grid.
-# - The paper's grid field, its weight map (or a Dice loss), overlap-tile prediction and the 8 views each helped
-#   here, the field most; measure each ingredient, one at a time, against the same budget.
+# - The paper's grid field helped most here, then its weight map or a Dice loss; overlap-tile and the 8 views gave
+#   little. Measure each ingredient, one at a time, against the same budget.
 # - Report IoU and Dice per class, and guard against one-class predictions.

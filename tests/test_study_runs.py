@@ -101,10 +101,15 @@ def test_the_final_unet_recipe_is_chosen_on_the_validation_pairs_of_seed_0_never
 
 
 @pytest.mark.slow
-@needs_offline("membrane")
 def test_unet_run_scores_the_validation_and_the_test_pairs_four_ways_and_keeps_them_apart(tmp_path, monkeypatch):
+    from helpers import readers
+    from tests.pairs import blocky_pairs
+
+    images, masks = blocky_pairs(n=25, size=64)
+    names = [f"{i}.png" for i in range(25)]
+    monkeypatch.setattr(readers, "load_membrane", lambda data_dir=None: (images, masks, names))  # 25 small pairs
     monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path))
-    row = study_runs.unet_run("paper_weighted", 0, base_filters=2, epochs=1, steps_per_epoch=1, crop=128)
+    row = study_runs.unet_run("paper_weighted", 0, base_filters=2, epochs=1, steps_per_epoch=1, crop=32)
     assert set(row["validation_names"]).isdisjoint(row["test_names"])
     assert set(row["train_names"]).isdisjoint(row["validation_names"] + row["test_names"])
     assert len(row["validation_names"]) == 3 and row["test_names"] == ["20.png", "21.png", "22.png", "23.png", "24.png"]
@@ -112,7 +117,7 @@ def test_unet_run_scores_the_validation_and_the_test_pairs_four_ways_and_keeps_t
         assert set(row[part]) == {"whole", "tiles", "whole_d4", "tiles_d4"}
         assert all(0 <= s["pixel_accuracy"] <= 1 and 0 <= s["dice_membrane"] <= 1 for s in row[part].values())
     assert (tmp_path / "models" / row["model_file"]).exists() and row["best_epoch"] == 1
-    assert row["augmentation"] == "membrane_paper" and row["loss"] == "weighted"
+    assert row["augmentation"] == "membrane_paper" and row["loss"] == "weighted" and row["batch_norm"] is False
 
 
 def test_unet_step_costs_time_every_width_side_by_side_against_the_first():

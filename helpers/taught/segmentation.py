@@ -112,7 +112,8 @@ def paired_stream(images, masks, *, crop, batch_size, seed, transform=None, weig
     """Endless (image, mask) batches; batch k is cropped and transformed with the seed (seed, k).
     images uint8 (N, H, W, 1), masks {0, 1}; yields float32 images in [0, 1] and float32 masks.
     weights: optional float32 (N, H, W, 1) >= 0, per-pixel loss weights. They go through the same crop and
-    transform as the images (same seed, same draw), and the batches become (images, masks, weights)."""
+    transform as the images (same seed, same draw: transform must be geometric and stateless, as the recipes are),
+    and the batches become (images, masks, weights)."""
     base = tf.constant(seed, tf.int64)
     scale = float(np.max(weights)) if weights is not None else 1.0  # the transforms take floats in [0, 1]
     parts = (images, masks) if weights is None else (images, masks, np.asarray(weights, np.float32) / scale)
