@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from helpers import config, datasets, metrics, models, policies, recipes, splits
-from helpers.taught import cifar_pipeline, feeding, policy_training
+from helpers.taught import cifar_pipeline, feeding, policy_training, segmentation
 
 
 def history_floats(history: keras.callbacks.History) -> dict[str, list[float]]:
@@ -306,8 +306,6 @@ def unet_run(arm: str, seed: int, *, base_filters: int = 16, depth: int = 4, epo
     of ``splits.membrane_split(n_val, seed)``; the best epoch (validation membrane IoU) scored on the validation
     and the test pairs, predicted the four ways of ``prediction_ways`` (tiles of ``crop`` pixels, margin crop/8).
     The model is kept under the output dir's ``models/``."""
-    from helpers.taught import segmentation
-
     train, val, test = splits.membrane_split(n_val, seed=seed)
     augmentation, loss, batch_norm = recipes.UNET_ARMS[arm]
     path = config.output_dir("models") / f"unet_{arm}_seed{seed}.keras"
@@ -347,8 +345,6 @@ def unet_step_costs(widths: Sequence[int] = (16, 24, 32), *, depth: int = 4, cro
     """Lesson 5: seconds per training step of lesson 5's U-Net at each ``base_filters`` in ``widths``, side by side
     in one run: ``train_on_batch`` on one fixed batch of crops (no input pipeline), the median of ``repeats`` steps
     after two warm-up steps; and the steps that fit in 20 minutes at that rate."""
-    from helpers.taught import segmentation
-
     rng = np.random.default_rng(seed)
     x = rng.random((batch_size, crop, crop, 1), dtype=np.float32)
     y = (rng.random((batch_size, crop, crop, 1)) > 0.25).astype(np.float32)
