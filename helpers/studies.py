@@ -31,7 +31,8 @@ from helpers.datasets import DatasetError
 
 CIFAR_ARMS = ("plain", "post_fused", "post_layers", "crop_flip")  # recipes.CIFAR_ARMS, checked by tests/test_studies.py
 FLOWER_METHODS = ("python_generator", "pydataset", "tf_data")
-UNET_ARMS = ("paper_weighted", "paper_bce", "paper_dice", "dense_weighted", "paper_weighted_bn")  # recipes.UNET_ARMS, checked by tests
+UNET_ARMS = ("paper_weighted", "paper_bce", "paper_dice", "dense_weighted", "paper_weighted_bn",
+             "paper_dice_w32_bf16")  # recipes.UNET_ARMS, checked by tests
 
 ABOUT = {
     "cifar": "Lesson 2: the post's CNN on the first n_train CIFAR-10 images (10% held out), per arm and seed.",
@@ -112,8 +113,8 @@ def parser() -> argparse.ArgumentParser:
     unet.add_argument("--epochs", type=int, default=config.pick(quick=1, full=30), help="epochs (default: %(default)s)")
     unet.add_argument("--steps-per-epoch", type=int, default=config.pick(quick=3, full=40),
                       help="training steps per epoch (default: %(default)s)")
-    unet.add_argument("--base-filters", type=int, default=config.pick(quick=4, full=16),
-                      help="filters of the U-Net's first level (default: %(default)s)")
+    unet.add_argument("--base-filters", type=int, default=config.pick(quick=4, full=None),
+                      help="filters of the U-Net's first level (default: %(default)s, None: the arm's own)")
     unet.add_argument("--crop", type=int, default=config.pick(quick=128, full=256),
                       help="training crop and prediction tile, a multiple of 16 (default: %(default)s)")
     ucosts = new("unet-costs", "lesson 5: seconds per training step of the U-Net at several widths")

@@ -299,18 +299,18 @@ def policy_costs(arms: Sequence[str], *, batch_size: int = 128, repeats: int = 2
     return out
 
 
-def unet_run(arm: str, seed: int, *, base_filters: int = 16, depth: int = 4, epochs: int = 30,
+def unet_run(arm: str, seed: int, *, base_filters: int | None = None, depth: int = 4, epochs: int = 30,
              steps_per_epoch: int = 40, crop: int = 256, batch_size: int = 4, n_val: int = 3, verbose: int = 0,
              callbacks=()) -> dict:
     """Lesson 5: one arm of ``recipes.UNET_ARMS`` trained once with lesson 5's ``train_unet`` on the training pairs
     of ``splits.membrane_split(n_val, seed)``; the best epoch (validation membrane IoU) scored on the validation
     and the test pairs, predicted the four ways of ``prediction_ways`` (tiles of ``crop`` pixels, margin crop/8).
-    The model is kept under the output dir's ``models/``."""
+    base_filters: None for the arm's own. The model is kept under the output dir's ``models/``."""
     train, val, test = splits.membrane_split(n_val, seed=seed)
-    augmentation, loss, batch_norm = recipes.UNET_ARMS[arm]
+    augmentation, loss, batch_norm, arm_filters, dtype = recipes.UNET_ARMS[arm]
     path = config.output_dir("models") / f"unet_{arm}_seed{seed}.keras"
-    settings = dict(base_filters=base_filters, depth=depth, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                    crop=crop, batch_size=batch_size)
+    settings = dict(base_filters=base_filters or arm_filters, depth=depth, dtype=dtype, epochs=epochs,
+                    steps_per_epoch=steps_per_epoch, crop=crop, batch_size=batch_size)
     model, history, seconds = segmentation.train_unet(train[:2], val[:2], transform=augmentation.paired, loss=loss,
                                                       batch_norm=batch_norm, path=path, seed=seed, verbose=verbose,
                                                       callbacks=callbacks, **settings)

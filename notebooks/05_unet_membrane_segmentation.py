@@ -387,15 +387,17 @@ plots.show_grid([pair_x[0], elastic_x[0], elastic_y[0], keras_elastic["images"][
 
 # %%
 #@save
-def unet(base_filters=64, depth=4, channels=1, batch_norm=False):
+def unet(base_filters=64, depth=4, channels=1, batch_norm=False, dtype=None):
     """U-Net with "same" padding: (N, H, W, channels) -> (N, H, W, 1) sigmoid probabilities of "cell".
-    batch_norm: normalise each 3x3 convolution's output before its ReLU (not in the paper)."""
+    batch_norm: normalise each 3x3 convolution's output before its ReLU (not in the paper). dtype: the hidden
+    layers' Keras dtype policy (None: the global one; "mixed_bfloat16": compute in bfloat16, keep float32
+    weights); the output layer computes in float32."""
     def double_conv(x, filters):
         for _ in range(2):
             x = layers.Conv2D(filters, 3, padding="same", activation=None if batch_norm else "relu",
-                              kernel_initializer="he_normal")(x)
+                              kernel_initializer="he_normal", dtype=dtype)(x)
             if batch_norm:
-                x = layers.Activation("relu")(layers.BatchNormalization()(x))
+                x = layers.Activation("relu", dtype=dtype)(layers.BatchNormalization(dtype=dtype)(x))
         return x
 
     inputs = keras.Input((None, None, channels))
@@ -403,14 +405,14 @@ def unet(base_filters=64, depth=4, channels=1, batch_norm=False):
     for level in range(depth):                      # encoder: what is there
         x = double_conv(x, base_filters * 2**level)
         skips.append(x)
-        x = layers.MaxPooling2D(2)(x)
+        x = layers.MaxPooling2D(2, dtype=dtype)(x)
     x = double_conv(x, base_filters * 2**depth)     # bottleneck
     for level in reversed(range(depth)):            # decoder: where it is
-        x = layers.UpSampling2D(2)(x)
-        x = layers.Conv2D(base_filters * 2**level, 2, padding="same", activation="relu")(x)
-        x = layers.Concatenate()([skips[level], x])
+        x = layers.UpSampling2D(2, dtype=dtype)(x)
+        x = layers.Conv2D(base_filters * 2**level, 2, padding="same", activation="relu", dtype=dtype)(x)
+        x = layers.Concatenate(dtype=dtype)([skips[level], x])
         x = double_conv(x, base_filters * 2**level)
-    outputs = layers.Conv2D(1, 1, activation="sigmoid")(x)
+    outputs = layers.Conv2D(1, 1, activation="sigmoid", dtype="float32")(x)
     return keras.Model(inputs, outputs, name=f"unet_{base_filters}x{depth}")
 
 
@@ -528,16 +530,16 @@ plots.show_grid(panels, titles, ncols=4, size=2.6);
 
 # %%
 #@save
-def train_unet(train, val, *, transform, loss, path, seed, base_filters=16, depth=4, batch_norm=False, epochs=30,
-               steps_per_epoch=40, crop=256, batch_size=4, learning_rate=1e-3, verbose=0, callbacks=()):
+def train_unet(train, val, *, transform, loss, path, seed, base_filters=16, depth=4, batch_norm=False, dtype=None,
+               epochs=30, steps_per_epoch=40, crop=256, batch_size=4, learning_rate=1e-3, verbose=0, callbacks=()):
     """Train a U-Net on (images, masks) = train, uint8 (N, H, W, 1) and {0, 1}; keep the epoch with the best
     membrane IoU on the whole val images, saved at path. loss: "bce", "weighted" (border_weight_map) or
-    "bce_dice" (bce_membrane_dice). Returns (best model, History, seconds of training steps)."""
+    "bce_dice" (bce_membrane_dice); dtype: see unet. Returns (best model, History, seconds of training steps)."""
     keras.utils.set_random_seed(seed)
     weights = np.stack([border_weight_map(m) for m in train[1]]) if loss == "weighted" else None
     stream = paired_stream(*train, crop=crop, batch_size=batch_size, seed=seed, transform=transform, weights=weights)
     val_data = tf.data.Dataset.from_tensor_slices((val[0].astype("float32") / 255.0, val[1].astype("float32")))
-    model = unet(base_filters, depth, batch_norm=batch_norm)
+    model = unet(base_filters, depth, batch_norm=batch_norm, dtype=dtype)
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, epochs * steps_per_epoch)
     model.compile(optimizer=keras.optimizers.Adam(schedule),
                   loss=bce_membrane_dice if loss == "bce_dice" else "binary_crossentropy",
@@ -552,9 +554,10 @@ def train_unet(train, val, *, transform, loss, path, seed, base_filters=16, dept
 # %%
 study = measured.load("membrane_unet")
 final = study_runs.final_unet_arm(study["rows"])
-augmentation, loss, batch_norm = recipes.UNET_ARMS[final]
-settings = dict(base_filters=config.pick(quick=4, full=16), depth=4, epochs=config.pick(quick=1, full=30),
-                steps_per_epoch=config.pick(quick=3, full=40), crop=config.pick(quick=128, full=256), batch_size=4)
+augmentation, loss, batch_norm, base_filters, dtype = recipes.UNET_ARMS[final]
+settings = dict(base_filters=config.pick(quick=4, full=base_filters), depth=4, dtype=dtype,
+                epochs=config.pick(quick=1, full=30), steps_per_epoch=config.pick(quick=3, full=40),
+                crop=config.pick(quick=128, full=256), batch_size=4)
 print(f"final recipe: {final} ({augmentation.description}; loss {loss}; batch norm {batch_norm})\n{settings}")
 model_path = config.output_dir("models") / "unet_membrane.keras"
 model, history, train_seconds = train_unet((x_train, y_train), (x_val, y_val), transform=augmentation.paired,

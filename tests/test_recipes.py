@@ -23,9 +23,10 @@ def test_the_papers_membrane_recipe_differs_from_the_courses_only_in_its_elastic
     assert recipes.MEMBRANE_PAPER.affine == recipes.MEMBRANE.affine
     assert recipes.MEMBRANE_PAPER.elastic == {"field": "grid", "grid": 3, "sigma": 10.0}
     assert recipes.MEMBRANE.elastic.get("field", "dense") == "dense"
-    for augmentation, loss, batch_norm in recipes.UNET_ARMS.values():
-        assert augmentation in (recipes.MEMBRANE, recipes.MEMBRANE_PAPER)
-        assert loss in ("bce", "weighted", "bce_dice") and isinstance(batch_norm, bool)
+    for arm in recipes.UNET_ARMS.values():
+        assert arm.augmentation in (recipes.MEMBRANE, recipes.MEMBRANE_PAPER)
+        assert arm.loss in ("bce", "weighted", "bce_dice") and isinstance(arm.batch_norm, bool)
+        assert arm.dtype in (None, "mixed_bfloat16") and arm.base_filters in (16, 24, 32)
 
 
 @pytest.mark.parametrize("recipe", [recipes.POST_CIFAR, recipes.FLOWERS])
