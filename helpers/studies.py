@@ -11,7 +11,7 @@ progress. A progress bar counts the study's epochs and estimates the time left. 
     python -m helpers.studies flowers --out flowers.json
     python -m helpers.studies policies --arms crop_flip+trivial crop_flip+cutmix --seeds 0 1 2 --out policies.json
     python -m helpers.studies unet --arms paper_weighted paper_bce --seeds 0 --out unet.json
-    python -m helpers.studies unet-costs --widths 16 24 32 --out unet_costs.json
+    python -m helpers.studies unet-costs --widths 16 24 32 --dtypes float32 mixed_bfloat16 --out unet_costs.json
 
 A mistake on the command line (an unknown arm, a file made with other settings) is one line and exit code 2. This
 module reads the command line before it imports TensorFlow, so ``--help`` answers at once; the runs themselves are
@@ -32,7 +32,7 @@ from helpers.datasets import DatasetError
 CIFAR_ARMS = ("plain", "post_fused", "post_layers", "crop_flip")  # recipes.CIFAR_ARMS, checked by tests/test_studies.py
 FLOWER_METHODS = ("python_generator", "pydataset", "tf_data")
 UNET_ARMS = ("paper_weighted", "paper_bce", "paper_dice", "dense_weighted", "paper_weighted_bn",
-             "paper_dice_w32_bf16")  # recipes.UNET_ARMS, checked by tests
+             "paper_dice_w32_bf16", "paper_dice_long_bf16")  # recipes.UNET_ARMS, checked by tests
 
 ABOUT = {
     "cifar": "Lesson 2: the post's CNN on the first n_train CIFAR-10 images (10% held out), per arm and seed.",
@@ -46,9 +46,10 @@ ABOUT = {
              "and a loss) by train_unet; the epoch with the best validation membrane IoU scored on the validation "
              "and the test pairs (names in each row), predicted whole or in overlapping tiles, each with or without "
              "the 8 flips and rotations (tiles_d4). train_seconds: the epochs' training time."),
-    "unet-costs": ("Lesson 5: seconds per training step of lesson 5's U-Net at several widths (base_filters), side by "
-                   "side in one run: train_on_batch on one fixed batch of 256x256 crops, no input pipeline, the median "
-                   "of the repeats after two warm-up steps."),
+    "unet-costs": ("Lesson 5: seconds per training step of lesson 5's U-Net at several widths (base_filters) and "
+                   "dtype policies (float32; mixed_bfloat16: bfloat16 compute, float32 weights), side by side in one "
+                   "run: train_on_batch on one fixed batch of 256x256 crops, no input pipeline, the median of the "
+                   "repeats after two warm-up steps; ratio_to_first compares with the first row."),
     "policy-costs": ("Lesson 7: milliseconds per 128-image CIFAR-10 batch of each arm's augmentation alone "
                      "(tf.function, median of the repeats), side by side in one run; ratio_to_first compares with "
                      "the first arm."),
@@ -111,8 +112,8 @@ def parser() -> argparse.ArgumentParser:
                       help=f"arms among {', '.join(UNET_ARMS)} (default: %(default)s)")
     unet.add_argument("--seeds", nargs="+", type=int, default=[0], metavar="SEED", help="seeds (default: %(default)s)")
     unet.add_argument("--epochs", type=int, default=config.pick(quick=1, full=30), help="epochs (default: %(default)s)")
-    unet.add_argument("--steps-per-epoch", type=int, default=config.pick(quick=3, full=40),
-                      help="training steps per epoch (default: %(default)s)")
+    unet.add_argument("--steps-per-epoch", type=int, default=config.pick(quick=3, full=None),
+                      help="training steps per epoch (default: %(default)s, None: the arm's own)")
     unet.add_argument("--base-filters", type=int, default=config.pick(quick=4, full=None),
                       help="filters of the U-Net's first level (default: %(default)s, None: the arm's own)")
     unet.add_argument("--crop", type=int, default=config.pick(quick=128, full=256),
@@ -120,6 +121,8 @@ def parser() -> argparse.ArgumentParser:
     ucosts = new("unet-costs", "lesson 5: seconds per training step of the U-Net at several widths")
     ucosts.add_argument("--widths", nargs="+", type=int, default=[16, 24, 32], metavar="N",
                         help="base_filters to time (default: %(default)s)")
+    ucosts.add_argument("--dtypes", nargs="+", default=["float32", "mixed_bfloat16"], metavar="POLICY",
+                        choices=["float32", "mixed_bfloat16"], help="dtype policies to time (default: %(default)s)")
     ucosts.add_argument("--repeats", type=int, default=config.pick(quick=2, full=5),
                         help="timed steps per width (default: %(default)s)")
     for p in (cifar, fractions, bn, flowers, pol):
@@ -231,7 +234,7 @@ def run_one(args: argparse.Namespace, run: dict, policy_arms, callbacks) -> list
         return [study_runs.unet_run(run["arm"], run["seed"], base_filters=args.base_filters, epochs=args.epochs,
                                     steps_per_epoch=args.steps_per_epoch, crop=args.crop, callbacks=callbacks)]
     if args.study == "unet-costs":
-        return study_runs.unet_step_costs(args.widths, repeats=args.repeats,
+        return study_runs.unet_step_costs(args.widths, dtypes=args.dtypes, repeats=args.repeats,
                                           crop=config.pick(quick=64, full=256))
     return study_runs.policy_costs(policy_arms, repeats=args.repeats)
 

@@ -300,17 +300,17 @@ def policy_costs(arms: Sequence[str], *, batch_size: int = 128, repeats: int = 2
 
 
 def unet_run(arm: str, seed: int, *, base_filters: int | None = None, depth: int = 4, epochs: int = 30,
-             steps_per_epoch: int = 40, crop: int = 256, batch_size: int = 4, n_val: int = 3, verbose: int = 0,
+             steps_per_epoch: int | None = None, crop: int = 256, batch_size: int = 4, n_val: int = 3, verbose: int = 0,
              callbacks=()) -> dict:
     """Lesson 5: one arm of ``recipes.UNET_ARMS`` trained once with lesson 5's ``train_unet`` on the training pairs
     of ``splits.membrane_split(n_val, seed)``; the best epoch (validation membrane IoU) scored on the validation
     and the test pairs, predicted the four ways of ``prediction_ways`` (tiles of ``crop`` pixels, margin crop/8).
-    base_filters: None for the arm's own. The model is kept under the output dir's ``models/``."""
+    base_filters, steps_per_epoch: None for the arm's own. The model is kept under the output dir's ``models/``."""
     train, val, test = splits.membrane_split(n_val, seed=seed)
-    augmentation, loss, batch_norm, arm_filters, dtype = recipes.UNET_ARMS[arm]
+    augmentation, loss, batch_norm, arm_filters, dtype, arm_steps = recipes.UNET_ARMS[arm]
     path = config.output_dir("models") / f"unet_{arm}_seed{seed}.keras"
     settings = dict(base_filters=base_filters or arm_filters, depth=depth, dtype=dtype, epochs=epochs,
-                    steps_per_epoch=steps_per_epoch, crop=crop, batch_size=batch_size)
+                    steps_per_epoch=steps_per_epoch or arm_steps, crop=crop, batch_size=batch_size)
     model, history, seconds = segmentation.train_unet(train[:2], val[:2], transform=augmentation.paired, loss=loss,
                                                       batch_norm=batch_norm, path=path, seed=seed, verbose=verbose,
                                                       callbacks=callbacks, **settings)
@@ -340,30 +340,32 @@ def final_unet_arm(rows: Sequence[dict], *, way: str = "tiles_d4") -> str:
     return max(seed0, key=seed0.get)
 
 
-def unet_step_costs(widths: Sequence[int] = (16, 24, 32), *, depth: int = 4, crop: int = 256, batch_size: int = 4,
-                    repeats: int = 5, seed: int = 0) -> list[dict]:
-    """Lesson 5: seconds per training step of lesson 5's U-Net at each ``base_filters`` in ``widths``, side by side
-    in one run: ``train_on_batch`` on one fixed batch of crops (no input pipeline), the median of ``repeats`` steps
-    after two warm-up steps; and the steps that fit in 20 minutes at that rate."""
+def unet_step_costs(widths: Sequence[int] = (16, 24, 32), *, dtypes: Sequence[str] = ("float32",), depth: int = 4,
+                    crop: int = 256, batch_size: int = 4, repeats: int = 5, seed: int = 0) -> list[dict]:
+    """Lesson 5: seconds per training step of lesson 5's U-Net at each ``base_filters`` in ``widths`` and each
+    dtype policy in ``dtypes`` ("float32", "mixed_bfloat16"), side by side in one run: ``train_on_batch`` on one
+    fixed batch of crops (no input pipeline), the median of ``repeats`` steps after two warm-up steps; and the
+    steps that fit in 20 minutes at that rate. ``ratio_to_first``: against the first row."""
     rng = np.random.default_rng(seed)
     x = rng.random((batch_size, crop, crop, 1), dtype=np.float32)
     y = (rng.random((batch_size, crop, crop, 1)) > 0.25).astype(np.float32)
     rows = []
-    for width in widths:
-        keras.utils.set_random_seed(seed)
-        model = segmentation.unet(width, depth)
-        model.compile(optimizer="adam", loss="binary_crossentropy")
-        for _ in range(2):
-            model.train_on_batch(x, y)
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            model.train_on_batch(x, y)
-            times.append(time.perf_counter() - start)
-        step = round(float(np.median(times)), 4)
-        rows.append({"base_filters": width, "depth": depth, "crop": crop, "batch_size": batch_size,
-                     "parameters": int(model.count_params()), "seconds_per_step": step,
-                     "steps_in_20_minutes": int(1200 / step)})
+    for dtype in dtypes:
+        for width in widths:
+            keras.utils.set_random_seed(seed)
+            model = segmentation.unet(width, depth, dtype=dtype)
+            model.compile(optimizer="adam", loss="binary_crossentropy")
+            for _ in range(2):
+                model.train_on_batch(x, y)
+            times = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                model.train_on_batch(x, y)
+                times.append(time.perf_counter() - start)
+            step = round(float(np.median(times)), 4)
+            rows.append({"base_filters": width, "dtype": dtype, "depth": depth, "crop": crop,
+                         "batch_size": batch_size, "parameters": int(model.count_params()),
+                         "seconds_per_step": step, "steps_in_20_minutes": int(1200 / step)})
     for row in rows:
         row["ratio_to_first"] = round(row["seconds_per_step"] / rows[0]["seconds_per_step"], 2)
     return rows

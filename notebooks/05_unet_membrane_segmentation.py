@@ -554,9 +554,9 @@ def train_unet(train, val, *, transform, loss, path, seed, base_filters=16, dept
 # %%
 study = measured.load("membrane_unet")
 final = study_runs.final_unet_arm(study["rows"])
-augmentation, loss, batch_norm, base_filters, dtype = recipes.UNET_ARMS[final]
+augmentation, loss, batch_norm, base_filters, dtype, steps = recipes.UNET_ARMS[final]
 settings = dict(base_filters=config.pick(quick=4, full=base_filters), depth=4, dtype=dtype,
-                epochs=config.pick(quick=1, full=30), steps_per_epoch=config.pick(quick=3, full=40),
+                epochs=config.pick(quick=1, full=30), steps_per_epoch=config.pick(quick=3, full=steps),
                 crop=config.pick(quick=128, full=256), batch_size=4)
 print(f"final recipe: {final} ({augmentation.description}; loss {loss}; batch norm {batch_norm})\n{settings}")
 model_path = config.output_dir("models") / "unet_membrane.keras"

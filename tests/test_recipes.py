@@ -26,7 +26,7 @@ def test_the_papers_membrane_recipe_differs_from_the_courses_only_in_its_elastic
     for arm in recipes.UNET_ARMS.values():
         assert arm.augmentation in (recipes.MEMBRANE, recipes.MEMBRANE_PAPER)
         assert arm.loss in ("bce", "weighted", "bce_dice") and isinstance(arm.batch_norm, bool)
-        assert arm.dtype in (None, "mixed_bfloat16") and arm.base_filters in (16, 24, 32)
+        assert arm.dtype in (None, "mixed_bfloat16") and arm.base_filters in (16, 24, 32) and arm.steps_per_epoch >= 40
 
 
 @pytest.mark.parametrize("recipe", [recipes.POST_CIFAR, recipes.FLOWERS])

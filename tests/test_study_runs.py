@@ -120,9 +120,12 @@ def test_unet_run_scores_the_validation_and_the_test_pairs_four_ways_and_keeps_t
     assert row["augmentation"] == "membrane_paper" and row["loss"] == "weighted" and row["batch_norm"] is False
 
 
-def test_unet_step_costs_time_every_width_side_by_side_against_the_first():
-    rows = study_runs.unet_step_costs((2, 4), crop=32, repeats=2)
-    assert [r["base_filters"] for r in rows] == [2, 4] and rows[0]["ratio_to_first"] == 1.0
+def test_unet_step_costs_time_every_width_and_dtype_side_by_side_against_the_first():
+    rows = study_runs.unet_step_costs((2, 4), dtypes=("float32", "mixed_bfloat16"), crop=32, repeats=2)
+    assert [(r["base_filters"], r["dtype"]) for r in rows] == [(2, "float32"), (4, "float32"), (2, "mixed_bfloat16"),
+                                                              (4, "mixed_bfloat16")]
+    assert rows[0]["ratio_to_first"] == 1.0
     assert all(r["seconds_per_step"] > 0 and r["steps_in_20_minutes"] == int(1200 / r["seconds_per_step"])
                for r in rows)
     assert rows[1]["parameters"] > 3 * rows[0]["parameters"], "twice the filters, about four times the weights"
+    assert rows[2]["parameters"] == rows[0]["parameters"], "bfloat16 computes, the weights stay the same float32 ones"
