@@ -42,10 +42,11 @@ ABOUT = {
     "policies": ("Lesson 7: lesson 2's CNN and data (the first n_train CIFAR-10 images, 10% held out; adam, batch "
                  "128) trained with each augmentation policy, scored on the test set plain and with test-time "
                  "augmentation. 'seconds_per_epoch' is the median training time of an epoch on this machine."),
-    "unet": ("Lesson 5: a U-Net trained on the training pairs with each arm of recipes.UNET_ARMS (an augmentation "
-             "and a loss) by train_unet; the epoch with the best validation membrane IoU scored on the validation "
-             "and the test pairs (names in each row), predicted whole or in overlapping tiles, each with or without "
-             "the 8 flips and rotations (tiles_d4). train_seconds: the epochs' training time."),
+    "unet": ("Lesson 5: a U-Net trained on the training pairs with each arm of recipes.UNET_ARMS (an augmentation, "
+             "a loss, batch norm or not, a width, a dtype policy and steps per epoch) by train_unet; the epoch with "
+             "the best validation membrane IoU scored on the validation and the test pairs (names in each row), "
+             "predicted whole or in overlapping tiles, each with or without the 8 flips and rotations (tiles_d4). "
+             "train_seconds: the epochs' training time."),
     "unet-costs": ("Lesson 5: seconds per training step of lesson 5's U-Net at several widths (base_filters) and "
                    "dtype policies (float32; mixed_bfloat16: bfloat16 compute, float32 weights), side by side in one "
                    "run: train_on_batch on one fixed batch of 256x256 crops, no input pipeline, the median of the "

@@ -12,13 +12,14 @@
 #   every time;
 # - write the paired `tf.data` pipeline and the U-Net, compile them with a loss and segmentation metrics, and keep
 #   the best epoch with `ModelCheckpoint`;
-# - use the U-Net paper's own tools: its border weight map, its elastic deformation, overlap-tile prediction, and
-#   test-time augmentation over the 8 symmetries of a square, beside a Dice loss; and read what each one gives;
+# - use the U-Net paper's tools (border weight map, elastic deformation, overlap-tile prediction, test-time
+#   augmentation over the 8 symmetries of a square) beside a Dice loss and mixed precision, and read what each gives;
 # - score whole 512x512 images with pixel accuracy, IoU and Dice per class, and catch the "all black" failure.
 #
 # **Runtime.** Quick mode (a tiny U-Net, a few steps): 31 s (the sum of the cells' times on a 2-core
-# CPU, kernel start-up not included). Full mode: the training cell prints its time; measured on 2 cores, 11 to 12
-# minutes of training for the final recipe (`notebooks/measured/membrane_unet.json`), plus about a minute for the rest.
+# CPU, kernel start-up not included). Full mode: the training cell prints its time; measured on 2 cores, 14
+# minutes of training for the final recipe in bfloat16 (`notebooks/measured/membrane_unet.json`), plus about a
+# minute for the rest.
 
 # %%
 # On Google Colab only: get the course, install what it needs that Colab lacks, fetch this lesson's data.
@@ -112,8 +113,7 @@ plots.show_grid([x_train[0], y_train[0], x_train[1], y_train[1]], ["image", "mas
 # - **Dice** (F1 score of the pixels): 2 |P ∩ T| / (|P| + |T|). It is never below the IoU, and
 #   Dice = 2 IoU / (1 + IoU).
 #
-# Both are 1 for a perfect mask and 0 when the two sets do not touch. The membrane class's IoU and Dice are the
-# numbers to watch.
+# Both are 1 for a perfect mask and 0 when the sets do not touch. Watch the membrane class's IoU and Dice.
 #
 # ## Paired augmentation, three ways
 #
@@ -418,8 +418,12 @@ def unet(base_filters=64, depth=4, channels=1, batch_norm=False, dtype=None):
 
 # %% [markdown]
 # The original U-Net has `base_filters=64` (31 million parameters). On 2 CPU cores one step of that takes many
-# seconds, so **full mode uses `base_filters=16`**, a 16th of the compute per layer: 30 epochs of 40 steps on four
-# 256x256 crops then take 11 to 16 minutes (`membrane_unet.json`).
+# seconds, so **full mode uses `base_filters=16`**, a 16th of the compute per layer.
+#
+# **Mixed precision.** With `dtype="mixed_bfloat16"` the hidden layers compute in bfloat16 (float32's range, about
+# 3 significant digits); the weights, Adam's state and the output layer stay float32. On a 2-core CPU with
+# bfloat16 matrix units (Intel's AMX), a step of the 16-filter U-Net took 0.2269 s instead of 0.5501 s
+# (`unet_costs.json`). Other hardware may gain nothing, so the training cell times a step both ways first.
 #
 # ## What the U-Net paper adds
 #
@@ -523,10 +527,10 @@ plots.show_grid(panels, titles, ncols=4, size=2.6);
 # learning rate that decays along a cosine to zero, and `fit` with the whole validation images after every epoch.
 # `ModelCheckpoint` keeps the epoch with the best validation membrane IoU as a `.keras` file.
 #
-# Which recipe? Each arm of `recipes.UNET_ARMS` (an augmentation, a loss, with or without batch normalisation) was
-# trained once, for the same number of steps (`notebooks/measured/membrane_unet.json`), and the **final recipe was
-# chosen by the membrane Dice on the validation images**, never the test images. The next cell reads that choice
-# (not `recipes.MEMBRANE` of the demo above: the paper's grid field won); full mode trains it.
+# Which recipe? Each arm of `recipes.UNET_ARMS` was trained once (`membrane_unet.json`): five for 1,200 steps in
+# float32, each differing from `paper_weighted` in one ingredient, and two that spend the time bfloat16 saves on
+# width (32 filters) or steps (3,000). The **final recipe was chosen by the membrane Dice on the validation
+# images**, never the test images; the next cell reads that choice, and full mode trains it.
 
 # %%
 #@save
@@ -559,6 +563,14 @@ settings = dict(base_filters=config.pick(quick=4, full=base_filters), depth=4, d
                 epochs=config.pick(quick=1, full=30), steps_per_epoch=config.pick(quick=3, full=steps),
                 crop=config.pick(quick=128, full=256), batch_size=4)
 print(f"final recipe: {final} ({augmentation.description}; loss {loss}; batch norm {batch_norm})\n{settings}")
+if dtype:  # bfloat16 pays only where the hardware computes it fast: time a step both ways, keep the faster
+    steps_f32, steps_b16 = study_runs.unet_step_costs([settings["base_filters"]], dtypes=("float32", dtype),
+                                                      crop=settings["crop"], repeats=config.pick(quick=1, full=3))
+    settings["dtype"] = dtype if steps_b16["seconds_per_step"] < steps_f32["seconds_per_step"] else None
+    print(f"one step here: float32 {steps_f32['seconds_per_step']:.2f} s, {dtype} {steps_b16['seconds_per_step']:.2f} s"
+          f" -> training in {settings['dtype'] or 'float32'}")
+
+# %%
 model_path = config.output_dir("models") / "unet_membrane.keras"
 model, history, train_seconds = train_unet((x_train, y_train), (x_val, y_val), transform=augmentation.paired,
                                            loss=loss, batch_norm=batch_norm, path=model_path, seed=SEED,
@@ -627,13 +639,13 @@ def prediction_ways(model, *, tile=256, margin=32):
 # ## Evaluation, once, on the test images
 #
 # The checkpoint was chosen on the validation images, so its validation score is optimistic: we picked the best
-# of 30 epochs *because* it scored well there. That is why this lesson holds out a **third** set, the test pairs
-# `splits.MEMBRANE_TEST_NAMES` (five adjacent sections of the stack), touched once, now.
+# of 30 epochs *because* it scored well there. Hence a **third** set, the test pairs `splits.MEMBRANE_TEST_NAMES`
+# (five adjacent sections), touched once, now.
 # `metrics.segmentation_report` thresholds the probabilities at 0.5 and scores each class.
 #
-# Every recipe, measured in full mode on a 25-pair copy of the data (`membrane_unet.json`): the mean over its seeds
-# (± sample standard deviation), scored on the test images, four ways. Each arm differs from `paper_weighted` in
-# one ingredient: read each row against it.
+# Every recipe, measured in full mode (`membrane_unet.json`): the mean over its seeds (± sample standard
+# deviation) on the test images, four ways. Read the first five rows against `paper_weighted`, the last two
+# against `paper_dice`; the last lines give the validation Dice that chose the final recipe.
 
 # %%
 ways = prediction_ways(model, tile=config.pick(quick=128, full=256), margin=config.pick(quick=16, full=32))
@@ -664,29 +676,29 @@ print("saved", measured.write(config.output_dir("results") / f"membrane_unet_{co
 # %% [markdown]
 # Image, truth, prediction (tiles and the eight symmetries) and the error map: red where the model missed a
 # membrane, blue where it invented one. In quick mode the tiny model has barely trained, and the single-class
-# guard may warn that it predicts one class everywhere: the "all black / all grey" output that fills the
-# zhixuhao/unet issue tracker. Its usual causes are inputs not scaled like the training data, masks in {0, 255}
-# instead of {0, 1}, a threshold on the wrong class, or too high a learning rate.
+# guard may warn that it predicts one class everywhere: the "all black / all grey" output of the zhixuhao/unet
+# issue tracker. Usual causes: inputs scaled unlike the training data, masks in {0, 255}, a threshold on the wrong
+# class, or too high a learning rate.
 #
-# **What the measured table says** (test pairs, `tiles_d4`, membrane Dice, seed 0; the final recipe's three seeds,
-# each with its own validation pairs, spread by about 0.01):
-# - the paper's grid field gave the largest gain: 0.7963 against the dense field's 0.7679 (`paper_weighted`,
-#   `dense_weighted`);
-# - the weight map (0.7963) and the Dice loss (0.7955) beat plain cross-entropy (0.7777); the weight map paid in
-#   pixel accuracy (0.9103 against 0.9157): it draws thicker membranes;
-# - overlap-tile and the 8 views took the final recipe from 0.9151 / 0.7905 (whole image, accuracy / Dice) to
-#   0.9179 / 0.7955, for 11 to 25 times the prediction time: a small gain, within the spread over seeds;
-# - batch normalisation did worse on the test pairs (0.7794) but better on the validation pairs: no verdict.
+# **What the measured table says** (test pairs, `tiles_d4`, membrane Dice, seed 0; the final recipe's three seeds
+# spread by under 0.01):
+# - the grid field gave the largest gain: 0.7963 against the dense field's 0.7679;
+# - the weight map (0.7963) and the Dice loss (0.7955) beat plain cross-entropy (0.7777); the weight map costs
+#   pixel accuracy (0.9103 against 0.9157): its membranes are thicker;
+# - batch normalisation: worse on the test pairs (0.7794), better on the validation pairs; no verdict;
+# - bfloat16's saved time: twice the width gained nothing (0.7955, as `paper_dice`), 2.5 times the steps a
+#   little (0.8038);
+# - overlap-tile and the 8 views: 0.9195 / 0.7995 (whole image, accuracy / Dice) to 0.9217 / 0.8038, for about 17
+#   times the prediction time; within the spread over seeds.
 #
-# No recipe reached 0.93 pixel accuracy. The network shows no sign of overfitting: after 1,200 steps its accuracy
-# on the augmented training crops is no higher than on the validation images (about 0.91 for the final recipe),
-# so more capacity or more steps would likely help, and both cost time: a step of the 32-filter network takes
-# 3.3 times as long as the 16-filter one (`unet_costs.json`), so 20 minutes buy it under 600 steps.
+# No recipe reached 0.93 pixel accuracy (final recipe, three seeds: 0.9232 / 0.8042). It has not
+# overfitted: 0.9151 on its augmented training crops, 0.9142 on the validation images, where accuracy stopped
+# rising after about 1,000 steps. The U-Net paper reports about 10 hours of training on a GPU, for a network with
+# about 16 times our compute per step.
 #
-# Anyone can reuse the trained model without the notebook (`compile=False` loads the network without the
-# course's custom loss): `keras.models.load_model("outputs/models/unet_membrane.keras", compile=False)`, then
-# `probs = predict_d4(lambda v: predict_tiles(model, v), images_uint8[..., None] / 255.0)` from
-# `helpers.taught.segmentation`, for greyscale (N, H, W) uint8 images; `probs[..., 0] < 0.5` is the membrane.
+# To reuse the trained model elsewhere: `model = keras.models.load_model("outputs/models/unet_membrane.keras",
+# compile=False)` (no custom loss needed), then `probs = predict_d4(lambda v: predict_tiles(model, v),
+# images_uint8[..., None] / 255.0)` from `helpers.taught.segmentation`; `probs[..., 0] < 0.5` is the membrane.
 #
 # ## Pitfalls, named
 #
@@ -729,6 +741,6 @@ print("saved", measured.write(config.output_dir("results") / f"membrane_unet_{co
 #   pair whose mask is defined by the image.
 # - Keras 3 layers on `{"images", "segmentation_masks"}` keep pairs aligned, except `RandomElasticTransform` in
 #   3.15; `paired_elastic` does, with a dense field or the paper's 3x3 grid.
-# - The paper's grid field helped most here, then its weight map or a Dice loss; overlap-tile and the 8 views gave
-#   little. Measure each ingredient, one at a time, against the same budget.
+# - The paper's grid field helped most here, then its weight map or a Dice loss, then steps bought with bfloat16;
+#   overlap-tile, the 8 views and width gave little. Measure each ingredient alone, on one budget.
 # - Report IoU and Dice per class, and guard against one-class predictions.

@@ -45,8 +45,8 @@ def test_every_measured_file_says_what_and_where_from(path):
 
 
 def _seed_statistics():
-    """Mean and sample std over seeds, per arm of the seed studies (lesson 2's, and lesson 7's plain and with
-    each test-time augmentation): numbers the text may quote."""
+    """Mean and sample std over seeds, per arm of the seed studies (lesson 2's, lesson 7's plain and with each
+    test-time augmentation, lesson 5's test scores per prediction way): numbers the text may quote."""
     seeds = measured.load("cifar_seeds")["rows"]
     for arm in {r["arm"] for r in seeds}:
         yield from measured.mean_std(r["test_accuracy"] for r in seeds if r["arm"] == arm)
@@ -55,6 +55,12 @@ def _seed_statistics():
         rows = [r for r in policies if r["arm"] == arm]
         for views in rows[0]["tta"]:
             yield from measured.mean_std(r["tta"][views]["accuracy"] for r in rows)
+    unet = measured.load("membrane_unet")["rows"]
+    for arm in {r["arm"] for r in unet}:
+        rows = [r for r in unet if r["arm"] == arm]
+        for way in rows[0]["test"]:
+            for score in ("pixel_accuracy", "dice_membrane"):
+                yield from measured.mean_std(r["test"][way][score] for r in rows)
 
 
 def test_every_accuracy_quoted_in_the_text_is_a_measured_or_sourced_number():

@@ -143,11 +143,13 @@ def test_layer_costs_draws_one_line_per_layer_and_leaves_failures_out(tmp_path):
 
 def test_unet_ablation_table_gives_each_arms_mean_and_spread_and_marks_the_final_recipe():
     ways = ("whole", "tiles", "whole_d4", "tiles_d4")
-    row = lambda arm, acc, dice: {"arm": arm, "train_seconds": 600,  # noqa: E731
-                                  "test": {w: {"pixel_accuracy": acc, "dice_membrane": dice} for w in ways}}
-    table = plots.unet_ablation_table([row("a", 0.92, 0.80), row("a", 0.94, 0.82), row("b", 0.90, 0.75)], "a")
+    row = lambda arm, seed, acc, dice: {  # noqa: E731
+        "arm": arm, "seed": seed, "train_seconds": 600, "validation": {"tiles_d4": {"dice_membrane": dice - 0.01}},
+        "test": {w: {"pixel_accuracy": acc, "dice_membrane": dice} for w in ways}}
+    table = plots.unet_ablation_table([row("a", 0, 0.92, 0.80), row("a", 1, 0.94, 0.82), row("b", 0, 0.90, 0.75)], "a")
     lines = table.splitlines()
     a_rows = [line for line in lines if line.startswith("a *")]
-    assert len(a_rows) == 2 and "0.9300 ±0.014" in a_rows[0] and "0.8100 ±0.014" in a_rows[1]  # sample sd
+    assert len(a_rows) == 3 and "0.9300 ±0.014" in a_rows[0] and "0.8100 ±0.014" in a_rows[1]  # sample sd
+    assert a_rows[2].split()[-1] == "0.7900", "the seed-0 validation Dice the choice was made on"
     assert any(line.startswith("b ") and "0.9000" in line and "±" not in line for line in lines)
     assert "10.0" in a_rows[0], "minutes of training"
