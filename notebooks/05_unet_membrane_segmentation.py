@@ -16,10 +16,9 @@
 #   augmentation over the 8 symmetries of a square) beside a Dice loss and mixed precision, and read what each gives;
 # - score whole 512x512 images with pixel accuracy, IoU and Dice per class, and catch the "all black" failure.
 #
-# **Runtime.** Quick mode (a tiny U-Net, a few steps): 31 s (the sum of the cells' times on a 2-core
-# CPU, kernel start-up not included). Full mode: the training cell prints its time; measured on 2 cores, 14
-# minutes of training for the final recipe in bfloat16 (`notebooks/measured/membrane_unet.json`), plus about a
-# minute for the rest.
+# **Runtime.** Quick mode (a tiny U-Net, a few steps): 35 s (the sum of the cells' times on a 2-core CPU, kernel
+# start-up not included). Full mode: the training cell prints its time; measured on 2 cores, 11 to 14 minutes of
+# training for the final recipe in bfloat16 (`notebooks/measured/membrane_unet.json`), plus about a minute.
 
 # %%
 # On Google Colab only: get the course, install what it needs that Colab lacks, fetch this lesson's data.
