@@ -200,8 +200,8 @@ RECIPES = {r.name: r for r in (POST_CIFAR, FLOWERS, MEMBRANE, MEMBRANE_PAPER)}
 class UnetArm(NamedTuple):
     """One arm of lesson 5's study: an augmentation, a loss of ``train_unet`` ("bce", "weighted": the paper's
     border weight map, "bce_dice": cross-entropy plus membrane Dice), whether the U-Net normalises its batches, its
-    width (``base_filters``), the dtype policy its hidden layers compute in (None: float32) and the training steps
-    per epoch (30 epochs in full mode)."""
+    width (``base_filters``), the dtype policy its hidden layers compute in (None: Keras' global policy, float32
+    unless set) and the training steps per epoch (30 epochs in full mode)."""
     augmentation: Recipe
     loss: str
     batch_norm: bool = False
