@@ -198,10 +198,10 @@ def test_unet_batch_norm_normalises_every_3x3_convolution_and_is_off_by_default(
     assert kinds(normed).count("BatchNormalization") == 2 * (2 * 3 + 1), "two 3x3 convolutions per level and bottleneck"
     assert sum(k == "Conv2D" for k in kinds(plain)) == sum(k == "Conv2D" for k in kinds(normed))
 
+
 def test_unet_in_mixed_bfloat16_computes_hidden_layers_in_bfloat16_and_outputs_float32_probabilities(tmp_path):
     model = segmentation.unet(4, depth=2, dtype="mixed_bfloat16")
-    hidden = [layer for layer in model.layers[1:-1]]
-    assert {layer.compute_dtype for layer in hidden} == {"bfloat16"}
+    assert {layer.compute_dtype for layer in model.layers[1:-1]} == {"bfloat16"}, "every layer between input and output"
     assert {w.dtype for w in model.weights} == {"float32"}, "the weights stay float32"
     probs = model(np.random.default_rng(0).random((1, 32, 32, 1), dtype=np.float32))
     assert probs.dtype == "float32" and 0 <= float(np.min(probs)) and float(np.max(probs)) <= 1
@@ -209,7 +209,6 @@ def test_unet_in_mixed_bfloat16_computes_hidden_layers_in_bfloat16_and_outputs_f
     again = keras.models.load_model(tmp_path / "m.keras")
     assert again.layers[1].compute_dtype == "bfloat16"
     np.testing.assert_array_equal(again(np.ones((1, 32, 32, 1), np.float32)), model(np.ones((1, 32, 32, 1), np.float32)))
-
 
 
 def test_a_few_steps_on_64px_crops_lower_the_loss():
