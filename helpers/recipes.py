@@ -210,9 +210,9 @@ class UnetArm(NamedTuple):
     steps_per_epoch: int = 40
 
 
-# Lesson 5's arms. The first five differ from "paper_weighted" in one ingredient. The last two train the best of
-# them in bfloat16 (two to three times faster per step on a CPU with bfloat16 units, see unet_costs.json), spending
-# the time saved on width (32 filters) or on steps (2.5 times as many).
+# Lesson 5's arms: "paper_weighted", then four arms that each change one of its ingredients; the last two train
+# "paper_dice" in bfloat16 (two to three times faster per step on a CPU with bfloat16 units, see unet_costs.json),
+# spending the time saved on width (32 filters) or on steps (2.5 times as many).
 UNET_ARMS = {
     "paper_weighted": UnetArm(MEMBRANE_PAPER, "weighted"),
     "paper_bce": UnetArm(MEMBRANE_PAPER, "bce"),

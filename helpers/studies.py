@@ -119,13 +119,13 @@ def parser() -> argparse.ArgumentParser:
                       help="filters of the U-Net's first level (default: %(default)s, None: the arm's own)")
     unet.add_argument("--crop", type=int, default=config.pick(quick=128, full=256),
                       help="training crop and prediction tile, a multiple of 16 (default: %(default)s)")
-    ucosts = new("unet-costs", "lesson 5: seconds per training step of the U-Net at several widths")
+    ucosts = new("unet-costs", "lesson 5: seconds per training step of the U-Net per width and dtype policy")
     ucosts.add_argument("--widths", nargs="+", type=int, default=[16, 24, 32], metavar="N",
                         help="base_filters to time (default: %(default)s)")
     ucosts.add_argument("--dtypes", nargs="+", default=["float32", "mixed_bfloat16"], metavar="POLICY",
                         choices=["float32", "mixed_bfloat16"], help="dtype policies to time (default: %(default)s)")
     ucosts.add_argument("--repeats", type=int, default=config.pick(quick=2, full=5),
-                        help="timed steps per width (default: %(default)s)")
+                        help="timed steps per width and dtype (default: %(default)s)")
     for p in (cifar, fractions, bn, flowers, pol):
         p.add_argument("--n-test", type=int, default=None, help="score on the first N test images (default: all)")
     for p in (cifar, fractions, bn, flowers, pol, costs, unet, ucosts):
