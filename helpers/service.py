@@ -327,6 +327,8 @@ def _group(plan: dict) -> None:
         for process in servers:
             if process.poll() is None:
                 process.kill()
+        for process in servers:  # reaped before this process exits: once LocalService has waited for it, they are gone
+            process.wait()
 
 
 def main(argv=None) -> None:
