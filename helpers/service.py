@@ -268,8 +268,8 @@ class LocalService:
         plan = json.dumps({"ports": ports, "dir": str(self._scratch), "timeout": self.timeout})
         with open(log, "w") as err:
             group = subprocess.Popen(prefix + [sys.executable, "-m", "helpers.service", "group", "--plan", plan],
-                                     cwd=REPO_ROOT, env={**env, **SERVER_ENV}, stdout=subprocess.PIPE, stderr=err,
-                                     text=True, start_new_session=True)
+                                     cwd=REPO_ROOT, env={**env, **SERVER_ENV}, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=err, text=True, start_new_session=True)
         self.processes.append(group)
         deadline = time.monotonic() + self.timeout + 10
         while time.monotonic() < deadline:
@@ -287,7 +287,9 @@ class LocalService:
             relay.close()
         self.relays = []
         for process in self.processes:
-            if process.poll() is None:
+            if process.stdin:  # the namespace's group: closing its stdin asks it to end and reap its servers, then exit
+                process.stdin.close()  # (a SIGTERM would also end bubblewrap, whose death kills the group mid-way)
+            elif process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
         for process in self.processes:
             try:
@@ -319,7 +321,8 @@ def _group(plan: dict) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         while all(p.poll() is None for p in servers):
-            time.sleep(0.5)
+            if select.select([sys.stdin], [], [], 0.5)[0] and not sys.stdin.read(1):
+                sys.exit(0)  # LocalService closed our stdin: end the servers (below), then exit
         sys.exit(f"a tf.data service server exited with code {next(p.returncode for p in servers if p.poll() is not None)}")
     finally:
         for relay in relays:
