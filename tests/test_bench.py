@@ -168,6 +168,8 @@ def test_fit_wait_times_fit_itself_against_batches_held_in_memory():
         slack = max(0.5e-4 / a + b * 0.5e-4 / a**2 for a, b in pairs) + 1e-4  # what rounding to 4 decimals moves
         expected = max(0.0, 1 - float(np.median([b / a for a, b in pairs])))
         assert abs(r["fit_input_wait_fraction"] - expected) <= slack
+        ratio = float(np.median([a / b for a, b in pairs]))  # what the recommendation ranks by
+        assert abs(r["fit_step_ratio"] - ratio) <= max(0.5e-4 / b + a * 0.5e-4 / b**2 for a, b in pairs) + 1e-4
     held = list(input_knobs.held_in_memory(feeders.tf_data_batches(w, 0), 2).as_numpy_iterator())
     fresh = list(feeders.tf_data_batches(w, 0).take(2).as_numpy_iterator())
     for (xh, yh), (xf, yf) in zip(held, fresh):  # the reference trains on the pipeline's own first batches
@@ -267,15 +269,16 @@ def test_albumentations_in_tf_data_is_seeded_whatever_the_threads(make, per_batc
 
 
 def test_recommend_picks_the_fastest_under_fit_breaks_ties_by_headroom_and_never_two_generators_for_pairs():
-    def row(workload, method, step, alone, lost, paired=False, workers=None):
+    def row(workload, method, ratio, alone, lost, paired=False, workers=None):
         return {"workload": workload, "method": method, "workers": workers, "paired": paired, "images_per_s": alone,
-                "fit_step_seconds": step, "fit_input_wait_fraction": lost}
+                "fit_step_ratio": ratio, "fit_input_wait_fraction": lost,
+                "fit_step_seconds": None if ratio is None else 0.1 / ratio}  # raw steps drifted: the ratio decides
 
     rows = bench.recommend([
-        row("classes", "tf_data", 0.100, 900.0, 0.10), row("classes", "albumentations", 0.090, 500.0, 0.03, workers=2),
-        row("classes", "in_model", 0.094, 700.0, 0.04),  # within 5% of the fastest step, more images/s alone
+        row("classes", "tf_data", 1.10, 900.0, 0.09), row("classes", "albumentations", 1.03, 500.0, 0.03, workers=2),
+        row("classes", "in_model", 1.07, 700.0, 0.04),  # within 5% of the fastest ratio, more images/s alone
         row("classes", "tf_data_files", None, 2000.0, None),  # not fed to fit: never chosen
-        row("pairs", "imagedatagenerator", 0.05, 50.0, 0.01, paired=True), row("pairs", "tf_data", 0.1, 40.0, 0.2, paired=True),
+        row("pairs", "imagedatagenerator", 1.01, 50.0, 0.01, paired=True), row("pairs", "tf_data", 1.25, 40.0, 0.2, paired=True),
         row("other", "tf_data_files", None, 10.0, None)])
     chosen = {r["workload"]: (r["method"], r["within_wait_budget"]) for r in rows if r["recommended"]}
     assert chosen == {"classes": ("in_model", True), "pairs": ("tf_data", False)}
