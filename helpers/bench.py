@@ -217,7 +217,8 @@ def fit_wait(w: Workload, *, seed: int = 0, workers: int | None = None, methods=
     again (in the opposite order on odd rounds), so every method run sits between two reference runs and is
     compared with their mean: the machine's drift moves both. Per round, ``1 - reference / step`` is the share of
     ``fit``'s step that its prefetching did not hide; ``fit_input_wait_fraction`` is its median over rounds (0 when
-    the method's step is no longer), ``fit_step_ratio`` the median of ``step / reference``. Every method trains
+    the method's step is no longer), ``fit_step_ratio`` the median of ``step / reference`` (per round in
+    ``fit_step_ratio_runs``). Every method trains
     the same compiled model (``in_model``: wrapped)."""
     workers = workers or os.cpu_count() or 2
     warmup = warmup_steps if warmup_steps is not None else config.pick(quick=1, full=2)
@@ -256,6 +257,7 @@ def fit_wait(w: Workload, *, seed: int = 0, workers: int | None = None, methods=
                      "in_memory_step_cpu_seconds": round(statistics.median(reference_cpu), 4),
                      "fit_input_wait_fraction": round(max(0.0, 1 - statistics.median(b / a for a, b in runs)), 4),
                      "fit_step_ratio": round(statistics.median(a / b for a, b in runs), 4),
+                     "fit_step_ratio_runs": [round(a / b, 4) for a, b in runs],
                      "fit_images_per_s": round(w.batch_size / step, 1),
                      "runs_seconds": [round(a, 4) for a, _ in runs], "in_memory_runs_seconds": [round(b, 4) for _, b in runs],
                      "steps": steps, "warmup_steps": warmup, "batch_size": w.batch_size})
@@ -291,15 +293,23 @@ def run_workload(w: Workload, *, seed: int = 0, repeats: int = 3, workers: int |
 
 
 FIT_FIELDS = ("fit_step_seconds", "in_memory_step_seconds", "in_memory_step_cpu_seconds", "fit_input_wait_fraction",
-              "fit_step_ratio", "fit_images_per_s")
-TIE = 0.05  # fit step ratios this close count as equal (a noisy machine spreads one method's rounds wider still)
+              "fit_step_ratio", "fit_step_ratio_runs", "fit_images_per_s")
+TIE = 0.05  # fit step ratios this close always count as equal; wider when a method's own rounds spread wider
 RECOMMENDATION_RULE = (
     "Among the methods fed to fit from memory (for image/mask pairs, only those that give image and mask one draw "
     "in one call or one op, which rules out ImageDataGenerator's two generators): the fastest under fit, judged by "
     "its fit step over the in-memory steps measured around it (fit_step_ratio, so that the machine's drift over the "
-    "run cancels), and among those within 5% of that ratio, the one with the most images/s alone (the most headroom "
-    "for a faster step). "
+    "run cancels), and among the methods it cannot tell apart from the fastest, the one with the most images/s alone "
+    "(the most headroom for a faster step). Two ratios are told apart when they differ by more than 5% and by more "
+    "than each method's own spread between rounds (max - min over median). "
     "It meets the input-wait budget when under 5% of its fit step is lost to input (fit_input_wait_fraction).")
+
+
+def round_spread(row: dict) -> float:
+    """(max - min) / median of a row's per-round fit step ratios (``fit_step_ratio_runs``): how far one method's
+    own rounds disagreed; 0.0 without them."""
+    runs = row.get("fit_step_ratio_runs") or ()
+    return (max(runs) - min(runs)) / statistics.median(runs) if runs else 0.0
 
 
 def recommend(rows: list[dict], *, budget: float = INPUT_WAIT_BUDGET, tie: float = TIE) -> list[dict]:
@@ -309,8 +319,9 @@ def recommend(rows: list[dict], *, budget: float = INPUT_WAIT_BUDGET, tie: float
         mine = [r for r in rows if r["workload"] == name]
         paired = any(r.get("paired") for r in mine)
         eligible = [r for r in mine if r.get("fit_step_ratio") and not (paired and r["method"] == "imagedatagenerator")]
-        fastest = min((r["fit_step_ratio"] for r in eligible), default=None)
-        tied = [r for r in eligible if r["fit_step_ratio"] <= fastest * (1 + tie)]
+        first = min(eligible, key=lambda r: r["fit_step_ratio"], default=None)
+        tied = [r for r in eligible
+                if r["fit_step_ratio"] <= first["fit_step_ratio"] * (1 + max(tie, round_spread(first), round_spread(r)))]
         best = max(tied, key=lambda r: r["images_per_s"], default=None)
         for r in mine:
             r["recommended"] = r is best
