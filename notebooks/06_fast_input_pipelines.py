@@ -153,19 +153,18 @@ for workload in ("cifar_32px", "flowers_224px", "membrane_512px_pairs"):
           f"input wait {100 * legacy['input_wait_fraction']:4.1f}% -> {100 * fast['input_wait_fraction']:.1f}%")
 
 # %% [markdown]
-# - **The legacy generator starves even a CPU.** At 224 px, three quarters of every step of the benchmark's loop
-#   wait for `ImageDataGenerator`: SciPy warps each image and channel in one Python thread, inside `next()`.
-# - **Most of the gain is the fused op, not the framework.** The Python generator and the PyDataset call the
-#   same compiled graph as `tf.data`. At 224 px they deliver about four fifths of its images/s; on CIFAR and the
-#   membrane pairs, Python overhead per batch leaves them further behind. In the loop they make each batch inside
-#   `next()`, so it all shows up as input wait (almost half of each step at 224 px, against under 1% for `tf.data`,
-#   whose threads have the batch ready).
-# - **More PyDataset threads are not free.** On 2 cores, 2 threads deliver more images/s than 1 on CIFAR, where
-#   batches are small in bytes and the threads overlap Python overhead, but not at 224 px or on the membrane crops, where
-#   each batch is already one multithreaded TensorFlow call. Judge by the step time, and by `fit` (below).
-# - **`in_model`** does the same work as `tf_data`, but in the training step: its throughput counts one batch at a
-#   time with no overlap. In this loop its step is about as long as `tf_data`'s, because `tf_data`'s threads slow the step by
-#   about as much as the augmentation costs inside it: on 2 cores, every thread takes from the same budget.
+# - **The legacy generator starves even a CPU.** At 224 px, over three quarters of every step of the loop wait for
+#   `ImageDataGenerator`: SciPy warps each image and channel in one Python thread, inside `next()`.
+# - **Most of the gain is the fused op, not the framework.** The Python generator and the PyDataset call `tf.data`'s
+#   compiled graph; alone they deliver half to all of its images/s (Python overhead per batch). In the loop they make
+#   each batch inside `next()`, so it all shows as input wait: almost half of each step at 224 px, against under 1%
+#   for `tf.data`, whose threads have the batch ready.
+# - **More PyDataset threads are not free.** 2 threads deliver more images/s than 1 on CIFAR (small batches; the
+#   threads overlap Python overhead), little more at 224 px, and fewer on the membrane crops, where each batch is
+#   already one multithreaded TensorFlow call.
+# - **`in_model`** does `tf_data`'s work inside the step, with no overlap. Yet in this loop its step is not much
+#   longer than `tf_data`'s, sometimes shorter: `tf_data`'s threads slow the step by about as much. On 2 cores every
+#   thread takes from the same budget.
 
 # %% [markdown]
 # ### What `fit` itself waits for
@@ -173,7 +172,7 @@ for workload in ("cifar_32px", "flowers_224px", "membrane_512px_pairs"):
 # `fit` prefetches, so the loop above overstates what a Python method costs under `fit`. To measure `fit` itself,
 # time its steps with a callback, fed by the method and fed the same batches **held in memory**, which cost nothing
 # to hand out. The growth is what prefetching did not hide: the wait, and, on a CPU, the cores the pipeline takes
-# from the step. (Keras calls a callback in the training thread right after each step.)
+# from the step. (Keras calls a callback in the training thread after each step.)
 
 # %%
 #@save
@@ -216,27 +215,31 @@ measured.show(measured.markdown_table(fitted, [
     ("workload", "workload", ""), ("method", "label", ""), ("wait in the benchmark's loop %", "wait", ".1f"),
     ("step lost under fit %", "fit_wait", ".1f"), ("fit images/s", "fit_images_per_s", ",.1f"),
     ("fit step (s)", "fit_step_seconds", ".3f"), ("in memory (s)", "in_memory_step_seconds", ".3f"),
-    ("yours, under fit %", "your_fit_wait", ".1f")]));
+    ("fit / in memory", "fit_step_ratio", ".2f"), ("yours, under fit %", "your_fit_wait", ".1f")]));
+for workload in dict.fromkeys(r["workload"] for r in fitted):
+    widest = max((r for r in fitted if r["workload"] == workload), key=bench.round_spread)
+    print(f"{workload}: a method's rounds (fit / in memory) differed by up to {bench.round_spread(widest):.0%} "
+          f"({widest['label']}: {widest['fit_step_ratio_runs']})")
 
 # %% [markdown]
-# Measured in the same run: two rounds, each method's `fit` between two in-memory runs; step lost = 1 - their mean /
-# the method's step (0 if shorter). A method's two rounds differed by up to a half: read only large differences.
+# Two rounds; each method's `fit` runs between two in-memory runs. **fit / in memory**: its step over their mean;
+# **step lost**: 1 - their mean over its step (0 if shorter); medians of the rounds. Drift moves both steps of a
+# round alike and cancels; read only differences larger than the spread printed under the table.
 #
-# - **`fit` hides the loop's differences, not the work.** At 224 px the methods that run the fused op lose 10-43% of
-#   `fit`'s step, where the loop showed almost half for some and under 1% for others. Prefetching overlaps the batch
-#   with the step, but both need the same 2 cores: what remains is the augmentation's cost, and how its threads share
-#   the cores with the step.
-#   `ImageDataGenerator` loses two thirds.
-# - **A long step hides a light pipeline.** On the membranes the U-Net's step (over half a second) dwarfs these
-#   pipelines: what each loses is within the spread of its two rounds. CIFAR's lose 4-16% (per-image albumentations
-#   37%).
+# - **`fit` hides the loop's differences, not the work.** At 224 px the methods that run the fused op lose about a
+#   third to a half of `fit`'s step, where the loop showed almost half for some and under 1% for others. Prefetching
+#   overlaps the batch with the step, but both need the same 2 cores: what remains is the augmentation's cost, and
+#   how its threads share the cores with the step. `ImageDataGenerator` loses about three quarters.
+# - **A long step hides a light pipeline; noise hides the rest.** On the membranes each pipeline but
+#   `ImageDataGenerator` needs 1-3% of the U-Net step's CPU, yet they lose 0 to about 14%, some with two agreeing
+#   rounds: on a shared machine even agreeing rounds mislead. CIFAR's lose about 5-21% (per-image albumentations 36%).
 # - With a GPU running the step, the CPU is free for the pipeline, and the first table's images/s decides.
 
 # %% [markdown]
 # ### Against the library most people pick: albumentations
 #
-# **albumentations**, the most used augmentation library and the usual choice for image/mask pairs, works on NumPy
-# arrays with OpenCV, one image at a time. `Recipe.albumentations()` builds the same recipe as the fused op (one
+# **albumentations**, the usual choice for image/mask pairs, works on NumPy arrays with OpenCV, one image at a
+# time. `Recipe.albumentations()` builds the same recipe as the fused op (one
 # `Affine`, then the flips; a `RandomCrop` first for the membranes), fed to `fit` from a `PyDataset` with 1 and 2
 # threads. Two meanings change in translation: `scale` magnifies where `zoom_range` shrinks, and the legacy shear is
 # along x only. A pair goes through **one call**, one draw, the mask resampled nearest-neighbour:
@@ -336,14 +339,12 @@ for workload in workload_names:
 
 # %% [markdown]
 # - **Call albumentations once per batch, not per image.** Each `tf.numpy_function` call crosses into Python and
-#   reseeds: per image, that costs two to five times the CPU (pipeline alone) of per-batch calls.
+#   reseeds: per image, that costs about two to six times the CPU (pipeline alone) of per-batch calls.
 # - **Image size decides between OpenCV and the fused op.** At 32 px a CIFAR image is 3 KB: the Python call per image
 #   costs more than the warp, and the fused op in `tf.data` is several times faster. At 224 px and on the 256-px
 #   membrane crops, OpenCV warps uint8 pixels in a tight loop while the fused op goes through float32 and a general
 #   projective kernel: albumentations needs a third (224 px) to a half (membranes) of the CPU per image, and per
-#   batch in `tf.data` it is among the fastest pipelines alone, its batch ready in the loop.
-# - **Under `fit`, CPU per image matters.** On 2 cores the step and the pipeline share the cores: at 224 px,
-#   albumentations behind a 2-thread PyDataset is the fastest under `fit`. Most other gaps are within the noise.
+#   batch in `tf.data` it is among the fastest pipelines alone.
 
 # %% [markdown]
 # ### Which method? A rule, and what it picks
@@ -364,10 +365,14 @@ for workload in workload_names:
           f"{pick['images_per_s'] / fastest_alone['images_per_s']:.0%} of the fastest pipeline ({fastest_alone['label']})")
 
 # %% [markdown]
-# The budget holds where the augmentation needs little CPU beside the step: the membranes (about 1% of the step's
-# CPU) and, barely, CIFAR (about 6%). At 224 px the cheapest needs a quarter of it, and on 2 cores that time comes
-# out of the step. The remedies: more cores (lesson 8), a cheaper augmentation, or an accelerator, which frees the
-# CPU. At this noise, close picks are not settled: another run may pick another. `make bench` makes yours.
+# The budget holds where the augmentation needs little CPU beside the step: a few percent of it on the membranes.
+# CIFAR's pick needs under a tenth and loses about a tenth; at 224 px the cheapest needs over a quarter, taken from
+# the step on 2 cores. Remedies: more cores (lesson 8), a cheaper augmentation, or an accelerator, which frees the CPU.
+#
+# **The fastest pipeline alone is not the fastest under `fit`**: at 224 px, albumentations per batch in `tf.data`
+# leads alone, yet loses several times more of `fit`'s step than the same `Compose` behind a 2-thread PyDataset.
+# **Where the step hides every pipeline, `fit` cannot rank them**: the membranes' pick is the noise's, since the tie
+# absorbs only the noise a method's own rounds show. `make bench` makes your pick.
 
 # %% [markdown]
 # ## What each Keras augmentation layer costs
@@ -557,8 +562,9 @@ print(f"1 epoch on {len(x_small)} raw uint8 images: loss {history.history['loss'
 #   results independent of the worker count.
 # - albumentations needs less CPU per image than the fused op from 224 px up; call it per batch from `tf.data`,
 #   seeded per call. At 32 px, the fused op is faster alone.
-# - Pick by a rule, on your machine: fastest under `fit`, ties to the most headroom. When augmentation needs much CPU
-#   beside the step, no method meets the budget on 2 cores.
+# - Pick by a rule, on your machine: fastest under `fit`, ties (within the measurement's noise) to the most
+#   headroom. With much augmentation CPU beside the step, no method meets the budget on 2 cores, and the fastest
+#   pipeline alone may lose the most.
 # - Layer costs follow the pixels; RandAugment and the elastic transform cost most; one fused op beats a chain.
 # - Paired masks need the pipeline or the training step, not a layer inside the model.
 # - When one machine is not enough, lesson 8 spreads the training and the input pipeline over several.
