@@ -218,8 +218,7 @@ def fit_wait(w: Workload, *, seed: int = 0, workers: int | None = None, methods=
     compared with their mean: the machine's drift moves both. Per round, ``1 - reference / step`` is the share of
     ``fit``'s step that its prefetching did not hide; ``fit_input_wait_fraction`` is its median over rounds (0 when
     the method's step is no longer), ``fit_step_ratio`` the median of ``step / reference`` (per round in
-    ``fit_step_ratio_runs``). Every method trains
-    the same compiled model (``in_model``: wrapped)."""
+    ``fit_step_ratio_runs``). Every method trains the same compiled model (``in_model``: wrapped)."""
     workers = workers or os.cpu_count() or 2
     warmup = warmup_steps if warmup_steps is not None else config.pick(quick=1, full=2)
     rounds = rounds or config.pick(quick=1, full=2)

@@ -142,7 +142,7 @@ measured.show(measured.markdown_table(full, [
 # The "measured" columns come from `python -m helpers.bench` in full mode on a 2-core CPU with no GPU
 # (`notebooks/measured/bench.json` says which data, passes and steps). **Step** is the wall time of one step of the
 # benchmark's loop, the wait included. Your columns, in quick mode (96 px, passes of 64 images), only prove the code
-# runs. Runs on other days differed by a factor of two or more: trust only large differences. `tf_data_files` and
+# runs. Other days' runs differed twofold or more: trust only large differences. `tf_data_files` and
 # `tf_data_service` (each image read from its file every time) are lesson 8's.
 
 # %%
@@ -156,10 +156,10 @@ for workload in ("cifar_32px", "flowers_224px", "membrane_512px_pairs"):
 # - **The legacy generator starves even a CPU.** At 224 px, over three quarters of every step of the loop wait for
 #   `ImageDataGenerator`: SciPy warps each image and channel in one Python thread, inside `next()`.
 # - **Most of the gain is the fused op, not the framework.** The Python generator and the PyDataset call `tf.data`'s
-#   compiled graph; alone they deliver half to all of its images/s (Python overhead per batch). In the loop they make
+#   compiled graph; alone, with one thread, deliver about three quarters of its images/s. In the loop they make
 #   each batch inside `next()`, so it all shows as input wait: almost half of each step at 224 px, against under 1%
 #   for `tf.data`, whose threads have the batch ready.
-# - **More PyDataset threads are not free.** 2 threads deliver more images/s than 1 on CIFAR (small batches; the
+# - **More PyDataset threads are not free.** 2 threads deliver more images/s than 1 on CIFAR (small images; the
 #   threads overlap Python overhead), little more at 224 px, and fewer on the membrane crops, where each batch is
 #   already one multithreaded TensorFlow call.
 # - **`in_model`** does `tf_data`'s work inside the step, with no overlap. Yet in this loop its step is not much
@@ -231,8 +231,8 @@ for workload in dict.fromkeys(r["workload"] for r in fitted):
 #   overlaps the batch with the step, but both need the same 2 cores: what remains is the augmentation's cost, and
 #   how its threads share the cores with the step. `ImageDataGenerator` loses about three quarters.
 # - **A long step hides a light pipeline; noise hides the rest.** On the membranes each pipeline but
-#   `ImageDataGenerator` needs 1-3% of the U-Net step's CPU, yet they lose 0 to about 14%, some with two agreeing
-#   rounds: on a shared machine even agreeing rounds mislead. CIFAR's lose about 5-21% (per-image albumentations 36%).
+#   `ImageDataGenerator` needs 1-3% of the U-Net step's CPU, yet they lose 0 to about 14%, some even with agreeing
+#   rounds. CIFAR's lose about 5-13% (`ImageDataGenerator` 21%, per image in `tf.data` 36%).
 # - With a GPU running the step, the CPU is free for the pipeline, and the first table's images/s decides.
 
 # %% [markdown]
@@ -341,7 +341,7 @@ for workload in workload_names:
 # - **Call albumentations once per batch, not per image.** Each `tf.numpy_function` call crosses into Python and
 #   reseeds: per image, that costs about two to six times the CPU (pipeline alone) of per-batch calls.
 # - **Image size decides between OpenCV and the fused op.** At 32 px a CIFAR image is 3 KB: the Python call per image
-#   costs more than the warp, and the fused op in `tf.data` is several times faster. At 224 px and on the 256-px
+#   costs more than the warp, and the fused op in `tf.data` is about twice as fast. At 224 px and on the 256-px
 #   membrane crops, OpenCV warps uint8 pixels in a tight loop while the fused op goes through float32 and a general
 #   projective kernel: albumentations needs a third (224 px) to a half (membranes) of the CPU per image, and per
 #   batch in `tf.data` it is among the fastest pipelines alone.
@@ -365,14 +365,15 @@ for workload in workload_names:
           f"{pick['images_per_s'] / fastest_alone['images_per_s']:.0%} of the fastest pipeline ({fastest_alone['label']})")
 
 # %% [markdown]
-# The budget holds where the augmentation needs little CPU beside the step: a few percent of it on the membranes.
-# CIFAR's pick needs under a tenth and loses about a tenth; at 224 px the cheapest needs over a quarter, taken from
-# the step on 2 cores. Remedies: more cores (lesson 8), a cheaper augmentation, or an accelerator, which frees the CPU.
+# The budget holds where the step dwarfs the augmentation: on the membranes, a few percent of the step's CPU.
+# CIFAR's pick needs under a tenth yet loses a tenth; at 224 px the cheapest needs over a quarter, and the pick just
+# misses. On 2 cores the pipeline's time comes out of the step, by its CPU and by how its threads share the cores.
+# Remedies: more cores (lesson 8), a cheaper augmentation, or an accelerator.
 #
 # **The fastest pipeline alone is not the fastest under `fit`**: at 224 px, albumentations per batch in `tf.data`
 # leads alone, yet loses several times more of `fit`'s step than the same `Compose` behind a 2-thread PyDataset.
-# **Where the step hides every pipeline, `fit` cannot rank them**: the membranes' pick is the noise's, since the tie
-# absorbs only the noise a method's own rounds show. `make bench` makes your pick.
+# **Where the step hides every pipeline, `fit` cannot rank them**: the membranes' pick is the noise's; the tie
+# absorbs only the noise a method's own rounds show. `make bench` makes yours.
 
 # %% [markdown]
 # ## What each Keras augmentation layer costs
@@ -560,11 +561,11 @@ print(f"1 epoch on {len(x_small)} raw uint8 images: loss {history.history['loss'
 # - `cache()` decoded images **before** the random map.
 # - PyDataset workers replace `fit_generator(workers=...)`; more threads can be slower. Per-batch seeds keep the
 #   results independent of the worker count.
-# - albumentations needs less CPU per image than the fused op from 224 px up; call it per batch from `tf.data`,
+# - albumentations needs less CPU per image than the fused op from 224 px up; from `tf.data`, call it per batch,
 #   seeded per call. At 32 px, the fused op is faster alone.
 # - Pick by a rule, on your machine: fastest under `fit`, ties (within the measurement's noise) to the most
-#   headroom. With much augmentation CPU beside the step, no method meets the budget on 2 cores, and the fastest
-#   pipeline alone may lose the most.
+#   headroom. On 2 cores only the membranes' pick met the budget, and the fastest pipeline alone may lose far more
+#   than the pick.
 # - Layer costs follow the pixels; RandAugment and the elastic transform cost most; one fused op beats a chain.
 # - Paired masks need the pipeline or the training step, not a layer inside the model.
 # - When one machine is not enough, lesson 8 spreads the training and the input pipeline over several.

@@ -329,8 +329,8 @@ for workload in ("flowers_224px", "membrane_512px_pairs"):
 # On one 2-core machine the service only adds work. Its workers share the trainer's two cores, and every batch is
 # serialised, sent over a local socket (here through the relay as well) and deserialised. So the service delivers
 # less than the same pipeline run in the trainer. A second worker process does not lift the service past the local
-# pipeline (on the membranes it lowers its images/s), and at 224 px it lengthens the training step by about a
-# quarter: its decoding competes with the step for the two cores. The in-memory `tf_data` method is faster still,
+# pipeline (on the membranes it barely changes), and at 224 px it ends the loop's wait but lengthens its step by
+# about a quarter: its decoding competes with the step for the two cores. The in-memory `tf_data` method is faster still,
 # because it decodes nothing. The service pays in the opposite situation: an
 # accelerator host whose own CPUs are the bottleneck, and spare CPU machines on a fast network. Then each added
 # worker host adds its whole CPU to the pipeline.
